@@ -1,0 +1,59 @@
+"""The training config: one dataclass, filled by the CLI (and later the Train page)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..data import DATASETS
+from ..models import MODELS, make_config
+from ..models.layers import check_choice
+from .losses import GAN_LOSSES
+
+DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_LR = {"gan": 2e-4, "cgan": 2e-4, "ae": 5e-4, "vae": 5e-4, "classifier": 1e-3}
+
+
+@dataclass
+class TrainConfig:
+    kind: str                              # Model kind: gan, cgan, ae, vae, classifier.
+    model: dict = field(default_factory=dict)  # Model config values (e.g. {"latent_dim": 2}).
+    dataset: str = "mnist5k"               # Training dataset (genlab.data.DATASETS).
+    data_dir: str | None = None            # .npz file or folder for the full datasets.
+    download: bool = False                 # Let torchvision download a full dataset.
+    epochs: int = 20                       # Total epochs (a resumed run continues up to this).
+    batch_size: int = 128                  # Images per step (per process under torchrun).
+    lr: float | None = None                # Adam learning rate; None -> DEFAULT_LR[kind].
+    beta1: float | None = None             # Adam beta1; None -> 0.5 for GANs (DCGAN), 0.9 otherwise.
+    loss: str = "bce"                      # GAN loss: bce, hinge, lsgan.
+    limit: int | None = None               # Use only the first `limit` training images.
+    seed: int = 0                          # Seed for weights, shuffling and noise.
+    device: str = "auto"                   # auto (CUDA when present), cpu or cuda.
+    storage: str = "float32"               # Checkpoint storage: float32 or float16.
+    save_optimizer: bool = True            # Store optimiser state so a run can be resumed exactly.
+
+    def __post_init__(self):
+        check_choice("kind", self.kind, tuple(MODELS))
+        make_config(self.kind, self.model)  # validates the model values early
+        check_choice("dataset", self.dataset, tuple(DATASETS))
+        check_choice("loss", self.loss, GAN_LOSSES)
+        check_choice("device", self.device, DEVICES)
+        check_choice("storage", self.storage, ("float32", "float16"))
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 1):
+            raise ValueError(f"limit must be a positive integer, got {self.limit!r}")
+        if self.lr is not None and not 0 < self.lr < 1:
+            raise ValueError(f"lr must be in (0, 1), got {self.lr!r}")
+        if self.beta1 is not None and not 0 <= self.beta1 < 1:
+            raise ValueError(f"beta1 must be in [0, 1), got {self.beta1!r}")
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else DEFAULT_LR[self.kind]
+
+    @property
+    def adam_beta1(self) -> float:
+        if self.beta1 is not None:
+            return self.beta1
+        return 0.5 if self.kind in ("gan", "cgan") else 0.9

@@ -1,0 +1,231 @@
+"""The training loop for every model kind, single-process or under torchrun (DistributedDataParallel).
+
+`train(cfg)` is what the CLI calls, and what the Train page will call from a background job:
+it never touches a user interface; progress goes to an optional tqdm bar and an `on_epoch`
+callback. Under torchrun each process takes an equal share of every epoch's shuffled data,
+gradients are averaged by DDP (gloo on CPU, nccl on GPU), and rank 0 writes the checkpoint.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm.auto import tqdm
+
+from ..checkpoints import empty_history, load_checkpoint, save_checkpoint
+from ..data import load_dataset
+from ..models import build_model
+from .config import TrainConfig
+from .losses import discriminator_loss, generator_loss, kl_divergence, reconstruction_loss
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module          # the trained model (unwrapped, eval mode)
+    history: dict
+    metrics: dict
+    path: str | None          # where the checkpoint was written (rank 0), else None
+
+
+class StopTraining(Exception):
+    """Raised by an `on_epoch` callback to end training after the current epoch (it is saved)."""
+
+
+def _distributed_setup(cfg: TrainConfig) -> tuple[int, int, torch.device]:
+    """(rank, world_size, device); starts the process group when run under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    use_cuda = cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())
+    if world > 1:
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if use_cuda else "gloo")
+        rank, local = dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0"))
+        device = torch.device(f"cuda:{local}") if use_cuda else torch.device("cpu")
+        if use_cuda:
+            torch.cuda.set_device(device)
+        return rank, world, device
+    return 0, 1, torch.device("cuda" if use_cuda else "cpu")
+
+
+def _make_optimizers(model: nn.Module, cfg: TrainConfig) -> dict:
+    adam = dict(lr=cfg.learning_rate, betas=(cfg.adam_beta1, 0.999))
+    if model.kind in ("gan", "cgan"):
+        return {"G": torch.optim.Adam(model.generator.parameters(), **adam),
+                "D": torch.optim.Adam(model.discriminator.parameters(), **adam)}
+    return {"model": torch.optim.Adam(model.parameters(), **adam)}
+
+
+def _gan_step(nets: dict, optimizers: dict, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, model) -> dict:
+    G, D = nets["generator"], nets["discriminator"]
+    n = x.shape[0]
+    z = torch.rand(n, model.latent_dim, device=x.device) * 2 - 1
+    if model.conditional:
+        fake_labels = torch.randint(0, model.n_classes, (n,), device=x.device)
+        fake = G(z, fake_labels)
+        all_labels = torch.cat([y, fake_labels])
+    else:
+        fake_labels = all_labels = None
+        fake = G(z)
+    # 1. discriminator: real and generated in one forward (one DDP forward per backward)
+    logits = D(torch.cat([x, fake.detach()]), all_labels)
+    loss_d = discriminator_loss(cfg.loss, logits[:n], logits[n:])
+    optimizers["D"].zero_grad(set_to_none=True)
+    loss_d.backward()
+    optimizers["D"].step()
+    # 2. generator: fool the updated discriminator
+    loss_g = generator_loss(cfg.loss, D(fake, fake_labels))
+    optimizers["G"].zero_grad(set_to_none=True)
+    loss_g.backward()
+    optimizers["G"].step()
+    return {"G": loss_g.detach(), "D": loss_d.detach()}
+
+
+def _autoencoder_step(nets: dict, optimizers: dict, x: torch.Tensor, y, cfg: TrainConfig, model) -> dict:
+    net = nets["model"]
+    if model.variational:
+        recon, mu, log_var = net(x)
+        r_loss, kl = reconstruction_loss(recon, x), kl_divergence(mu, log_var)
+        loss = model.config.r_loss_factor * r_loss + kl
+        losses = {"total": loss.detach(), "reconstruction": r_loss.detach(), "kl": kl.detach()}
+    else:
+        loss = reconstruction_loss(net(x), x)
+        losses = {"reconstruction": loss.detach()}
+    optimizers["model"].zero_grad(set_to_none=True)
+    loss.backward()
+    optimizers["model"].step()
+    return losses
+
+
+def _classifier_step(nets: dict, optimizers: dict, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, model) -> dict:
+    logits = nets["model"](x)
+    loss = nn.functional.cross_entropy(logits, y)
+    optimizers["model"].zero_grad(set_to_none=True)
+    loss.backward()
+    optimizers["model"].step()
+    return {"loss": loss.detach(), "accuracy": (logits.argmax(1) == y).float().mean()}
+
+
+STEPS = {"gan": _gan_step, "cgan": _gan_step, "ae": _autoencoder_step, "vae": _autoencoder_step,
+         "classifier": _classifier_step}
+
+
+def _wrap(model: nn.Module, world: int, device: torch.device) -> dict:
+    """The modules the step functions call, wrapped in DDP when distributed."""
+    wrap = (lambda m: DistributedDataParallel(m, device_ids=[device] if device.type == "cuda" else None)) \
+        if world > 1 else (lambda m: m)
+    if model.kind in ("gan", "cgan"):
+        return {"generator": wrap(model.generator), "discriminator": wrap(model.discriminator)}
+    return {"model": wrap(model)}
+
+
+def _final_metrics(model: nn.Module, cfg: TrainConfig, score_classifier: nn.Module | None) -> dict:
+    from .. import metrics
+
+    if model.kind == "classifier":
+        test = load_dataset(cfg.dataset, "test", cfg.data_dir)
+        return {"test_accuracy": round(metrics.classifier_accuracy(model, test), 4)}
+    if model.kind in ("ae", "vae"):
+        test = load_dataset(cfg.dataset, "test", cfg.data_dir)
+        return {"test_reconstruction_mse": round(metrics.reconstruction_error(model, test), 5)}
+    if score_classifier is not None:
+        if not isinstance(score_classifier, nn.Module):  # a checkpoint path, loaded only now
+            score_classifier = load_checkpoint(score_classifier).model
+        return metrics.generator_scores(model, score_classifier.to(next(model.parameters()).device))
+    return {}
+
+
+def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
+          progress: bool = False, on_epoch: Callable[[int, dict, nn.Module], None] | None = None,
+          score_classifier: nn.Module | str | None = None) -> TrainResult:
+    """Train a model of `cfg.kind` up to `cfg.epochs` epochs.
+
+    Args:
+        out: checkpoint path, rewritten atomically after every epoch (rank 0 only).
+        resume: a checkpoint to continue from (weights, optimiser state, history).
+        progress: show a tqdm bar per epoch (rank 0 only).
+        on_epoch: called after each epoch with (epoch, history, model); may raise StopTraining.
+        score_classifier: a classifier (or its checkpoint path) to score a GAN's samples with at the end.
+    Returns:
+        TrainResult with the model, its per-epoch loss history and final metrics.
+    """
+    rank, world, device = _distributed_setup(cfg)
+    torch.manual_seed(cfg.seed)
+    train_data = load_dataset(cfg.dataset, "train", cfg.data_dir, cfg.download)
+    images, labels = train_data.images, train_data.labels
+    if cfg.limit:
+        images, labels = images[:cfg.limit], labels[:cfg.limit]
+    optimizer_state, history = {}, empty_history()
+    if resume:
+        ckpt = load_checkpoint(resume)
+        if ckpt.kind != cfg.kind:
+            raise ValueError(f"cannot resume a {cfg.kind} run from a {ckpt.kind} checkpoint ({resume})")
+        model, history, optimizer_state = ckpt.model, ckpt.history, ckpt.optimizers
+        cfg.model = ckpt.config
+    else:
+        model = build_model(cfg.kind, cfg.model)
+    model.to(device).train()
+    optimizers = _make_optimizers(model, cfg)
+    for name, state in optimizer_state.items():
+        if name in optimizers:
+            optimizers[name].load_state_dict(state)
+    nets = _wrap(model, world, device)
+    step = STEPS[cfg.kind]
+    per_rank = len(images) // world
+    batches = max(1, per_rank // cfg.batch_size) if per_rank >= cfg.batch_size else 1
+    path, metrics_ = None, {}
+    for epoch in range(history["epochs"], cfg.epochs):
+        started = time.perf_counter()
+        # 1. the same shuffled order on every rank, seeded by epoch (a resumed run continues it)
+        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch))
+        order = order[rank * per_rank:(rank + 1) * per_rank]
+        torch.manual_seed(cfg.seed * 1_000_003 + epoch * 7919 + rank)
+        sums: dict[str, torch.Tensor] = {}
+        bar = tqdm(range(batches), desc=f"{cfg.kind} epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                   disable=not progress or rank != 0)
+        for b in bar:
+            # 2. one optimisation step on a batch
+            idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+            losses = step(nets, optimizers, images[idx].to(device), labels[idx].to(device), cfg, model)
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0) + v
+            if b % 10 == 0:
+                bar.set_postfix({k: f"{float(v):.3f}" for k, v in losses.items()})
+        # 3. epoch means, averaged over ranks
+        means = torch.stack([sums[k] for k in sorted(sums)]).float() / batches
+        if world > 1:
+            dist.all_reduce(means)
+            means /= world
+        for k, v in zip(sorted(sums), means.tolist()):
+            history["losses"].setdefault(k, []).append(round(v, 6))
+        history["epochs"] = epoch + 1
+        history.setdefault("seconds", []).append(round(time.perf_counter() - started, 2))
+        if progress and rank == 0:
+            tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}: " + ", ".join(
+                f"{k} {history['losses'][k][-1]:.4f}" for k in sorted(sums)) + f" ({history['seconds'][-1]:.1f} s)")
+        stop = False
+        if on_epoch is not None:
+            try:
+                on_epoch(epoch + 1, history, model)
+            except StopTraining:
+                stop = True
+        is_last = stop or epoch + 1 == cfg.epochs
+        if is_last:
+            model.eval()
+            metrics_ = _final_metrics(model, cfg, score_classifier) if rank == 0 else {}
+        if out is not None and rank == 0:
+            path = str(save_checkpoint(out, model, cfg.dataset, history, metrics_, train=asdict(cfg),
+                                       optimizers=optimizers if cfg.save_optimizer else None,
+                                       storage=cfg.storage))
+        model.train()
+        if stop:
+            break
+    model.eval()
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return TrainResult(model=model, history=history, metrics=metrics_, path=path)

@@ -1,0 +1,39 @@
+"""Losses: GAN objectives by kind, the (V)AE reconstruction and KL terms."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+GAN_LOSSES = ("bce", "hinge", "lsgan")
+
+
+def discriminator_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """D's loss from its logits on real and generated images."""
+    if kind == "bce":
+        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    if kind == "hinge":
+        return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+    if kind == "lsgan":
+        return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits ** 2).mean()
+    raise ValueError(f"unknown GAN loss {kind!r}")
+
+
+def generator_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
+    """G's loss from D's logits on generated images (non-saturating for bce)."""
+    if kind == "bce":
+        return F.softplus(-fake_logits).mean()
+    if kind == "hinge":
+        return -fake_logits.mean()
+    if kind == "lsgan":
+        return 0.5 * ((fake_logits - 1) ** 2).mean()
+    raise ValueError(f"unknown GAN loss {kind!r}")
+
+
+def reconstruction_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Mean squared error on the book's pixel scale [0, 1] (images here are in [-1, 1])."""
+    return (((recon - x) / 2) ** 2).mean()
+
+
+def kl_divergence(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(log_var)) || N(0, I)), summed over latent dimensions, averaged over the batch."""
+    return (-0.5 * (1 + log_var - mu ** 2 - log_var.exp()).sum(dim=1)).mean()

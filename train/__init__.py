@@ -1,0 +1,1 @@
+"""The training command line: `python -m train KIND ...` (see `python -m train --help`)."""

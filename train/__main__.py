@@ -1,0 +1,111 @@
+"""python -m train KIND [options]: argparse -> TrainConfig -> genlab.training.train.
+
+Examples:
+  python -m train gan --latent-dim 2 --epochs 20 --dataset mnist5k --out checkpoints/my_gan_2d
+  python -m train cgan --latent-dim 3 --epochs 10 --out runs/cgan3d
+  python -m train vae --epochs 30 --out runs/vae2d
+  python -m train classifier --size strong --dataset mnist --data-dir ../shared/data --epochs 3 --out runs/ic
+  python -m train gan --resume runs/gan2d.safetensors --epochs 40 --out runs/gan2d
+  torchrun --nproc_per_node=2 -m train gan --epochs 5 --out runs/gan_ddp
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from genlab.data import DATASETS, DatasetUnavailable
+from genlab.models.layers import ACTIVATIONS
+from genlab.training import TrainConfig, train
+from genlab.training.losses import GAN_LOSSES
+
+KINDS = {
+    "gan": "the thesis' DCGAN with a latent cube [-1, 1]^d",
+    "cgan": "the conditional GAN (label embedding, one latent cube per class)",
+    "ae": "the book's autoencoder",
+    "vae": "the book's variational autoencoder",
+    "classifier": "the independent classifier (strong or weak)",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m train", description="Train a GenLab model and write a safetensors checkpoint.",
+        epilog=__doc__.split("Examples:", 1)[1] and "examples:" + __doc__.split("Examples:", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind, help_text in KINDS.items():
+        p = kinds.add_parser(kind, help=help_text, description=f"Train {help_text}.",
+                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        if kind in ("gan", "cgan", "ae", "vae"):
+            p.add_argument("--latent-dim", type=int, default=3 if kind == "cgan" else 2, help="latent dimension d")
+        if kind in ("gan", "cgan"):
+            p.add_argument("--activation", choices=ACTIVATIONS, default="leaky_relu", help="generator activation")
+            p.add_argument("--loss", choices=GAN_LOSSES, default="bce", help="GAN loss")
+            p.add_argument("--score-classifier", metavar="CHECKPOINT",
+                           help="classifier checkpoint that scores the samples at the end (stored as metrics)")
+        if kind == "cgan":
+            p.add_argument("--conditioning", choices=("concat", "multiply"), default="concat",
+                           help="concat: the design note's embedding maps; multiply: the thesis' CGAN")
+        if kind == "vae":
+            p.add_argument("--r-loss-factor", type=float, default=1000.0, help="weight of the MSE against KL")
+        if kind == "classifier":
+            p.add_argument("--size", choices=("strong", "weak"), default="strong", help="classifier size")
+        p.add_argument("--dataset", choices=tuple(DATASETS), default="mnist5k", help="training data")
+        p.add_argument("--data-dir", help=".npz file or folder for the full datasets (default $GENLAB_DATA_DIR)")
+        p.add_argument("--download", action="store_true", help="let torchvision download a full dataset")
+        p.add_argument("--epochs", type=int, default=20, help="total epochs (a resumed run continues up to it)")
+        p.add_argument("--batch-size", type=int, default=128, help="images per step and process")
+        p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default per kind)")
+        p.add_argument("--beta1", type=float, default=None, help="Adam beta1 (default 0.5 for GANs, 0.9 otherwise)")
+        p.add_argument("--limit", type=int, default=None, help="use only the first N training images")
+        p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same run)")
+        p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA when present")
+        p.add_argument("--storage", choices=("float32", "float16"), default="float32",
+                       help="checkpoint weight storage (float16 halves the file)")
+        p.add_argument("--no-optimizer-state", action="store_true",
+                       help="do not store optimiser state (smaller file; a resume restarts Adam)")
+        p.add_argument("--resume", metavar="CHECKPOINT", help="continue training from this checkpoint")
+        p.add_argument("--out", required=True, help="checkpoint path (.safetensors is added)")
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    model = {}
+    for flag, key in (("latent_dim", "latent_dim"), ("activation", "activation"), ("conditioning", "conditioning"),
+                      ("r_loss_factor", "r_loss_factor"), ("size", "size")):
+        if getattr(args, flag, None) is not None:
+            model[key] = getattr(args, flag)
+    return TrainConfig(kind=args.kind, model=model, dataset=args.dataset, data_dir=args.data_dir,
+                       download=args.download, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                       beta1=args.beta1, loss=getattr(args, "loss", "bce"), limit=args.limit, seed=args.seed,
+                       device=args.device, storage=args.storage, save_optimizer=not args.no_optimizer_state)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        cfg = config_from_args(args)
+    except ValueError as err:
+        parser.error(str(err))
+    score_classifier = getattr(args, "score_classifier", None)
+    if score_classifier and not os.path.isfile(score_classifier):
+        parser.error(f"--score-classifier: no file {score_classifier}")
+    try:
+        result = train(cfg, out=args.out, resume=args.resume, progress=not args.quiet,
+                       score_classifier=score_classifier)
+    except (DatasetUnavailable, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if result.path:
+        print(f"wrote {result.path} ({result.history['epochs']} epochs)")
+        if result.metrics:
+            print("metrics: " + json.dumps(result.metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
