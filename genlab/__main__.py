@@ -15,24 +15,8 @@ import sys
 
 from .checkpoints import CheckpointError, load_checkpoint
 from .generate import GenerateError, generate_images
+from .catalog import checkpoint_info
 from .images import image_grid
-from .models import network_parameter_counts
-
-
-def checkpoint_info(path: str) -> dict:
-    """Everything `info` shows, as plain JSON-ready values."""
-    ckpt = load_checkpoint(path)
-    return {
-        "path": str(path),
-        "kind": ckpt.kind,
-        "config": ckpt.config,
-        "dataset": ckpt.dataset,
-        "epochs": ckpt.epochs,
-        "parameters": network_parameter_counts(ckpt.model),
-        "metrics": ckpt.metrics,
-        "final_losses": {k: v[-1] for k, v in ckpt.history.get("losses", {}).items() if v},
-        "created": ckpt.created,
-    }
 
 
 def _print_info(info: dict) -> None:
@@ -73,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "info":
-            data = checkpoint_info(args.checkpoint)
+            data = checkpoint_info(load_checkpoint(args.checkpoint))
             print(json.dumps(data, indent=2)) if args.json else _print_info(data)
             return 0
         if not 1 <= args.scale <= 32:

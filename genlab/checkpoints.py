@@ -141,18 +141,20 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, dataset: st
 
 
 def _check_header(path: Path) -> None:
+    """Refuse early what is not a safetensors file: pickles and zip (.pt) files by name, short or truncated files."""
     size = path.stat().st_size
     with open(path, "rb") as f:
-        head = f.read(8)
+        head, first = f.read(8), f.read(1)
+    header_len = int.from_bytes(head, "little") if len(head) == 8 else -1
+    if 0 < header_len <= MAX_HEADER_BYTES and 8 + header_len <= size and first == b"{":
+        return
     if head[:1] == b"\x80" or head[:2] == b"PK":
         raise CheckpointError(f"{path.name} looks like a pickle / PyTorch .pt file; GenLab only loads "
                               "safetensors checkpoints (pickle can run arbitrary code), so it was refused")
-    if len(head) < 8:
+    if size < 9:
         raise CheckpointError(f"{path.name} is too short to be a checkpoint ({size} bytes)")
-    header_len = int.from_bytes(head, "little")
-    if header_len > MAX_HEADER_BYTES or 8 + header_len > size:
-        raise CheckpointError(f"{path.name} is truncated or not a safetensors file "
-                              f"(header claims {header_len} bytes, file has {size})")
+    raise CheckpointError(f"{path.name} is truncated or not a safetensors file "
+                          f"(header claims {header_len} bytes, file has {size})")
 
 
 def _require(cond: bool, message: str) -> None:

@@ -78,7 +78,8 @@ def to_model_range(pixels: np.ndarray, max_value: float = 255.0) -> torch.Tensor
 
 def _stratified_split(labels: np.ndarray, test_per_class_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Shuffle with a fixed seed; the first fraction of each class goes to test. Returns (train_idx, test_idx)."""
-    order = np.random.default_rng(seed).permutation(len(labels))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(labels))
     test = []
     for c in np.unique(labels):
         members = order[labels[order] == c]
@@ -86,6 +87,7 @@ def _stratified_split(labels: np.ndarray, test_per_class_fraction: float, seed: 
     test_idx = np.concatenate(test)
     is_test = np.zeros(len(labels), bool)
     is_test[test_idx] = True
+    order = rng.permutation(len(labels))  # a fresh order, so that neither split starts class by class
     return order[~is_test[order]], order[is_test[order]]
 
 

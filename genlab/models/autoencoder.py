@@ -115,7 +115,9 @@ class Autoencoder(nn.Module):
         """z (N, d) -> images (N, 1, 28, 28) in [-1, 1]."""
         return self.decoder(z)
 
-    generate = decode
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The same as `decode`: the app's common entry point for every generative model."""
+        return self.decode(z)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))

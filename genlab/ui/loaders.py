@@ -1,0 +1,25 @@
+"""Cached, read-only model loading shared by all sessions.
+
+`st.cache_resource` objects are shared by every session: the model comes back in eval mode and
+nothing may mutate it. The cache key includes the file's size and modification time, so a
+retrained checkpoint at the same path is loaded afresh.
+"""
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from ..checkpoints import Checkpoint, load_checkpoint
+from ..models import default_device
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=16)
+def _load(path: str, stamp: tuple) -> Checkpoint:
+    return load_checkpoint(path, device=default_device())
+
+
+def load_model(path: str) -> Checkpoint:
+    """The checkpoint at `path` (cached; raises CheckpointError with a message when invalid)."""
+    stat = os.stat(path)
+    return _load(str(path), (stat.st_size, stat.st_mtime_ns))

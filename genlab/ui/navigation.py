@@ -1,0 +1,20 @@
+"""The app's pages in one list: app.py routes with it, the home page describes each from it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    path: str
+    title: str
+    icon: str
+    summary: str           # one line for the home page
+
+
+PAGES = [
+    PageInfo("pages/home.py", "Home", ":material/home:",
+             "What GenLab is, its pages, and the models found in checkpoints/."),
+    PageInfo("pages/models.py", "Model card", ":material/info:",
+             "One model in detail: architecture, parameter counts, loss history, metrics and random samples."),
+]

@@ -1,0 +1,37 @@
+"""Home: what GenLab is, its pages, and the models found in checkpoints/."""
+import streamlit as st
+import torch
+
+from genlab.catalog import list_models
+from genlab.images import image_grid
+from genlab.ui.loaders import load_model
+from genlab.ui.navigation import PAGES
+
+st.title("GenLab")
+st.write("An interactive laboratory for the latent spaces of small generative models: "
+         "GANs with 2D, 3D and 4D latent spaces, a conditional GAN, an autoencoder and a VAE on handwritten digits.")
+
+st.subheader("Pages")
+for page in PAGES:
+    st.page_link(page.path, label=f"**{page.title}** — {page.summary}", icon=page.icon)
+
+st.subheader("Models")
+rows, problems = list_models()
+for problem in problems:
+    st.warning(f"Skipped a checkpoint that failed validation: {problem}")
+if not rows:
+    st.info("No models found. Train one with `python -m train gan --out checkpoints/my_gan` (see README).")
+for row in rows:
+    with st.container(border=True):
+        left, right = st.columns([2, 3])
+        left.markdown(f"**{row['model']}**  \n`{row['file']}` · trained {row['epochs']} epochs on {row['dataset']}")
+        score = row["metrics"].get("test_accuracy") or row["metrics"].get("mean_top_probability")
+        if "test_accuracy" in row["metrics"]:
+            left.caption(f"Test accuracy {row['metrics']['test_accuracy']:.2%}")
+        elif score is not None:
+            left.caption(f"Strong classifier's mean confidence on its samples: {score:.2f}")
+        if row["kind"] != "classifier":
+            model = load_model(row["path"]).model
+            with torch.inference_mode():
+                samples = model.sample(10, torch.Generator().manual_seed(0))
+            right.image(image_grid(samples, nrow=10, scale=2), caption="10 random samples")

@@ -1,0 +1,50 @@
+"""Model card: one checkpoint in detail."""
+import io
+
+import streamlit as st
+import torch
+
+from genlab.catalog import checkpoint_info
+from genlab.checkpoints import CheckpointError
+from genlab.images import image_grid
+from genlab.plots import loss_history_figure
+from genlab.ui.loaders import load_model
+from genlab.ui.widgets import model_picker
+
+st.title("Model card")
+st.write("Everything a checkpoint knows about its model: architecture, parameter counts, how it trained, and samples.")
+
+row = model_picker("models.file")
+if row is None:
+    st.stop()
+try:
+    ckpt = load_model(row["path"])
+    info = checkpoint_info(ckpt)
+except CheckpointError as err:
+    st.error(f"This checkpoint cannot be loaded: {err}")
+    st.stop()
+
+left, right = st.columns(2)
+with left:
+    st.markdown(f"**{row['model']}** trained {info['epochs']} epochs on **{info['dataset']}** ({info['created']})")
+    st.markdown("**Configuration**")
+    st.table({k: [str(v)] for k, v in info["config"].items()})
+    st.markdown("**Parameters**")
+    st.table({name: {"trainable": f"{c['trainable']:,}", "non-trainable": f"{c['non_trainable']:,}",
+                     "total": f"{c['total']:,}"} for name, c in info["parameters"].items()})
+    if info["metrics"]:
+        st.markdown("**Metrics**")
+        st.json(info["metrics"], expanded=True)
+with right:
+    if ckpt.history.get("losses"):
+        st.plotly_chart(loss_history_figure(ckpt.history), width="stretch")
+    if ckpt.kind != "classifier":
+        seed = st.number_input("Sample seed", 0, 2**31 - 1, 0, key="models.seed",
+                               help="The same seed always gives the same samples.")
+        with torch.inference_mode():
+            grid = image_grid(ckpt.model.sample(32, torch.Generator().manual_seed(int(seed))), nrow=8, scale=3)
+        st.image(grid, caption="32 random samples")
+        buffer = io.BytesIO()
+        grid.save(buffer, format="PNG")
+        st.download_button("Download samples (PNG)", buffer.getvalue(), file_name=f"{row['file']}_samples.png",
+                           mime="image/png", key="models.download")

@@ -1,0 +1,32 @@
+"""Shared fixtures: small real data slices and tiny trained checkpoints."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "checkpoints"
+
+
+@pytest.fixture(autouse=True)
+def _few_threads():
+    torch.set_num_threads(2)
+    yield
+
+
+@pytest.fixture(scope="session")
+def mnist5k_test():
+    from genlab.data import load_dataset
+
+    return load_dataset("mnist5k", "test")
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path):
+    """A 2D GAN trained for one epoch on 64 embedded digits, written to tmp_path."""
+    from genlab.training import TrainConfig, train
+
+    result = train(TrainConfig("gan", {"latent_dim": 2}, epochs=1, batch_size=32, limit=64), out=tmp_path / "gan")
+    return Path(result.path)
