@@ -34,4 +34,4 @@ for row in rows:
             model = load_model(row["path"]).model
             with torch.inference_mode():
                 samples = model.sample(10, torch.Generator().manual_seed(0))
-            right.image(image_grid(samples, nrow=10, scale=2), caption="10 random samples")
+            right.image(image_grid(samples, nrow=10, scale=2), caption="10 random samples", output_format="PNG")

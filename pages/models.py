@@ -43,7 +43,7 @@ with right:
                                help="The same seed always gives the same samples.")
         with torch.inference_mode():
             grid = image_grid(ckpt.model.sample(32, torch.Generator().manual_seed(int(seed))), nrow=8, scale=3)
-        st.image(grid, caption="32 random samples")
+        st.image(grid, caption="32 random samples", output_format="PNG")
         buffer = io.BytesIO()
         grid.save(buffer, format="PNG")
         st.download_button("Download samples (PNG)", buffer.getvalue(), file_name=f"{row['file']}_samples.png",

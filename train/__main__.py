@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
         if kind in ("gan", "cgan"):
             p.add_argument("--activation", choices=ACTIVATIONS, default="leaky_relu", help="generator activation")
             p.add_argument("--loss", choices=GAN_LOSSES, default="bce", help="GAN loss")
+            p.add_argument("--regularizer", choices=("none", "reconstruction"), default="none",
+                           help="reconstruction: a training-only encoder and G's reconstruction of real images "
+                                "keep every kind of digit in the latent space (mode-regularised GAN)")
+            p.add_argument("--reg-weight", type=float, default=1.0, help="weight of the regulariser")
             p.add_argument("--score-classifier", metavar="CHECKPOINT",
                            help="classifier checkpoint that scores the samples at the end (stored as metrics)")
         if kind == "cgan":
@@ -80,7 +84,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             model[key] = getattr(args, flag)
     return TrainConfig(kind=args.kind, model=model, dataset=args.dataset, data_dir=args.data_dir,
                        download=args.download, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                       beta1=args.beta1, loss=getattr(args, "loss", "bce"), limit=args.limit, seed=args.seed,
+                       beta1=args.beta1, loss=getattr(args, "loss", "bce"),
+                       regularizer=getattr(args, "regularizer", "none"), reg_weight=getattr(args, "reg_weight", 1.0), limit=args.limit, seed=args.seed,
                        device=args.device, storage=args.storage, save_optimizer=not args.no_optimizer_state)
 
 

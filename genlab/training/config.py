@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from ..data import DATASETS
 from ..models import MODELS, make_config
 from ..models.layers import check_choice
-from .losses import GAN_LOSSES
+from .losses import GAN_LOSSES, GAN_REGULARIZERS
 
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_LR = {"gan": 2e-4, "cgan": 2e-4, "ae": 5e-4, "vae": 5e-4, "classifier": 1e-3}
@@ -24,6 +24,8 @@ class TrainConfig:
     lr: float | None = None                # Adam learning rate; None -> DEFAULT_LR[kind].
     beta1: float | None = None             # Adam beta1; None -> 0.5 for GANs (DCGAN), 0.9 otherwise.
     loss: str = "bce"                      # GAN loss: bce, hinge, lsgan.
+    regularizer: str = "none"              # GAN only: none, or reconstruction (mode-regularised GAN).
+    reg_weight: float = 1.0                # Weight of the regulariser in G's loss.
     limit: int | None = None               # Use only the first `limit` training images.
     seed: int = 0                          # Seed for weights, shuffling and noise.
     device: str = "auto"                   # auto (CUDA when present), cpu or cuda.
@@ -35,6 +37,9 @@ class TrainConfig:
         make_config(self.kind, self.model)  # validates the model values early
         check_choice("dataset", self.dataset, tuple(DATASETS))
         check_choice("loss", self.loss, GAN_LOSSES)
+        check_choice("regularizer", self.regularizer, GAN_REGULARIZERS)
+        if not 0 <= self.reg_weight <= 1000:
+            raise ValueError(f"reg_weight must be in [0, 1000], got {self.reg_weight!r}")
         check_choice("device", self.device, DEVICES)
         check_choice("storage", self.storage, ("float32", "float16"))
         for name in ("epochs", "batch_size"):

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from ..checkpoints import empty_history, load_checkpoint, save_checkpoint
 from ..data import load_dataset
 from ..models import build_model
+from ..models.autoencoder import Encoder
 from .config import TrainConfig
 from .losses import discriminator_loss, generator_loss, kl_divergence, reconstruction_loss
 
@@ -61,28 +62,41 @@ def _make_optimizers(model: nn.Module, cfg: TrainConfig) -> dict:
 
 
 def _gan_step(nets: dict, optimizers: dict, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, model) -> dict:
-    G, D = nets["generator"], nets["discriminator"]
+    G, D, E = nets["generator"], nets["discriminator"], nets.get("encoder")
     n = x.shape[0]
     z = torch.rand(n, model.latent_dim, device=x.device) * 2 - 1
+    fake_labels = torch.randint(0, model.n_classes, (n,), device=x.device) if model.conditional else None
+    # 0. with the reconstruction regulariser, half the real batch is encoded into the cube and
+    #    generated in the same forward pass as the random points
+    m = n // 2 if E is not None else 0
+    z_all = torch.cat([z, torch.tanh(E(x[:m]))]) if m else z
     if model.conditional:
-        fake_labels = torch.randint(0, model.n_classes, (n,), device=x.device)
-        fake = G(z, fake_labels)
+        out = G(z_all, torch.cat([fake_labels, y[:m]]))
         all_labels = torch.cat([y, fake_labels])
     else:
-        fake_labels = all_labels = None
-        fake = G(z)
+        out = G(z_all)
+        all_labels = None
+    fake, recon = out[:n], out[n:]
     # 1. discriminator: real and generated in one forward (one DDP forward per backward)
     logits = D(torch.cat([x, fake.detach()]), all_labels)
     loss_d = discriminator_loss(cfg.loss, logits[:n], logits[n:])
     optimizers["D"].zero_grad(set_to_none=True)
     loss_d.backward()
     optimizers["D"].step()
-    # 2. generator: fool the updated discriminator
+    # 2. generator: fool the updated discriminator (and reconstruct the encoded real images)
     loss_g = generator_loss(cfg.loss, D(fake, fake_labels))
+    losses = {"G": loss_g.detach(), "D": loss_d.detach()}
+    if m:
+        loss_r = reconstruction_loss(recon, x[:m])
+        loss_g = loss_g + cfg.reg_weight * loss_r
+        losses["reconstruction"] = loss_r.detach()
+        optimizers["E"].zero_grad(set_to_none=True)
     optimizers["G"].zero_grad(set_to_none=True)
     loss_g.backward()
     optimizers["G"].step()
-    return {"G": loss_g.detach(), "D": loss_d.detach()}
+    if m:
+        optimizers["E"].step()
+    return losses
 
 
 def _autoencoder_step(nets: dict, optimizers: dict, x: torch.Tensor, y, cfg: TrainConfig, model) -> dict:
@@ -114,12 +128,15 @@ STEPS = {"gan": _gan_step, "cgan": _gan_step, "ae": _autoencoder_step, "vae": _a
          "classifier": _classifier_step}
 
 
-def _wrap(model: nn.Module, world: int, device: torch.device) -> dict:
+def _wrap(model: nn.Module, world: int, device: torch.device, encoder: nn.Module | None) -> dict:
     """The modules the step functions call, wrapped in DDP when distributed."""
     wrap = (lambda m: DistributedDataParallel(m, device_ids=[device] if device.type == "cuda" else None)) \
         if world > 1 else (lambda m: m)
     if model.kind in ("gan", "cgan"):
-        return {"generator": wrap(model.generator), "discriminator": wrap(model.discriminator)}
+        nets = {"generator": wrap(model.generator), "discriminator": wrap(model.discriminator)}
+        if encoder is not None:
+            nets["encoder"] = wrap(encoder)
+        return nets
     return {"model": wrap(model)}
 
 
@@ -173,7 +190,15 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
     for name, state in optimizer_state.items():
         if name in optimizers:
             optimizers[name].load_state_dict(state)
-    nets = _wrap(model, world, device)
+    encoder = None
+    if cfg.regularizer == "reconstruction" and model.kind in ("gan", "cgan"):
+        # a training-only encoder (the book's AE encoder); it is not part of the checkpoint
+        encoder = Encoder(model.latent_dim, variational=False).to(device).train()
+        optimizers_extra = {"E": torch.optim.Adam(encoder.parameters(), lr=cfg.learning_rate,
+                                                  betas=(cfg.adam_beta1, 0.999))}
+    else:
+        optimizers_extra = {}
+    nets = _wrap(model, world, device, encoder)
     step = STEPS[cfg.kind]
     per_rank = len(images) // world
     batches = max(1, per_rank // cfg.batch_size) if per_rank >= cfg.batch_size else 1
@@ -190,7 +215,8 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
         for b in bar:
             # 2. one optimisation step on a batch
             idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-            losses = step(nets, optimizers, images[idx].to(device), labels[idx].to(device), cfg, model)
+            losses = step(nets, {**optimizers, **optimizers_extra}, images[idx].to(device), labels[idx].to(device),
+                          cfg, model)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0) + v
             if b % 10 == 0:

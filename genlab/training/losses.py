@@ -5,6 +5,9 @@ import torch
 import torch.nn.functional as F
 
 GAN_LOSSES = ("bce", "hinge", "lsgan")
+# "reconstruction": mode-regularised GAN (Che et al. 2017): an encoder E, used only in training, maps real
+# images into the latent cube and G must reconstruct them, so every kind of real image keeps a region.
+GAN_REGULARIZERS = ("none", "reconstruction")
 
 
 def discriminator_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

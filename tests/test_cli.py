@@ -1,0 +1,85 @@
+"""The command lines: python -m train (dry runs) and python -m genlab info / sample."""
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from genlab.__main__ import main as genlab_main
+from train.__main__ import main as train_main
+
+from .conftest import ROOT
+
+
+@pytest.mark.parametrize("kind, extra", [
+    ("gan", ["--latent-dim", "3", "--activation", "elu", "--loss", "hinge"]),
+    ("cgan", ["--latent-dim", "2"]),
+    ("ae", []),
+    ("vae", ["--r-loss-factor", "500"]),
+    ("classifier", ["--size", "weak", "--dataset", "digits"]),
+])
+def test_train_cli_dry_run_per_kind(kind, extra, tmp_path, capsys):
+    code = train_main([kind, "--epochs", "1", "--limit", "64", "--batch-size", "32", "--quiet",
+                       "--out", str(tmp_path / kind), *extra])
+    assert code == 0
+    assert f"wrote {tmp_path / kind}.safetensors (1 epochs)" in capsys.readouterr().out
+    assert genlab_main(["info", str(tmp_path / f"{kind}.safetensors"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["kind"] == kind and info["epochs"] == 1
+
+
+def test_train_cli_errors_are_clear(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path))
+    code = train_main(["gan", "--dataset", "mnist", "--epochs", "1", "--out", str(tmp_path / "x"), "--quiet"])
+    assert code == 2
+    assert "dataset 'mnist' is not on this machine" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train_main(["gan", "--epochs", "0", "--out", str(tmp_path / "x")])
+    assert "epochs must be a positive integer" in capsys.readouterr().err
+
+
+def test_train_help_shows_examples_and_defaults():
+    out = subprocess.run([sys.executable, "-m", "train", "gan", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0 and "(default: 2)" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "train", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert "torchrun --nproc_per_node=2 -m train" in out.stdout
+
+
+def test_info_shows_the_thesis_parameter_counts(tiny_checkpoint, capsys):
+    assert genlab_main(["info", str(tiny_checkpoint), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["parameters"]["generator"] == {"trainable": 1_076_160, "non_trainable": 25_472, "total": 1_101_632}
+    assert info["parameters"]["discriminator"]["total"] == 212_865
+    assert set(info["final_losses"]) == {"G", "D"}
+    assert genlab_main(["info", str(tiny_checkpoint)]) == 0
+    assert "1,076,160" in capsys.readouterr().out
+
+
+def test_sample_writes_a_png(tiny_checkpoint, tmp_path):
+    out = tmp_path / "img.png"
+    assert genlab_main(["sample", str(tiny_checkpoint), "--z", "0.1,-0.4", "--out", str(out)]) == 0
+    assert Image.open(out).size == (28, 28)
+    assert genlab_main(["sample", str(tiny_checkpoint), "--z", "0,0", "--z", "1,1", "--scale", "4",
+                        "--out", str(out)]) == 0
+    assert Image.open(out).size == (4 * (2 * 28 + 3 * 2), 4 * (28 + 2 * 2))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--z", "0.1"], "has 2 dimensions"),
+    (["--z", "0,0", "--label", "3"], "not conditional"),
+    (["--z", "nan,0"], "finite"),
+    (["--z", "0,0", "--scale", "99"], "scale"),
+])
+def test_sample_refuses_bad_input(tiny_checkpoint, tmp_path, capsys, args, message):
+    assert genlab_main(["sample", str(tiny_checkpoint), *args, "--out", str(tmp_path / "x.png")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_info_refuses_a_pickle(tmp_path, capsys):
+    import torch
+
+    torch.save({"x": 1}, tmp_path / "x.safetensors")
+    assert genlab_main(["info", str(tmp_path / "x.safetensors")]) == 2
+    assert "pickle" in capsys.readouterr().err

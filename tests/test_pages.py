@@ -1,0 +1,57 @@
+"""AppTests: each page runs, shows the models of the checkpoint folder, and copes with bad files."""
+import shutil
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from .conftest import ROOT
+
+
+@pytest.fixture
+def model_folder(tmp_path, tiny_checkpoint, monkeypatch):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    shutil.copy(tiny_checkpoint, folder / "my_gan.safetensors")
+    (folder / "broken.safetensors").write_bytes(b"\x80\x04not a checkpoint")
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(folder))
+    return folder
+
+
+def _run(page: str) -> AppTest:
+    """Run the app through its router (pages need st.navigation), then open `page`."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    if page != "app.py":
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_app_router_opens_the_home_page(model_folder):
+    at = _run("app.py")
+    assert at.title[0].value == "GenLab"
+
+
+def test_home_lists_models_pages_and_refuses_a_bad_file(model_folder):
+    at = _run("pages/home.py")
+    text = " ".join(m.value for m in at.markdown)
+    assert "GAN, 2D latent" in text and "my_gan.safetensors" in text
+    assert any("broken.safetensors" in w.value and "pickle" in w.value for w in at.warning)
+    assert len(at.get("image")) == 1  # the GAN's row of samples
+
+
+def test_home_with_no_models_says_how_to_train(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(tmp_path))
+    at = _run("pages/home.py")
+    assert any("python -m train" in i.value for i in at.info)
+
+
+def test_model_card_shows_thesis_counts_and_reseeds_samples(model_folder):
+    at = _run("pages/models.py")
+    assert at.selectbox(key="models.file").value == "my_gan.safetensors"
+    tables = " ".join(str(t.value) for t in at.table)
+    assert "1,076,160" in tables and "212,865" in tables
+    first = at.get("image")[0].value
+    at.number_input(key="models.seed").set_value(5).run()
+    assert not at.exception
+    assert at.get("image")[0].value != first
