@@ -40,6 +40,15 @@ def test_tiny_run_per_kind(kind, model, epochs, falling, tmp_path):
         assert result.metrics["test_reconstruction_mse"] > 0
 
 
+def test_reconstruction_regularizer_trains_a_gan_with_its_encoder(tmp_path):
+    cfg = TrainConfig("cgan", {"latent_dim": 2}, epochs=2, batch_size=32, limit=64, regularizer="reconstruction",
+                      reg_weight=5.0)
+    result = train(cfg, out=tmp_path / "reg")
+    assert {"G", "D", "reconstruction", "latent_sw"} == set(result.history["losses"])
+    ckpt = load_checkpoint(result.path)  # the training-only encoder is not part of the model
+    assert not any(k.startswith("encoder") for k in ckpt.model.state_dict())
+
+
 def test_same_seed_same_run_and_resume_continues(tmp_path):
     cfg = dict(kind="ae", model={"latent_dim": 2}, batch_size=32, limit=64, seed=3)
     a = train(TrainConfig(epochs=2, **cfg))

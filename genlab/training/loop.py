@@ -23,7 +23,7 @@ from ..data import load_dataset
 from ..models import build_model
 from ..models.autoencoder import Encoder
 from .config import TrainConfig
-from .losses import discriminator_loss, generator_loss, kl_divergence, reconstruction_loss
+from .losses import discriminator_loss, generator_loss, kl_divergence, reconstruction_loss, sliced_wasserstein
 
 
 @dataclass
@@ -69,7 +69,8 @@ def _gan_step(nets: dict, optimizers: dict, x: torch.Tensor, y: torch.Tensor, cf
     # 0. with the reconstruction regulariser, half the real batch is encoded into the cube and
     #    generated in the same forward pass as the random points
     m = n // 2 if E is not None else 0
-    z_all = torch.cat([z, torch.tanh(E(x[:m]))]) if m else z
+    encoded = torch.tanh(E(x[:m])) if m else None
+    z_all = torch.cat([z, encoded]) if m else z
     if model.conditional:
         out = G(z_all, torch.cat([fake_labels, y[:m]]))
         all_labels = torch.cat([y, fake_labels])
@@ -88,8 +89,9 @@ def _gan_step(nets: dict, optimizers: dict, x: torch.Tensor, y: torch.Tensor, cf
     losses = {"G": loss_g.detach(), "D": loss_d.detach()}
     if m:
         loss_r = reconstruction_loss(recon, x[:m])
-        loss_g = loss_g + cfg.reg_weight * loss_r
-        losses["reconstruction"] = loss_r.detach()
+        loss_sw = sliced_wasserstein(encoded, z[:m])
+        loss_g = loss_g + cfg.reg_weight * (loss_r + loss_sw)
+        losses["reconstruction"], losses["latent_sw"] = loss_r.detach(), loss_sw.detach()
         optimizers["E"].zero_grad(set_to_none=True)
     optimizers["G"].zero_grad(set_to_none=True)
     loss_g.backward()

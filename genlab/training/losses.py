@@ -6,7 +6,8 @@ import torch.nn.functional as F
 
 GAN_LOSSES = ("bce", "hinge", "lsgan")
 # "reconstruction": mode-regularised GAN (Che et al. 2017): an encoder E, used only in training, maps real
-# images into the latent cube and G must reconstruct them, so every kind of real image keeps a region.
+# images into the latent cube and G must reconstruct them, so every kind of real image keeps a region;
+# a sliced Wasserstein term (Kolouri et al. 2018) spreads the encoded images uniformly over the cube.
 GAN_REGULARIZERS = ("none", "reconstruction")
 
 
@@ -40,3 +41,10 @@ def reconstruction_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 def kl_divergence(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(log_var)) || N(0, I)), summed over latent dimensions, averaged over the batch."""
     return (-0.5 * (1 + log_var - mu ** 2 - log_var.exp()).sum(dim=1)).mean()
+
+
+def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, projections: int = 32) -> torch.Tensor:
+    """Sliced Wasserstein-2 distance between two point clouds (N, d) of equal size, on random directions."""
+    directions = F.normalize(torch.randn(a.shape[1], projections, device=a.device), dim=0)
+    pa, pb = (a @ directions).sort(dim=0).values, (b @ directions).sort(dim=0).values
+    return ((pa - pb) ** 2).mean()
