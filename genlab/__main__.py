@@ -6,6 +6,7 @@ Examples:
   python -m genlab sample checkpoints/gan_2d.safetensors --z 0.1,-0.4 --out img.png
   python -m genlab sample checkpoints/cgan_3d.safetensors --z 0,0,0 --label 3 --out three.png
   python -m genlab sample checkpoints/gan_2d.safetensors --z -0.84,0.54 --z 0,0 --scale 8 --out two.png
+  python -m genlab score runs/my_gan.safetensors --classifier checkpoints/classifier_strong.safetensors --write
 """
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import argparse
 import json
 import sys
 
-from .checkpoints import CheckpointError, load_checkpoint
+from .checkpoints import CheckpointError, load_checkpoint, read_metadata, save_checkpoint
 from .generate import GenerateError, generate_images
 from .catalog import checkpoint_info
 from .images import image_grid
+from .metrics import generator_scores
 
 
 def _print_info(info: dict) -> None:
@@ -30,6 +32,21 @@ def _print_info(info: dict) -> None:
         print("  last epoch's losses: " + ", ".join(f"{k} {v:.4f}" for k, v in info["final_losses"].items()))
     for k, v in info["metrics"].items():
         print(f"  {k}: {v}")
+
+
+def _score(args: argparse.Namespace) -> int:
+    ckpt, classifier = load_checkpoint(args.checkpoint), load_checkpoint(args.classifier)
+    if ckpt.kind == "classifier" or classifier.kind != "classifier":
+        raise GenerateError("score wants a generative model and a classifier checkpoint (--classifier)")
+    if not 1 <= args.n <= 100_000:
+        raise GenerateError(f"-n must be in 1..100000, got {args.n}")
+    scores = generator_scores(ckpt.model, classifier.model, n=args.n, seed=args.seed)
+    print(json.dumps(scores))
+    if args.write:
+        save_checkpoint(ckpt.path, ckpt.model, ckpt.dataset, ckpt.history, {**ckpt.metrics, **scores},
+                        train=ckpt.train, optimizers=ckpt.optimizers, storage=read_metadata(ckpt.path)["storage"])
+        print(f"stored in {ckpt.path}")
+    return 0
 
 
 def _parse_point(text: str) -> list[float]:
@@ -54,12 +71,20 @@ def main(argv: list[str] | None = None) -> int:
     sample.add_argument("--label", type=int, help="class label (conditional GAN only)")
     sample.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscaling factor (1..32)")
     sample.add_argument("--out", required=True, help="PNG file to write")
+    score = commands.add_parser("score", help="how recognisable a generator's images are to a classifier")
+    score.add_argument("checkpoint")
+    score.add_argument("--classifier", required=True, help="classifier checkpoint (e.g. the strong one)")
+    score.add_argument("-n", type=int, default=1000, help="number of random latent points")
+    score.add_argument("--seed", type=int, default=0, help="seed of the latent points")
+    score.add_argument("--write", action="store_true", help="store the scores in the checkpoint's metrics")
     args = parser.parse_args(argv)
     try:
         if args.command == "info":
             data = checkpoint_info(load_checkpoint(args.checkpoint))
             print(json.dumps(data, indent=2)) if args.json else _print_info(data)
             return 0
+        if args.command == "score":
+            return _score(args)
         if not 1 <= args.scale <= 32:
             raise GenerateError(f"--scale must be in 1..32, got {args.scale}")
         model = load_checkpoint(args.checkpoint).model

@@ -92,7 +92,7 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, dataset: st
 
     Args:
         model: a model from genlab.models (its `kind` and `config` are stored).
-        optimizers: {name: torch.optim.Optimizer} to store for resuming (omitted when None).
+        optimizers: {name: torch.optim.Optimizer or its state_dict} to store for resuming (omitted when None).
         storage: "float16" halves the file; floating weights are restored to float32 on load.
     Returns:
         The path written.
@@ -110,7 +110,8 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, dataset: st
         tensors[key] = value.contiguous()
     groups = {}
     for name, optimizer in (optimizers or {}).items():
-        flat, groups[name] = _flatten_optimizer(name, optimizer.state_dict())
+        state = optimizer.state_dict() if hasattr(optimizer, "state_dict") else optimizer
+        flat, groups[name] = _flatten_optimizer(name, state)
         tensors.update(flat)
     meta = {
         "format_version": FORMAT_VERSION,

@@ -83,3 +83,19 @@ def test_info_refuses_a_pickle(tmp_path, capsys):
     torch.save({"x": 1}, tmp_path / "x.safetensors")
     assert genlab_main(["info", str(tmp_path / "x.safetensors")]) == 2
     assert "pickle" in capsys.readouterr().err
+
+
+def test_score_measures_a_generator_and_can_store_it(tiny_checkpoint, tmp_path, capsys):
+    from genlab.checkpoints import load_checkpoint
+    from genlab.training import TrainConfig, train
+
+    ic = train(TrainConfig("classifier", {"size": "weak"}, epochs=1, limit=64, batch_size=32), out=tmp_path / "ic")
+    before = load_checkpoint(tiny_checkpoint)
+    assert genlab_main(["score", str(tiny_checkpoint), "--classifier", ic.path, "-n", "50", "--write"]) == 0
+    scores = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert 0.1 <= scores["mean_top_probability"] <= 1 and 1 <= scores["classes_covered"] <= 10
+    after = load_checkpoint(tiny_checkpoint)
+    assert after.metrics["mean_top_probability"] == scores["mean_top_probability"]
+    assert after.history == before.history and set(after.optimizers) == {"G", "D"}
+    assert genlab_main(["score", ic.path, "--classifier", str(tiny_checkpoint)]) == 2
+    assert "generative model and a classifier" in capsys.readouterr().err
