@@ -130,6 +130,7 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, dataset: st
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is readable like any other file
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
