@@ -24,7 +24,7 @@ def test_model_card_shows_parameter_counts_and_new_samples(page, app_url):
     image = main.get_by_role("img").first
     expect(image).to_be_visible(timeout=60_000)
     before = image.get_attribute("src")
-    seed = page.get_by_label("Sample seed")
+    seed = main.get_by_test_id("stNumberInput").locator("input")
     seed.fill("7")
     seed.press("Enter")
     expect(main.get_by_role("img").first).not_to_have_attribute("src", before, timeout=60_000)
