@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 import torch
@@ -184,7 +184,7 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
         if ckpt.kind != cfg.kind:
             raise ValueError(f"cannot resume a {cfg.kind} run from a {ckpt.kind} checkpoint ({resume})")
         model, history, optimizer_state = ckpt.model, ckpt.history, ckpt.optimizers
-        cfg.model = ckpt.config
+        cfg = replace(cfg, model=ckpt.config)  # the checkpoint's architecture wins; the caller's cfg is untouched
     else:
         model = build_model(cfg.kind, cfg.model)
     model.to(device).train()

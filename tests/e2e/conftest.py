@@ -25,14 +25,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url():
+def app_url(tmp_path_factory):
     """`streamlit run app.py` on a free loopback port, with the shipped checkpoints; stopped afterwards."""
     port = _free_port()
+    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "wb")  # a file, so the server never blocks
     env = {**os.environ, "GENLAB_CHECKPOINTS": str(ROOT / "checkpoints")}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -42,11 +43,12 @@ def app_url():
             except OSError:
                 time.sleep(0.5)
         else:
-            pytest.fail("the Streamlit server did not start within 60 s")
+            pytest.fail(f"the Streamlit server did not start within 60 s; see {log.name}")
         yield url
     finally:
         server.terminate()
         server.wait(timeout=20)
+        log.close()
 
 
 @pytest.fixture(scope="session")
