@@ -24,7 +24,7 @@ if not rows:
 for row in rows:
     with st.container(border=True):
         left, right = st.columns([2, 3])
-        left.markdown(f"**{row['model']}**  \n`{row['file']}` · trained {row['epochs']} epochs on {row['dataset']}")
+        left.markdown(f"**{row['model']}**  \n`{row['file']}` · trained {row['epochs']} epoch{'' if row['epochs'] == 1 else 's'} on {row['dataset']}")
         score = row["metrics"].get("test_accuracy") or row["metrics"].get("mean_top_probability")
         if "test_accuracy" in row["metrics"]:
             left.caption(f"Test accuracy {row['metrics']['test_accuracy']:.2%}")
