@@ -52,7 +52,7 @@ def test_gan_2d_digits_are_recognisable_and_all_ten_occur(strong_classifier):
 
 def test_conditional_gan_draws_the_requested_digit_mostly(strong_classifier):
     cgan = load_checkpoint(SHIPPED / "cgan_3d.safetensors").model
-    assert generator_scores(cgan, strong_classifier, n=500, seed=1)["label_agreement"] >= 0.7
+    assert generator_scores(cgan, strong_classifier, n=500, seed=1)["label_agreement"] >= 0.75
 
 
 def test_info_json_of_the_2d_gan_shows_the_thesis_counts(capsys):
