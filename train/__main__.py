@@ -7,6 +7,7 @@ Examples:
   python -m train classifier --size strong --dataset mnist --data-dir ../shared/data --epochs 3 --out runs/ic
   python -m train gan --resume runs/gan2d.safetensors --epochs 40 --out runs/gan2d
   torchrun --nproc_per_node=2 -m train gan --epochs 5 --out runs/gan_ddp
+  python -m train musegan --epochs 10 --batch-size 32 --critic-steps 3 --out runs/musegan
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import os
 import sys
 
 from genlab.data import DATASETS, DatasetUnavailable
+from genlab.data.chorales import MUSIC_DATASETS
 from genlab.models.layers import ACTIVATIONS
 from genlab.training import TrainConfig, train
 from genlab.training.losses import GAN_LOSSES
@@ -26,6 +28,7 @@ KINDS = {
     "ae": "the book's autoencoder",
     "vae": "the book's variational autoencoder",
     "classifier": "the independent classifier (strong or weak)",
+    "musegan": "the book's MuseGAN on Bach chorales (WGAN-GP, single process)",
 }
 
 
@@ -56,7 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--r-loss-factor", type=float, default=1000.0, help="weight of the MSE against KL")
         if kind == "classifier":
             p.add_argument("--size", choices=("strong", "weak"), default="strong", help="classifier size")
-        p.add_argument("--dataset", choices=tuple(DATASETS), default="mnist5k", help="training data")
+        if kind == "musegan":
+            p.add_argument("--hidden", type=int, default=1024, help="width of the temporal networks and bar "
+                           "generators (the book: 1024; smaller for quick experiments)")
+            p.add_argument("--critic-steps", type=int, default=5, help="critic updates per generator update")
+            p.add_argument("--gp-weight", type=float, default=10.0, help="weight of the gradient penalty")
+            p.add_argument("--transpose", type=int, default=0,
+                           help="augmentation: shift each phrase by a random -k..k semitones")
+        datasets = MUSIC_DATASETS if kind == "musegan" else tuple(DATASETS)
+        p.add_argument("--dataset", choices=datasets, default=datasets[0], help="training data")
         p.add_argument("--data-dir", help=".npz file or folder for the full datasets (default $GENLAB_DATA_DIR)")
         p.add_argument("--download", action="store_true", help="let torchvision download a full dataset")
         p.add_argument("--epochs", type=int, default=20, help="total epochs (a resumed run continues up to it)")
@@ -79,14 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     model = {}
     for flag, key in (("latent_dim", "latent_dim"), ("activation", "activation"), ("conditioning", "conditioning"),
-                      ("r_loss_factor", "r_loss_factor"), ("size", "size")):
+                      ("r_loss_factor", "r_loss_factor"), ("size", "size"), ("hidden", "hidden")):
         if getattr(args, flag, None) is not None:
             model[key] = getattr(args, flag)
     return TrainConfig(kind=args.kind, model=model, dataset=args.dataset, data_dir=args.data_dir,
                        download=args.download, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                        beta1=args.beta1, loss=getattr(args, "loss", "bce"),
                        regularizer=getattr(args, "regularizer", "none"), reg_weight=getattr(args, "reg_weight", 1.0), limit=args.limit, seed=args.seed,
-                       device=args.device, storage=args.storage, save_optimizer=not args.no_optimizer_state)
+                       device=args.device, storage=args.storage, save_optimizer=not args.no_optimizer_state,
+                       **{k: getattr(args, k) for k in ("critic_steps", "gp_weight", "transpose") if hasattr(args, k)})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from .autoencoder import AEConfig, Autoencoder, VAE
 from .cgan import CGAN, CGANConfig
 from .classifier import Classifier, ClassifierConfig
 from .gan import GAN, GANConfig
+from .musegan import MuseGAN, MuseGANConfig
 
 # kind -> (model class, config dataclass)
 MODELS = {
@@ -18,6 +19,7 @@ MODELS = {
     "ae": (Autoencoder, AEConfig),
     "vae": (VAE, AEConfig),
     "classifier": (Classifier, ClassifierConfig),
+    "musegan": (MuseGAN, MuseGANConfig),
 }
 
 # Which sub-networks of each kind are trained with their own optimiser.
@@ -27,6 +29,7 @@ NETWORKS = {
     "ae": ("encoder", "decoder"),
     "vae": ("encoder", "decoder"),
     "classifier": ("layers",),
+    "musegan": ("generator", "critic"),
 }
 
 
@@ -80,6 +83,6 @@ def default_device() -> torch.device:
 
 __all__ = [
     "MODELS", "NETWORKS", "GAN", "GANConfig", "CGAN", "CGANConfig", "Autoencoder", "VAE", "AEConfig",
-    "Classifier", "ClassifierConfig", "make_config", "build_model", "parameter_counts",
+    "Classifier", "ClassifierConfig", "MuseGAN", "MuseGANConfig", "make_config", "build_model", "parameter_counts",
     "network_parameter_counts", "default_device",
 ]

@@ -4,19 +4,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..data import DATASETS
+from ..data.chorales import MUSIC_DATASETS
 from ..models import MODELS, make_config
 from ..models.layers import check_choice
 from .losses import GAN_LOSSES, GAN_REGULARIZERS
 
 DEVICES = ("auto", "cpu", "cuda")
-DEFAULT_LR = {"gan": 2e-4, "cgan": 2e-4, "ae": 5e-4, "vae": 5e-4, "classifier": 1e-3}
+DEFAULT_LR = {"gan": 2e-4, "cgan": 2e-4, "ae": 5e-4, "vae": 5e-4, "classifier": 1e-3, "musegan": 1e-3}
 
 
 @dataclass
 class TrainConfig:
-    kind: str                              # Model kind: gan, cgan, ae, vae, classifier.
+    kind: str                              # Model kind: gan, cgan, ae, vae, classifier, musegan.
     model: dict = field(default_factory=dict)  # Model config values (e.g. {"latent_dim": 2}).
-    dataset: str = "mnist5k"               # Training dataset (genlab.data.DATASETS).
+    dataset: str = "mnist5k"               # Training dataset (genlab.data.DATASETS; "chorales" for musegan).
     data_dir: str | None = None            # .npz file or folder for the full datasets.
     download: bool = False                 # Let torchvision download a full dataset.
     epochs: int = 20                       # Total epochs (a resumed run continues up to this).
@@ -31,21 +32,28 @@ class TrainConfig:
     device: str = "auto"                   # auto (CUDA when present), cpu or cuda.
     storage: str = "float32"               # Checkpoint storage: float32 or float16.
     save_optimizer: bool = True            # Store optimiser state so a run can be resumed exactly.
+    critic_steps: int = 5                  # musegan (WGAN-GP): critic updates per generator update.
+    gp_weight: float = 10.0                # musegan: weight of the gradient penalty.
+    transpose: int = 0                     # musegan: shift each phrase by a random -k..k semitones (augmentation).
 
     def __post_init__(self):
         check_choice("kind", self.kind, tuple(MODELS))
         make_config(self.kind, self.model)  # validates the model values early
-        check_choice("dataset", self.dataset, tuple(DATASETS))
+        check_choice("dataset", self.dataset, MUSIC_DATASETS if self.kind == "musegan" else tuple(DATASETS))
         check_choice("loss", self.loss, GAN_LOSSES)
         check_choice("regularizer", self.regularizer, GAN_REGULARIZERS)
         if not 0 <= self.reg_weight <= 1000:
             raise ValueError(f"reg_weight must be in [0, 1000], got {self.reg_weight!r}")
         check_choice("device", self.device, DEVICES)
         check_choice("storage", self.storage, ("float32", "float16"))
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "critic_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.transpose, int) or not 0 <= self.transpose <= 12:
+            raise ValueError(f"transpose must be an integer in 0..12, got {self.transpose!r}")
+        if not 0 <= self.gp_weight <= 1000:
+            raise ValueError(f"gp_weight must be in [0, 1000], got {self.gp_weight!r}")
         if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 1):
             raise ValueError(f"limit must be a positive integer, got {self.limit!r}")
         if self.lr is not None and not 0 < self.lr < 1:
@@ -61,4 +69,4 @@ class TrainConfig:
     def adam_beta1(self) -> float:
         if self.beta1 is not None:
             return self.beta1
-        return 0.5 if self.kind in ("gan", "cgan") else 0.9
+        return 0.5 if self.kind in ("gan", "cgan", "musegan") else 0.9

@@ -23,7 +23,8 @@ from ..data import load_dataset
 from ..models import build_model
 from ..models.autoencoder import Encoder
 from .config import TrainConfig
-from .losses import discriminator_loss, generator_loss, kl_divergence, reconstruction_loss, sliced_wasserstein
+from .losses import (discriminator_loss, generator_loss, gradient_penalty, kl_divergence, reconstruction_loss,
+                     sliced_wasserstein)
 
 
 @dataclass
@@ -58,6 +59,10 @@ def _make_optimizers(model: nn.Module, cfg: TrainConfig) -> dict:
     if model.kind in ("gan", "cgan"):
         return {"G": torch.optim.Adam(model.generator.parameters(), **adam),
                 "D": torch.optim.Adam(model.discriminator.parameters(), **adam)}
+    if model.kind == "musegan":  # the book's WGAN-GP: Adam(beta1 0.5, beta2 0.9)
+        adam["betas"] = (cfg.adam_beta1, 0.9)
+        return {"G": torch.optim.Adam(model.generator.parameters(), **adam),
+                "D": torch.optim.Adam(model.critic.parameters(), **adam)}
     return {"model": torch.optim.Adam(model.parameters(), **adam)}
 
 
@@ -126,8 +131,43 @@ def _classifier_step(nets: dict, optimizers: dict, x: torch.Tensor, y: torch.Ten
     return {"loss": loss.detach(), "accuracy": (logits.argmax(1) == y).float().mean()}
 
 
+def _wgan_gp_step(nets: dict, optimizers: dict, x: torch.Tensor, y, cfg: TrainConfig, model) -> dict:
+    """One generator update after `cfg.critic_steps` critic updates, each on its own `batch_size` slice of x.
+
+    x: int (critic_steps * batch_size, bars, 16, tracks) MIDI pitches of real phrases (REST = -1).
+    """
+    from ..data.chorales import transpose_phrases
+    from ..music.roll import pitches_to_roll
+
+    G, C, mc = nets["generator"], nets["critic"], model.config
+    real_all = pitches_to_roll(transpose_phrases(x, cfg.transpose), mc.n_pitches, mc.lowest_pitch).to(x.device)
+    sums = {"critic": 0.0, "gp": 0.0, "wasserstein": 0.0}
+    for real in real_all.split(cfg.batch_size):
+        # 1. critic: real, generated and interpolated phrases in one forward; the penalty on the interpolates
+        n = real.shape[0]
+        with torch.no_grad():
+            fake = G(torch.randn(n, model.latent_dim, device=x.device))
+        alpha = torch.rand(n, 1, 1, 1, 1, device=x.device)
+        between = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        scores = C(torch.cat([real, fake, between]))
+        wasserstein = scores[:n].mean() - scores[n:2 * n].mean()
+        gp = gradient_penalty(scores[2 * n:], between)
+        loss_c = -wasserstein + cfg.gp_weight * gp
+        optimizers["D"].zero_grad(set_to_none=True)
+        loss_c.backward()
+        optimizers["D"].step()
+        for k, v in (("critic", loss_c), ("gp", gp), ("wasserstein", wasserstein)):
+            sums[k] += v.detach() / cfg.critic_steps
+    # 2. generator: raise the critic's score of new phrases
+    loss_g = -C(G(torch.randn(cfg.batch_size, model.latent_dim, device=x.device))).mean()
+    optimizers["G"].zero_grad(set_to_none=True)
+    loss_g.backward()
+    optimizers["G"].step()
+    return {"G": loss_g.detach(), **sums}
+
+
 STEPS = {"gan": _gan_step, "cgan": _gan_step, "ae": _autoencoder_step, "vae": _autoencoder_step,
-         "classifier": _classifier_step}
+         "classifier": _classifier_step, "musegan": _wgan_gp_step}
 
 
 def _wrap(model: nn.Module, world: int, device: torch.device, encoder: nn.Module | None) -> dict:
@@ -139,12 +179,18 @@ def _wrap(model: nn.Module, world: int, device: torch.device, encoder: nn.Module
         if encoder is not None:
             nets["encoder"] = wrap(encoder)
         return nets
+    if model.kind == "musegan":
+        return {"generator": wrap(model.generator), "critic": wrap(model.critic)}
     return {"model": wrap(model)}
 
 
 def _final_metrics(model: nn.Module, cfg: TrainConfig, score_classifier: nn.Module | None) -> dict:
     from .. import metrics
 
+    if model.kind == "musegan":
+        from ..music.metrics import generator_music_metrics
+
+        return generator_music_metrics(model)
     if model.kind == "classifier":
         test = load_dataset(cfg.dataset, "test", cfg.data_dir)
         return {"test_accuracy": round(metrics.classifier_accuracy(model, test), 4)}
@@ -156,6 +202,21 @@ def _final_metrics(model: nn.Module, cfg: TrainConfig, score_classifier: nn.Modu
             score_classifier = load_checkpoint(score_classifier).model
         return metrics.generator_scores(model, score_classifier.to(next(model.parameters()).device))
     return {}
+
+
+def _training_data(cfg: TrainConfig, model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """(inputs, labels) of the training set, cut to cfg.limit: images, or chorale phrases for musegan."""
+    if cfg.kind == "musegan":
+        from ..data.chorales import training_phrases
+
+        inputs = training_phrases(model.config.n_bars)
+        labels = torch.zeros(len(inputs), dtype=torch.long)
+    else:
+        data = load_dataset(cfg.dataset, "train", cfg.data_dir, cfg.download)
+        inputs, labels = data.images, data.labels
+    if cfg.limit:
+        inputs, labels = inputs[:cfg.limit], labels[:cfg.limit]
+    return inputs, labels
 
 
 def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
@@ -172,12 +233,10 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
     Returns:
         TrainResult with the model, its per-epoch loss history and final metrics.
     """
+    if cfg.kind == "musegan" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError("musegan trains in one process: its gradient penalty (a double backward) is not DDP-safe")
     rank, world, device = _distributed_setup(cfg)
     torch.manual_seed(cfg.seed)
-    train_data = load_dataset(cfg.dataset, "train", cfg.data_dir, cfg.download)
-    images, labels = train_data.images, train_data.labels
-    if cfg.limit:
-        images, labels = images[:cfg.limit], labels[:cfg.limit]
     optimizer_state, history = {}, empty_history()
     if resume:
         ckpt = load_checkpoint(resume)
@@ -188,6 +247,7 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
     else:
         model = build_model(cfg.kind, cfg.model)
     model.to(device).train()
+    images, labels = _training_data(cfg, model)
     optimizers = _make_optimizers(model, cfg)
     for name, state in optimizer_state.items():
         if name in optimizers:
@@ -202,8 +262,10 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
         optimizers_extra = {}
     nets = _wrap(model, world, device, encoder)
     step = STEPS[cfg.kind]
+    # a musegan step updates the critic critic_steps times, each on its own batch
+    step_size = cfg.batch_size * (cfg.critic_steps if cfg.kind == "musegan" else 1)
     per_rank = len(images) // world
-    batches = max(1, per_rank // cfg.batch_size) if per_rank >= cfg.batch_size else 1
+    batches = max(1, per_rank // step_size) if per_rank >= step_size else 1
     path, metrics_ = None, {}
     for epoch in range(history["epochs"], cfg.epochs):
         started = time.perf_counter()
@@ -216,7 +278,7 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
                    disable=not progress or rank != 0)
         for b in bar:
             # 2. one optimisation step on a batch
-            idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+            idx = order[b * step_size:(b + 1) * step_size]
             losses = step(nets, {**optimizers, **optimizers_extra}, images[idx].to(device), labels[idx].to(device),
                           cfg, model)
             for k, v in losses.items():

@@ -1,4 +1,4 @@
-"""Losses: GAN objectives by kind, the (V)AE reconstruction and KL terms."""
+"""Losses: GAN objectives by kind, the WGAN-GP gradient penalty, the (V)AE reconstruction and KL terms."""
 from __future__ import annotations
 
 import torch
@@ -48,3 +48,12 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, projections: int = 32) 
     directions = F.normalize(torch.randn(a.shape[1], projections, device=a.device), dim=0)
     pa, pb = (a @ directions).sort(dim=0).values, (b @ directions).sort(dim=0).values
     return ((pa - pb) ** 2).mean()
+
+
+def gradient_penalty(critic_scores: torch.Tensor, interpolates: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): mean (||d score / d x||_2 - 1)^2 over random real/fake interpolates.
+
+    `interpolates` must require grad and `critic_scores` (N, 1) must be computed from it.
+    """
+    grads, = torch.autograd.grad(critic_scores.sum(), interpolates, create_graph=True)
+    return ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()

@@ -1,0 +1,82 @@
+"""The MuseGAN: output shapes, inputs that change only their own voices, and a tiny WGAN-GP training run."""
+import numpy as np
+import pytest
+import torch
+
+from genlab.checkpoints import load_checkpoint
+from genlab.models import build_model, network_parameter_counts
+from genlab.models.musegan import input_slices, join_z, split_z
+from genlab.music.roll import roll_to_pitches
+
+TINY = {"hidden": 32}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    return build_model("musegan", TINY).eval()
+
+
+def test_generator_and_critic_shapes(tiny):
+    z = tiny.sample_z(3, torch.Generator().manual_seed(0))
+    assert z.shape == (3, 320)
+    with torch.no_grad():
+        roll = tiny.generate(z)
+        assert roll.shape == (3, 2, 16, 84, 4)
+        assert roll.min() >= -1 and roll.max() <= 1
+        assert tiny.critic(roll).shape == (3, 1)
+    pitches = roll_to_pitches(roll)
+    assert pitches.shape == (3, 2, 16, 4) and pitches.min() >= 24 and pitches.max() < 108
+
+
+def test_the_book_sized_model_fits_a_15_mb_float16_file():
+    counts = network_parameter_counts(build_model("musegan"))
+    assert 6_000_000 < counts["generator"]["total"] and counts["critic"]["total"] < 600_000
+    total = counts["generator"]["total"] + counts["critic"]["total"]
+    assert 2 * total < 15 * 1024 * 1024
+
+
+def test_split_and_join_are_inverse(tiny):
+    z = tiny.sample_z(2)
+    chords, style, melody, groove = split_z(z, tiny.config)
+    assert melody.shape == groove.shape == (2, 4, 32)
+    assert torch.equal(join_z(chords, style, melody, groove), z)
+    slices = input_slices(tiny.config)
+    assert torch.equal(z[:, slices["melody 2"]], melody[:, 2]) and torch.equal(z[:, slices["groove 1"]], groove[:, 1])
+
+
+@pytest.mark.parametrize("name, changed", [("melody 0", {0}), ("groove 3", {3}), ("chords", {0, 1, 2, 3}),
+                                           ("style", {0, 1, 2, 3})])
+def test_an_input_changes_only_its_own_voices(tiny, name, changed):
+    z = tiny.sample_z(1, torch.Generator().manual_seed(1))
+    other = z.clone()
+    other[:, input_slices(tiny.config)[name]] = torch.randn(1, 32, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        a, b = tiny.generate(z), tiny.generate(other)
+    moved = {t for t in range(4) if not torch.equal(a[..., t], b[..., t])}
+    assert moved == changed
+
+
+def test_a_tiny_wgan_gp_run_trains_saves_and_resumes(tmp_path):
+    from genlab.training import TrainConfig, train
+
+    cfg = TrainConfig("musegan", TINY, dataset="chorales", epochs=1, batch_size=8, critic_steps=2, limit=32,
+                      transpose=2)
+    result = train(cfg, out=tmp_path / "m")
+    losses = result.history["losses"]
+    assert set(losses) == {"G", "critic", "gp", "wasserstein"} and all(np.isfinite(v[0]) for v in losses.values())
+    assert {"in_key_fraction", "in_range_fraction", "nearest_real_mismatch"} <= set(result.metrics)
+    ckpt = load_checkpoint(result.path)
+    assert ckpt.kind == "musegan" and ckpt.dataset == "chorales" and ckpt.config["hidden"] == 32
+    again = train(TrainConfig("musegan", dataset="chorales", epochs=2, batch_size=8, critic_steps=2, limit=16),
+                  resume=result.path)
+    assert again.history["epochs"] == 2 and again.model.config.hidden == 32
+
+
+def test_musegan_config_errors_are_clear():
+    from genlab.training import TrainConfig
+
+    with pytest.raises(ValueError, match="dataset"):
+        TrainConfig("musegan", dataset="mnist5k")
+    with pytest.raises(ValueError, match="84"):
+        build_model("musegan", {"n_pitches": 88})
