@@ -1,10 +1,14 @@
 """The edge between model images ([-1, 1] tensors) and pictures (uint8 arrays, PIL, PNG)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 from torchvision.utils import make_grid
+
+from .colors import CLASS_COLORS
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -23,3 +27,47 @@ def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2, scale: int
     """(N, 1, H, W) in [-1, 1] -> one grayscale PIL grid (torchvision's make_grid), upscaled by `scale`."""
     grid = make_grid(images.detach().float().cpu(), nrow=nrow, padding=padding, pad_value=-1)[:1]
     return to_pil(grid, scale)
+
+
+def feature_map_grid(activation: torch.Tensor, scale: int = 3, max_maps: int = 128) -> Image.Image:
+    """One layer's output for one image as a grid of its feature maps, normalised over the layer.
+
+    (C, H, W) -> C maps of H x W (at most `max_maps`); a flat (F,) vector (a dense layer) -> one
+    square-ish map of its F values, row by row.
+    """
+    a = activation.detach().float().cpu()
+    if a.dim() == 1:
+        side = math.ceil(math.sqrt(a.numel()))
+        a = torch.cat([a, a.new_full((side * side - a.numel(),), float(a.min()))]).view(1, side, side)
+    maps = a[:max_maps].unsqueeze(1)
+    low, high = float(maps.min()), float(maps.max())
+    maps = (maps - low) / (high - low) * 2 - 1 if high > low else torch.zeros_like(maps)
+    nrow = max(1, math.ceil(math.sqrt(len(maps) * 1.6)))
+    return image_grid(maps, nrow=nrow, padding=1, scale=scale)
+
+
+def class_map_image(labels: np.ndarray, confidence: np.ndarray, scale: int = 4) -> Image.Image:
+    """A 2D class-area map (labels[i, j]: i along x, j along y) as an RGB picture, y up, each class in
+    its colour shaded towards white where the classifier is unsure (as the latent pad draws it)."""
+    palette = np.array([[int(c[k:k + 2], 16) for k in (1, 3, 5)] for c in CLASS_COLORS], dtype=np.float32)
+    rgb = palette[labels % len(CLASS_COLORS)]
+    alpha = (0.35 + 0.65 * confidence)[..., None]
+    rgb = 255 - alpha * (255 - rgb)
+    picture = Image.fromarray(np.round(rgb).astype(np.uint8).transpose(1, 0, 2)[::-1].copy(), "RGB")
+    return picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST) if scale > 1 else picture
+
+
+def slice_strip(slices: list[tuple[np.ndarray, np.ndarray]], highlight: int | None = None, scale: int = 5,
+                per_row: int = 8) -> Image.Image:
+    """Class-map slices (labels, confidence) side by side, `per_row` to a row, with a dark frame
+    around the `highlight`-th (the slice through the current point)."""
+    tiles = [class_map_image(lab, conf, scale) for lab, conf in slices]
+    w, h, gap = tiles[0].width, tiles[0].height, 4
+    rows = math.ceil(len(tiles) / per_row)
+    strip = Image.new("RGB", (per_row * (w + gap) + gap, rows * (h + gap) + gap), "white")
+    for k, tile in enumerate(tiles):
+        x, y = gap + (k % per_row) * (w + gap), gap + (k // per_row) * (h + gap)
+        strip.paste(tile, (x, y))
+        if k == highlight:
+            ImageDraw.Draw(strip).rectangle((x - 3, y - 3, x + w + 2, y + h + 2), outline=(17, 17, 17), width=3)
+    return strip

@@ -1,7 +1,10 @@
 """Plotly figures built from plain values (no Streamlit here)."""
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
+
+from .colors import class_color
 
 
 def loss_history_figure(history: dict, title: str = "Losses per epoch") -> go.Figure:
@@ -11,4 +14,68 @@ def loss_history_figure(history: dict, title: str = "Losses per epoch") -> go.Fi
         fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines+markers", name=name))
     fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="loss", height=320,
                       margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1))
+    return fig
+
+
+def class_probabilities_figure(probabilities: list[float], class_names: tuple[str, ...]) -> go.Figure:
+    """The classifier's probability per class for one image, the top class highlighted."""
+    top = max(range(len(probabilities)), key=probabilities.__getitem__)
+    fig = go.Figure(go.Bar(
+        x=list(class_names), y=probabilities, marker_color=[class_color(i) for i in range(len(probabilities))],
+        marker_line_width=[3 if i == top else 0 for i in range(len(probabilities))], marker_line_color="#111",
+        hovertemplate="class %{x}: p = %{y:.3f}<extra></extra>"))
+    fig.update_layout(height=200, margin=dict(l=10, r=10, t=28, b=10), title="Class probabilities",
+                      yaxis=dict(range=[0, 1], title=None), xaxis=dict(type="category", title=None))
+    return fig
+
+
+def layer_means_figure(layer_means: dict[str, float], selected: str | None = None) -> go.Figure:
+    """"Activations for each layer (average values)": one bar per layer, in forward order."""
+    names = list(layer_means)
+    short = [n.split(".", 1)[-1].removeprefix("layers.") for n in names]
+    fig = go.Figure(go.Bar(
+        x=short, y=[layer_means[n] for n in names],
+        marker_color=["#e76300" if n == selected else "#3f90da" for n in names],
+        hovertemplate="%{x}: mean %{y:.4f}<extra></extra>"))
+    fig.update_layout(height=230, margin=dict(l=10, r=10, t=28, b=10), title="Activations for each layer (average values)",
+                      xaxis=dict(type="category", tickangle=-40, title=None), yaxis=dict(title=None))
+    return fig
+
+
+def class_cube_figure(labels: np.ndarray, confidence: np.ndarray, coords: list[np.ndarray], class_names: tuple[str, ...],
+                      axis_names: tuple[str, str, str], point: tuple[float, float, float] | None = None,
+                      only_classes: set[int] | None = None, title: str = "") -> go.Figure:
+    """A class-area cube: every grid point as a marker coloured by its class (one legend entry per
+    class, so a click hides a class and a double click isolates one), the current point, and its
+    three projections onto the cube's back faces, joined to it by dashed lines."""
+    grids = np.meshgrid(*coords, indexing="ij")
+    fig = go.Figure()
+    for cls in np.unique(labels):
+        if only_classes is not None and int(cls) not in only_classes:
+            continue
+        where = labels == cls
+        fig.add_trace(go.Scatter3d(
+            x=grids[0][where], y=grids[1][where], z=grids[2][where], mode="markers", name=class_names[cls],
+            marker=dict(size=3.5, color=class_color(int(cls)), opacity=0.55),
+            customdata=confidence[where], hovertemplate=f"class {class_names[cls]}" + " · p %{customdata:.2f}<br>"
+            "(%{x:.2f}, %{y:.2f}, %{z:.2f})<extra></extra>"))
+    if point is not None:
+        lows = [float(c[0]) for c in coords]
+        x, y, z = point
+        projections = [(lows[0], y, z), (x, lows[1], z), (x, y, lows[2])]
+        for px, py, pz in projections:
+            fig.add_trace(go.Scatter3d(x=[x, px], y=[y, py], z=[z, pz], mode="lines", showlegend=False, hoverinfo="skip",
+                                       line=dict(color="#111", width=3, dash="dash")))
+        fig.add_trace(go.Scatter3d(
+            x=[p[0] for p in projections], y=[p[1] for p in projections], z=[p[2] for p in projections],
+            mode="markers", name="projections", marker=dict(size=5, color="#555", symbol="square"),
+            hovertemplate="projection (%{x:.2f}, %{y:.2f}, %{z:.2f})<extra></extra>"))
+        fig.add_trace(go.Scatter3d(x=[x], y=[y], z=[z], mode="markers", name="the point",
+                                   marker=dict(size=8, color="#111", symbol="diamond", line=dict(color="#fff", width=2)),
+                                   hovertemplate="the point (%{x:.2f}, %{y:.2f}, %{z:.2f})<extra></extra>"))
+    ranges = [[float(c[0]), float(c[-1])] for c in coords]
+    fig.update_layout(
+        title=title, height=560, margin=dict(l=0, r=0, t=36, b=0), legend=dict(itemsizing="constant"),
+        scene=dict(xaxis=dict(title=axis_names[0], range=ranges[0]), yaxis=dict(title=axis_names[1], range=ranges[1]),
+                   zaxis=dict(title=axis_names[2], range=ranges[2]), aspectmode="cube"))
     return fig

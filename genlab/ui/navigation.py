@@ -15,6 +15,8 @@ class PageInfo:
 PAGES = [
     PageInfo("pages/home.py", "Home", ":material/home:",
              "What GenLab is, its pages, and the models found in checkpoints/."),
+    PageInfo("pages/explorer.py", "Latent Explorer", ":material/explore:",
+             "Drag a point through a 2D, 3D or 4D latent space: image, class, activations and class-area maps follow."),
     PageInfo("pages/models.py", "Model card", ":material/info:",
              "One model in detail: architecture, parameter counts, loss history, metrics and random samples."),
 ]

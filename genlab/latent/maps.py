@@ -1,0 +1,352 @@
+"""Class-area maps: every point of a grid over (part of) a latent space, coloured by the class an
+independent classifier gives its generated image (SEEDS.md A, "map of class areas").
+
+One function for every case: a square over two latent axes (the 2D map, or a slice through a
+3D/4D space), a cube over three (16 points per axis in the thesis), a hypercube over four (a cube
+per value of the 4th coordinate). The axes that are not mapped stay at fixed values.
+
+Speed comes from the shape of the answer, not only from batching: class areas are large regions,
+so `method="adaptive"` classifies a coarse lattice first (every `coarse_step`-th grid point), then
+halves the step again and again; a new point whose enclosing coarse cell has the same class at
+every corner takes that class without running the models, and only the cells that straddle a
+border are refined. `method="brute"` runs every point (the reference the tests compare against).
+
+Maps are cached on disk beside the checkpoint (`<folder>/.genlab-cache/maps/`, or
+$GENLAB_CACHE_DIR when that folder is not writable), keyed by the checkpoint's and the
+classifier's content hashes and every parameter of the map, so a changed checkpoint never shows
+a stale map.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..checkpoints import content_hash
+
+MAP_VERSION = 1                  # bump when the computation changes, so old cache files are not used
+METHODS = ("adaptive", "brute")
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class ClassAreaMap:
+    """A class-area map over `len(axes)` latent axes, `resolution` points per axis.
+
+    Array index order follows `axes`: labels[i, j] is the point with coordinate coords[0][i] on
+    latent axis axes[0] and coords[1][j] on axes[1] (for a 2D map: i along x, j along y).
+    """
+    labels: np.ndarray                       # int16, shape (resolution,) * len(axes): the top class
+    confidence: np.ndarray                   # float32, same shape: its probability (estimated where filled)
+    axes: tuple[int, ...]                    # which latent coordinates the array axes run along
+    coords: list[np.ndarray]                 # the grid values along each mapped axis
+    fixed: dict[int, float]                  # latent coordinate -> value, for the axes not mapped
+    latent_dim: int
+    label: int | None = None                 # class label fed to a conditional generator
+    computed_fraction: float = 1.0           # fraction of grid points run through the models
+    seconds: float = 0.0                     # computing time (0 when read from the cache)
+    key: str = ""                            # cache key (identifies the map: model, classifier, spec)
+    from_cache: bool = False
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def resolution(self) -> int:
+        return self.labels.shape[0]
+
+    def point(self, index: tuple[int, ...]) -> list[float]:
+        """The full latent point of a grid index."""
+        z = [0.0] * self.latent_dim
+        for axis, value in self.fixed.items():
+            z[axis] = value
+        for axis, values, i in zip(self.axes, self.coords, index):
+            z[axis] = float(values[i])
+        return z
+
+    def nearest_index(self, axis: int, value: float) -> int:
+        """Index of the grid value closest to `value` along latent coordinate `axis`."""
+        values = self.coords[self.axes.index(axis)]
+        return int(np.abs(values - value).argmin())
+
+    def slice(self, axis: int, index: int) -> "ClassAreaMap":
+        """The map with latent coordinate `axis` fixed at its `index`-th grid value (one fewer dimension)."""
+        position = self.axes.index(axis)
+        take = lambda a: np.take(a, index, axis=position)  # noqa: E731
+        return ClassAreaMap(
+            labels=take(self.labels), confidence=take(self.confidence),
+            axes=tuple(a for a in self.axes if a != axis),
+            coords=[c for a, c in zip(self.axes, self.coords) if a != axis],
+            fixed={**self.fixed, axis: float(self.coords[position][index])}, latent_dim=self.latent_dim,
+            label=self.label, computed_fraction=self.computed_fraction, key=f"{self.key}/{axis}={index}",
+            from_cache=self.from_cache, meta=self.meta)
+
+
+def agreement(a: ClassAreaMap | np.ndarray, b: ClassAreaMap | np.ndarray) -> float:
+    """Fraction of grid points where two maps give the same class."""
+    la = a.labels if isinstance(a, ClassAreaMap) else a
+    lb = b.labels if isinstance(b, ClassAreaMap) else b
+    return float((la == lb).mean())
+
+
+def inference_copy(module: nn.Module) -> nn.Module:
+    """A private eval-mode copy in channels-last memory format (faster convolutions on CPU).
+
+    Cached models are shared by every session and must never be changed, so the copy is what
+    gets converted.
+    """
+    clone = copy.deepcopy(module).eval()
+    return clone.to(memory_format=torch.channels_last)
+
+
+class PointClassifier:
+    """latent points (M, d) -> (top class, its probability), batched, for one generator and classifier."""
+
+    def __init__(self, model: nn.Module, classifier: nn.Module, label: int | None = None, batch_size: int = 512):
+        if model.conditional and label is None:
+            raise ValueError("a conditional generator needs the class label whose map to compute")
+        self.model, self.classifier = inference_copy(model), inference_copy(classifier)
+        self.device = next(self.model.parameters()).device
+        self.label, self.batch_size = label, batch_size
+
+    @torch.inference_mode()
+    def __call__(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        top_class, top_prob = [], []
+        for start in range(0, len(z), self.batch_size):
+            chunk = torch.as_tensor(z[start:start + self.batch_size], dtype=torch.float32, device=self.device)
+            labels = None
+            if self.label is not None:
+                labels = torch.full((len(chunk),), self.label, dtype=torch.long, device=self.device)
+            images = self.model.generate(chunk, labels).contiguous(memory_format=torch.channels_last)
+            probs = torch.softmax(self.classifier(images).float(), dim=1)
+            p, c = probs.max(dim=1)
+            top_class.append(c.cpu().numpy())
+            top_prob.append(p.cpu().numpy())
+        return np.concatenate(top_class).astype(np.int16), np.concatenate(top_prob).astype(np.float32)
+
+
+def _lattice(n: int, step: int) -> np.ndarray:
+    """Every `step`-th index of 0..n-1, always with the last index."""
+    idx = np.arange(0, n, step)
+    return idx if idx[-1] == n - 1 else np.append(idx, n - 1)
+
+
+def _steps(coarse_step: int) -> list[int]:
+    """coarse_step, coarse_step/2, ..., 1 (coarse_step must be a power of two)."""
+    if coarse_step < 1 or coarse_step & (coarse_step - 1):
+        raise ValueError(f"coarse_step must be a power of two, got {coarse_step}")
+    steps = [coarse_step]
+    while steps[-1] > 1:
+        steps.append(steps[-1] // 2)
+    return steps
+
+
+def _latent_points(index_arrays: list[np.ndarray], coords: list[np.ndarray], axes: tuple[int, ...],
+                   fixed: dict[int, float], latent_dim: int) -> np.ndarray:
+    """Grid indices (one array per mapped axis, each (M,)) -> latent points (M, latent_dim)."""
+    z = np.zeros((len(index_arrays[0]), latent_dim), dtype=np.float32)
+    for axis, value in fixed.items():
+        z[:, axis] = value
+    for axis, values, idx in zip(axes, coords, index_arrays):
+        z[:, axis] = values[idx]
+    return z
+
+
+def compute_class_area_map(model: nn.Module, classifier: nn.Module, axes: tuple[int, ...],
+                           ranges: list[tuple[float, float]], resolution: int = 100,
+                           fixed: dict[int, float] | None = None, label: int | None = None,
+                           method: str = "adaptive", coarse_step: int = 8, batch_size: int = 512,
+                           progress: Progress | None = None) -> ClassAreaMap:
+    """Compute a class-area map (no cache; see `class_area_map` for the cached entry point).
+
+    Args:
+        model: a generative model with `generate(z, labels)` and `latent_dim` (GAN, CGAN, AE, VAE).
+        classifier: images (N, 1, 28, 28) in [-1, 1] -> logits (N, classes).
+        axes: the latent coordinates to map, e.g. (0, 1) for a plane, (0, 1, 2) for a cube.
+        ranges: (low, high) per mapped axis.
+        resolution: grid points per mapped axis.
+        fixed: values of the latent coordinates that are not mapped (missing ones are 0).
+        label: the class label for a conditional generator.
+        method: "adaptive" (coarse-to-fine, refining only borders) or "brute" (every point).
+        coarse_step: the adaptive method's first lattice step in grid points (a power of two).
+        progress: called with (fraction done, message).
+    Returns:
+        The map; `computed_fraction` says how many grid points went through the models.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    d = model.latent_dim
+    axes = tuple(int(a) for a in axes)
+    if not axes or len(set(axes)) != len(axes) or not all(0 <= a < d for a in axes):
+        raise ValueError(f"axes must be distinct latent coordinates in 0..{d - 1}, got {axes}")
+    if len(ranges) != len(axes) or not all(lo < hi for lo, hi in ranges):
+        raise ValueError(f"need one (low, high) range with low < high per mapped axis, got {ranges}")
+    if not 2 <= resolution <= 1024:
+        raise ValueError(f"resolution must be in 2..1024, got {resolution}")
+    fixed = {int(a): float(v) for a, v in (fixed or {}).items() if int(a) not in axes}
+    fixed.update({a: 0.0 for a in range(d) if a not in axes and a not in fixed})
+    coords = [np.linspace(lo, hi, resolution, dtype=np.float32) for lo, hi in ranges]
+    k, n = len(axes), resolution
+    classify = PointClassifier(model, classifier, label, batch_size)
+    started = time.perf_counter()
+    labels = np.full((n,) * k, -1, dtype=np.int16)
+    confidence = np.zeros((n,) * k, dtype=np.float32)
+    largest = 1 << ((n - 1).bit_length() - 1)  # the largest power of two below n
+    steps = [1] if method == "brute" else _steps(min(coarse_step, largest))
+    computed = 0
+
+    def run(index_arrays: list[np.ndarray], done: float, share: float) -> None:
+        nonlocal computed
+        z = _latent_points(index_arrays, coords, axes, fixed, d)
+        for start in range(0, len(z), 4 * batch_size):
+            c, p = classify(z[start:start + 4 * batch_size])
+            where = tuple(a[start:start + 4 * batch_size] for a in index_arrays)
+            labels[where], confidence[where] = c, p
+            if progress:
+                progress(min(1.0, done + share * min(1.0, (start + len(c)) / len(z))),
+                         f"classifying generated images: {computed + start + len(c):,} so far")
+        computed += len(z)
+
+    previous = None
+    for level, step in enumerate(steps):
+        lattice = _lattice(n, step)
+        mesh = [m.ravel() for m in np.meshgrid(*([lattice] * k), indexing="ij")]
+        todo = labels[tuple(mesh)] < 0
+        mesh = [m[todo] for m in mesh]
+        done, share = level / len(steps), 1 / len(steps)
+        if previous is not None and len(mesh[0]):
+            # The enclosing cell of the previous lattice: along each axis, the lattice values around the index.
+            corners_lo, corners_hi = [], []
+            for m in mesh:
+                right = np.searchsorted(previous, m, side="right")
+                left = np.searchsorted(previous, m, side="left")
+                corners_lo.append(previous[right - 1])
+                corners_hi.append(previous[np.minimum(left, len(previous) - 1)])
+            corner_labels, corner_conf = [], []
+            for choice in itertools.product((0, 1), repeat=k):
+                where = tuple(corners_hi[i] if c else corners_lo[i] for i, c in enumerate(choice))
+                corner_labels.append(labels[where])
+                corner_conf.append(confidence[where])
+            corner_labels = np.stack(corner_labels)
+            uniform = (corner_labels == corner_labels[0]).all(axis=0)
+            filled = tuple(m[uniform] for m in mesh)
+            labels[filled] = corner_labels[0][uniform]
+            confidence[filled] = np.stack(corner_conf).mean(axis=0)[uniform]
+            mesh = [m[~uniform] for m in mesh]
+        if len(mesh[0]):
+            run(mesh, done, share)
+        previous = lattice
+    if progress:
+        progress(1.0, f"done: {computed:,} of {n ** k:,} points classified")
+    return ClassAreaMap(labels=labels, confidence=confidence, axes=axes, coords=coords, fixed=fixed,
+                        latent_dim=d, label=label, computed_fraction=computed / n ** k,
+                        seconds=time.perf_counter() - started,
+                        meta={"method": method, "coarse_step": coarse_step if method == "adaptive" else 1})
+
+
+# --- the disk cache -------------------------------------------------------------------------------
+
+@lru_cache(maxsize=64)
+def _hash_of(path: str, size: int, mtime_ns: int) -> str:
+    return content_hash(path)
+
+
+def file_hash(path: str | os.PathLike) -> str:
+    """sha256 of a file's content, remembered while its size and modification time stay the same."""
+    stat = os.stat(path)
+    return _hash_of(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def cache_folder(checkpoint_path: str | os.PathLike) -> Path:
+    """`.genlab-cache/maps` beside the checkpoint, or $GENLAB_CACHE_DIR (else ~/.cache/genlab/maps)
+    when the checkpoint's folder is not writable (a read-only deployment)."""
+    beside = Path(checkpoint_path).resolve().parent
+    if os.access(beside, os.W_OK) and not os.environ.get("GENLAB_CACHE_DIR"):
+        return beside / ".genlab-cache" / "maps"
+    return Path(os.environ.get("GENLAB_CACHE_DIR") or Path.home() / ".cache" / "genlab") / "maps"
+
+
+def map_key(checkpoint_path, classifier_path, axes, ranges, resolution, fixed, label, method, coarse_step) -> str:
+    """The cache key: content hashes of both checkpoints and every parameter of the map."""
+    spec = {
+        "version": MAP_VERSION, "model": file_hash(checkpoint_path), "classifier": file_hash(classifier_path),
+        "axes": list(axes), "ranges": [[round(float(lo), 6), round(float(hi), 6)] for lo, hi in ranges],
+        "resolution": int(resolution), "fixed": {str(a): round(float(v), 6) for a, v in sorted((fixed or {}).items())},
+        "label": label, "method": method, "coarse_step": coarse_step if method == "adaptive" else 1,
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _save(path: Path, m: ClassAreaMap) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(
+                f, labels=m.labels, confidence=m.confidence.astype(np.float16), axes=np.array(m.axes),
+                coords=np.stack(m.coords), fixed_axes=np.array(sorted(m.fixed), dtype=np.int64),
+                fixed_values=np.array([m.fixed[a] for a in sorted(m.fixed)], dtype=np.float64),
+                latent_dim=m.latent_dim, label=-1 if m.label is None else m.label,
+                computed_fraction=m.computed_fraction, seconds=m.seconds)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load(path: Path, key: str, shape: tuple[int, ...]) -> ClassAreaMap | None:
+    """The cached map, or None when the file is missing, unreadable or does not have the expected shape."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            labels, confidence = f["labels"].astype(np.int16), f["confidence"].astype(np.float32)
+            if labels.shape != shape or confidence.shape != shape:
+                return None
+            label = int(f["label"])
+            return ClassAreaMap(
+                labels=labels, confidence=confidence, axes=tuple(int(a) for a in f["axes"]),
+                coords=[c.astype(np.float32) for c in f["coords"]],
+                fixed={int(a): float(v) for a, v in zip(f["fixed_axes"], f["fixed_values"])},
+                latent_dim=int(f["latent_dim"]), label=None if label < 0 else label,
+                computed_fraction=float(f["computed_fraction"]), seconds=0.0, key=key, from_cache=True,
+                meta={"computed_seconds": float(f["seconds"])})
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def class_area_map(model: nn.Module, classifier: nn.Module, checkpoint_path: str | os.PathLike,
+                   classifier_path: str | os.PathLike, axes: tuple[int, ...], ranges: list[tuple[float, float]],
+                   resolution: int = 100, fixed: dict[int, float] | None = None, label: int | None = None,
+                   method: str = "adaptive", coarse_step: int = 8, progress: Progress | None = None,
+                   cache: bool = True) -> ClassAreaMap:
+    """The class-area map from the disk cache, computed (and stored) when missing.
+
+    `model` and `classifier` must be the models stored at `checkpoint_path` and `classifier_path`:
+    the cache key is made from those files' contents. Arguments as in `compute_class_area_map`.
+    """
+    fixed = {int(a): float(v) for a, v in (fixed or {}).items() if int(a) not in axes}
+    key = map_key(checkpoint_path, classifier_path, axes, ranges, resolution, fixed, label, method, coarse_step)
+    path = cache_folder(checkpoint_path) / f"{Path(checkpoint_path).stem}.{key}.npz"
+    if cache:
+        found = _load(path, key, (resolution,) * len(axes))
+        if found is not None:
+            return found
+    result = compute_class_area_map(model, classifier, axes, ranges, resolution, fixed, label, method,
+                                    coarse_step, progress=progress)
+    result.key = key
+    if cache:
+        try:
+            _save(path, result)
+        except OSError:
+            pass  # a read-only disk only costs the next visitor the computation
+    return result

@@ -1,0 +1,136 @@
+"""Views shared by the pages that move through a latent space: the strong classifier, class-area
+maps with a progress bar, latent ranges, and the panels for one point (image and class, layer
+activations). Computation lives in genlab.latent; this module only caches and displays."""
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+
+import streamlit as st
+
+from ..catalog import list_models
+from ..checkpoints import Checkpoint, CheckpointError
+from ..data import DATASETS, DIGIT_NAMES, load_dataset
+from ..images import feature_map_grid, to_pil
+from ..latent.maps import ClassAreaMap, class_area_map, map_key
+from ..latent.point import PointView
+from ..latent.space import latent_ranges
+from ..plots import class_probabilities_figure, layer_means_figure
+from .loaders import load_model
+
+_STORE_SIZE = 48
+
+
+@st.cache_resource
+def _map_store() -> tuple[OrderedDict, threading.Lock]:
+    """Maps computed or read in this server process, shared by every session (read-only arrays)."""
+    return OrderedDict(), threading.Lock()
+
+
+def strong_classifier() -> Checkpoint | None:
+    """The first valid strong classifier among the checkpoints (it colours the maps), or None."""
+    rows, _ = list_models()
+    for row in rows:
+        if row["kind"] == "classifier":
+            try:
+                ckpt = load_model(row["path"])
+            except CheckpointError:
+                continue
+            if ckpt.config.get("size") == "strong":
+                return ckpt
+    return None
+
+
+def class_names_of(ckpt: Checkpoint | None) -> tuple[str, ...]:
+    """The class names of the dataset a classifier was trained on (digits when unknown)."""
+    info = DATASETS.get(ckpt.dataset) if ckpt is not None else None
+    return info.class_names if info else DIGIT_NAMES
+
+
+@st.cache_data(show_spinner="Encoding test digits to find the latent range...", max_entries=32)
+def _encoded_ranges(path: str, stamp: tuple) -> list[tuple[float, float]]:
+    images = load_dataset("mnist5k", "test").images
+    return latent_ranges(load_model(path).model, images)
+
+
+def ranges_of(ckpt: Checkpoint) -> list[tuple[float, float]]:
+    """The latent range per coordinate: the cube [-1, 1]^d for a GAN, the encoded digits' box for an AE/VAE."""
+    if not hasattr(ckpt.model, "encode"):
+        return latent_ranges(ckpt.model)
+    stat = ckpt.path.stat()
+    return [tuple(r) for r in _encoded_ranges(str(ckpt.path), (stat.st_size, stat.st_mtime_ns))]
+
+
+def class_map(ckpt: Checkpoint, classifier: Checkpoint, axes: tuple[int, ...], ranges: list[tuple[float, float]],
+              resolution: int, fixed: dict[int, float] | None = None, label: int | None = None,
+              what: str = "class-area map") -> ClassAreaMap:
+    """A class-area map from memory, the disk cache, or computed now with a progress bar."""
+    fixed = {a: round(float(v), 3) for a, v in (fixed or {}).items() if a not in axes}
+    key = map_key(ckpt.path, classifier.path, axes, ranges, resolution, fixed, label, "adaptive", 8)
+    store, lock = _map_store()
+    with lock:
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
+    bar = None
+
+    def progress(fraction: float, message: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = st.progress(0.0, text=f"Computing the {what}...")
+        bar.progress(min(1.0, fraction), text=f"Computing the {what}: {message}")
+
+    result = class_area_map(ckpt.model, classifier.model, ckpt.path, classifier.path, axes, ranges, resolution,
+                            fixed, label, progress=progress)
+    if bar is not None:
+        bar.empty()
+    with lock:
+        store[key] = result
+        while len(store) > _STORE_SIZE:
+            store.popitem(last=False)
+    return result
+
+
+def png_bytes(image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def point_panel(view: PointView, class_names: tuple[str, ...], file_stem: str, key: str) -> None:
+    """The generated image (large, nearest-neighbour), its class with the probabilities, the
+    discriminator's verdict, and a PNG download."""
+    picture = to_pil(view.image, scale=10)
+    with st.container(key=f"{key}-image"):
+        st.image(picture, width=280, output_format="PNG",
+                 caption="(" + ", ".join(f"{v:.2f}" for v in view.z) + ")")
+    if view.probabilities is not None:
+        top = view.predicted
+        st.markdown(f"#### Image class: {class_names[top]}  \n<small>probability {view.probabilities[top]:.2f}</small>",
+                    unsafe_allow_html=True)
+        st.plotly_chart(class_probabilities_figure(view.probabilities, class_names), width="stretch",
+                        config={"displayModeBar": False}, key=f"{key}-probabilities")
+    if view.realness is not None:
+        st.caption(f"Discriminator: {view.realness:.2f} (1 = looks real to it, 0 = looks generated)")
+    st.download_button("Download image (PNG)", png_bytes(picture), file_name=f"{file_stem}_"
+                       + "_".join(f"{v:.2f}" for v in view.z) + ".png", mime="image/png", key=f"{key}-download",
+                       on_click="ignore")
+
+
+def activations_panel(view: PointView, key: str) -> None:
+    """A bar per layer with its mean activation, and the chosen layer's feature maps as an image grid."""
+    layers = list(view.layer_means)
+    default = next((i for i, n in reversed(list(enumerate(layers))) if ".act" in n), len(layers) - 1)
+    layer = st.selectbox("Feature maps of layer", layers, index=default, key=f"{key}-layer",
+                         format_func=lambda n: n.split(".", 1)[-1].removeprefix("layers."))
+    st.plotly_chart(layer_means_figure(view.layer_means, layer), width="stretch", config={"displayModeBar": False},
+                    key=f"{key}-means")
+    activation = view.activations[layer]
+    shape = " x ".join(str(s) for s in activation.shape)
+    maps = activation.shape[0] if activation.dim() == 3 else 1
+    st.image(feature_map_grid(activation), width="stretch", output_format="PNG",
+             caption=f"{layer.split('.', 1)[-1]}: output {shape}, "
+                     + (f"{min(maps, 128)} feature maps" if activation.dim() == 3 else "one value per unit, row by row")
+                     + ", dark = low, light = high")
+

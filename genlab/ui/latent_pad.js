@@ -1,0 +1,211 @@
+// GenLab latent pad: a square over two latent axes, with the class-area map drawn under the point.
+// Drag the point (mouse, pen or touch), click anywhere to jump there, or focus the pad and use the
+// arrow keys (Shift: bigger steps). While dragging, the point is sent to Python as the state value
+// "point" = {x, y, seq, dragging}; a new value is sent only once Python has answered the previous
+// one (its seq comes back in data.seq), so the server never queues stale points. Hovering shows
+// the class and probability of the map cell under the cursor.
+
+function decode(b64) {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function hexToRgb(hex) {
+  const v = parseInt(hex.slice(1), 16);
+  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+}
+
+// The map as an offscreen canvas, one pixel per grid point, shaded towards white where the
+// classifier is unsure. Row 0 of the canvas is the top of the pad (the highest y).
+function mapCanvas(map) {
+  const nx = map.nx, ny = map.ny;
+  const labels = decode(map.labels), conf = decode(map.confidence);
+  const colors = map.colors.map(hexToRgb);
+  const canvas = document.createElement("canvas");
+  canvas.width = nx; canvas.height = ny;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(nx, ny);
+  for (let i = 0; i < nx; i++) {
+    for (let j = 0; j < ny; j++) {
+      const k = i * ny + j;                    // labels[i][j]: i along x, j along y
+      const p = ((ny - 1 - j) * nx + i) * 4;   // canvas row from the top
+      const rgb = colors[labels[k] % colors.length];
+      const a = 0.35 + 0.65 * (conf[k] / 255); // strong colour where the classifier is sure
+      img.data[p] = Math.round(255 - a * (255 - rgb[0]));
+      img.data[p + 1] = Math.round(255 - a * (255 - rgb[1]));
+      img.data[p + 2] = Math.round(255 - a * (255 - rgb[2]));
+      img.data[p + 3] = 255;
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+  return {canvas, labels, conf};
+}
+
+function fmt(v) { return (v >= 0 ? " " : "") + v.toFixed(2); }
+
+export default function (component) {
+  const {data, parentElement, setStateValue} = component;
+  const root = parentElement.querySelector(".latent-pad");
+  let s = root.__pad;
+  if (!s) {
+    s = root.__pad = {dragging: false, inflight: null, pending: null, seq: 0, timer: null, mapId: null};
+    s.canvas = root.querySelector("canvas");
+    s.tip = root.querySelector(".tip");
+    s.readout = root.querySelector(".readout");
+    s.canvas.addEventListener("pointerdown", (e) => onDown(s, e));
+    s.canvas.addEventListener("pointermove", (e) => onMove(s, e));
+    s.canvas.addEventListener("pointerup", (e) => onUp(s, e));
+    s.canvas.addEventListener("pointercancel", (e) => onUp(s, e));
+    s.canvas.addEventListener("pointerleave", () => { s.tip.style.display = "none"; });
+    s.canvas.addEventListener("keydown", (e) => onKey(s, e));
+  }
+  s.setStateValue = setStateValue;
+  s.data = data;
+  if (data.seq !== undefined && s.inflight !== null && data.seq >= s.inflight) {
+    s.inflight = null;                         // Python has caught up with what we sent
+    clearTimeout(s.timer);
+    if (s.pending) { const p = s.pending; s.pending = null; send(s, p.x, p.y, p.dragging); }
+  }
+  if (!s.dragging && s.inflight === null && !s.pending) s.point = [data.point[0], data.point[1]];
+  if (!s.point) s.point = [data.point[0], data.point[1]];
+  if (data.map && data.map.id !== s.mapId) {
+    s.map = mapCanvas(data.map);
+    s.mapId = data.map.id;
+  } else if (!data.map) {
+    s.map = null; s.mapId = null;
+  }
+  s.canvas.setAttribute("aria-label", `latent pad over ${data.x_label} and ${data.y_label}; arrow keys move the point`);
+  draw(s);
+}
+
+function size(s) { return s.canvas.clientWidth || s.data.size; }
+
+function toLatent(s, px, py) {
+  const w = size(s), d = s.data;
+  const fx = Math.min(Math.max(px / w, 0), 1), fy = Math.min(Math.max(py / w, 0), 1);
+  return [d.x_range[0] + fx * (d.x_range[1] - d.x_range[0]), d.y_range[1] - fy * (d.y_range[1] - d.y_range[0])];
+}
+
+function toPixel(s, x, y) {
+  const w = size(s), d = s.data;
+  return [(x - d.x_range[0]) / (d.x_range[1] - d.x_range[0]) * w, (d.y_range[1] - y) / (d.y_range[1] - d.y_range[0]) * w];
+}
+
+function send(s, x, y, dragging) {
+  if (s.inflight !== null && dragging) { s.pending = {x, y, dragging}; return; }
+  s.seq = Math.max(s.seq, s.data.seq || 0) + 1;
+  s.inflight = s.seq;
+  s.pending = null;
+  clearTimeout(s.timer);
+  s.timer = setTimeout(() => { s.inflight = null; }, 1500);   // never wait forever on a lost answer
+  s.setStateValue("point", {x: +x.toFixed(4), y: +y.toFixed(4), seq: s.seq, dragging: !!dragging});
+}
+
+function moveTo(s, e, dragging) {
+  const r = s.canvas.getBoundingClientRect();
+  s.point = toLatent(s, e.clientX - r.left, e.clientY - r.top);
+  draw(s);
+  send(s, s.point[0], s.point[1], dragging);
+}
+
+function onDown(s, e) {
+  s.dragging = true;
+  s.canvas.setPointerCapture(e.pointerId);
+  s.canvas.focus({preventScroll: true});
+  moveTo(s, e, true);
+  e.preventDefault();
+}
+
+function onMove(s, e) {
+  if (s.dragging) { moveTo(s, e, true); }
+  showTip(s, e);
+}
+
+function onUp(s, e) {
+  if (!s.dragging) return;
+  s.dragging = false;
+  s.pending = null;
+  s.inflight = null;                           // the release always goes out: it commits the point
+  moveTo(s, e, false);
+}
+
+function onKey(s, e) {
+  const d = s.data, big = e.shiftKey ? 0.1 : 0.02;
+  const dx = (d.x_range[1] - d.x_range[0]) / 2 * big, dy = (d.y_range[1] - d.y_range[0]) / 2 * big;
+  const step = {ArrowLeft: [-dx, 0], ArrowRight: [dx, 0], ArrowUp: [0, dy], ArrowDown: [0, -dy]}[e.key];
+  if (!step) return;
+  e.preventDefault();
+  const x = Math.min(Math.max(s.point[0] + step[0], d.x_range[0]), d.x_range[1]);
+  const y = Math.min(Math.max(s.point[1] + step[1], d.y_range[0]), d.y_range[1]);
+  s.point = [x, y];
+  draw(s);
+  s.inflight = null;
+  send(s, x, y, false);
+}
+
+function showTip(s, e) {
+  const d = s.data, m = s.map;
+  const r = s.canvas.getBoundingClientRect();
+  const px = e.clientX - r.left, py = e.clientY - r.top;
+  const [x, y] = toLatent(s, px, py);
+  let text = `${d.x_label} ${fmt(x)}, ${d.y_label} ${fmt(y)}`;
+  if (m) {
+    const i = Math.min(d.map.nx - 1, Math.max(0, Math.round((x - d.x_range[0]) / (d.x_range[1] - d.x_range[0]) * (d.map.nx - 1))));
+    const j = Math.min(d.map.ny - 1, Math.max(0, Math.round((y - d.y_range[0]) / (d.y_range[1] - d.y_range[0]) * (d.map.ny - 1))));
+    const k = i * d.map.ny + j;
+    text = `class ${d.map.names[m.labels[k]]} · p ${(m.conf[k] / 255).toFixed(2)} — ` + text;
+  }
+  s.tip.textContent = text;
+  s.tip.style.display = "block";
+  s.tip.style.left = Math.min(px + 14, size(s) - 10) + "px";
+  s.tip.style.top = (py + 14) + "px";
+}
+
+function draw(s) {
+  const d = s.data, w = size(s), dpr = window.devicePixelRatio || 1;
+  if (s.canvas.width !== Math.round(w * dpr)) { s.canvas.width = Math.round(w * dpr); s.canvas.height = Math.round(w * dpr); }
+  const ctx = s.canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, w);
+  if (s.map) {
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(s.map.canvas, 0, 0, w, w);
+  } else {
+    ctx.fillStyle = "#f4f4f6"; ctx.fillRect(0, 0, w, w);
+  }
+  // Axes through 0 and a faint frame.
+  ctx.strokeStyle = "rgba(0,0,0,0.25)"; ctx.lineWidth = 1;
+  const [ox, oy] = toPixel(s, 0, 0);
+  ctx.beginPath();
+  if (ox > 0 && ox < w) { ctx.moveTo(ox, 0); ctx.lineTo(ox, w); }
+  if (oy > 0 && oy < w) { ctx.moveTo(0, oy); ctx.lineTo(w, oy); }
+  ctx.stroke();
+  ctx.strokeRect(0.5, 0.5, w - 1, w - 1);
+  // Class names on their areas.
+  if (d.map && d.map.areas) {
+    ctx.font = "bold 16px sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    for (const a of d.map.areas) {
+      const [ax, ay] = toPixel(s, a.x, a.y);
+      ctx.lineWidth = 4; ctx.strokeStyle = "rgba(255,255,255,0.85)"; ctx.strokeText(a.name, ax, ay);
+      ctx.fillStyle = "#111"; ctx.fillText(a.name, ax, ay);
+    }
+  }
+  // The point: a crosshair and a ring.
+  const [px, py] = toPixel(s, s.point[0], s.point[1]);
+  ctx.strokeStyle = "rgba(0,0,0,0.55)"; ctx.lineWidth = 1; ctx.setLineDash([4, 4]);
+  ctx.beginPath(); ctx.moveTo(px, 0); ctx.lineTo(px, w); ctx.moveTo(0, py); ctx.lineTo(w, py); ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.beginPath(); ctx.arc(px, py, 8, 0, 2 * Math.PI);
+  ctx.fillStyle = "#111"; ctx.fill();
+  ctx.lineWidth = 3; ctx.strokeStyle = "#fff"; ctx.stroke();
+  s.readout.textContent = `${d.x_label} = ${s.point[0].toFixed(3)}   ${d.y_label} = ${s.point[1].toFixed(3)}` +
+    (d.caption ? `   ·   ${d.caption}` : "");
+  s.readout.parentElement.querySelector(".lo-x").textContent = d.x_range[0];
+  s.readout.parentElement.querySelector(".hi-x").textContent = d.x_range[1];
+  s.readout.parentElement.querySelector(".lo-y").textContent = d.y_range[0];
+  s.readout.parentElement.querySelector(".hi-y").textContent = d.y_range[1];
+  s.readout.parentElement.querySelector(".name-x").textContent = d.x_label;
+  s.readout.parentElement.querySelector(".name-y").textContent = d.y_label;
+}

@@ -1,0 +1,90 @@
+"""The latent pad: a Streamlit v2 component (inline HTML/CSS/JS, no iframe, nothing from a CDN).
+
+A square over two latent axes with the class-area map drawn under it. The user drags the point
+(mouse, pen, touch), clicks to jump, or uses the arrow keys; the point comes back as the state
+value "point" = {"x", "y", "seq", "dragging"} while dragging, not only on release. Mount it inside
+an `st.fragment`, so a drag reruns only that fragment.
+"""
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import streamlit as st
+
+from ..colors import CLASS_COLORS
+from ..latent.labels import area_labels
+from ..latent.maps import ClassAreaMap
+
+_HERE = Path(__file__).resolve().parent
+HTML = """
+<div class="latent-pad">
+  <div class="frame">
+    <span class="name-y"></span><span class="hi-y"></span>
+    <canvas tabindex="0" role="slider"></canvas>
+    <span class="lo-y"></span>
+    <div class="tip"></div>
+  </div>
+  <div class="xaxis"><span class="lo-x"></span><span class="name-x"></span><span class="hi-x"></span></div>
+  <div class="readout"></div>
+</div>
+"""
+CSS = """
+.latent-pad { font-family: var(--st-font, sans-serif); font-size: 13px; color: var(--st-text-color, #222);
+  max-width: 460px; user-select: none; }
+.latent-pad .frame { position: relative; margin-left: 34px; }
+.latent-pad canvas { display: block; width: 100%; aspect-ratio: 1 / 1; touch-action: none; cursor: crosshair;
+  border-radius: 4px; outline: none; }
+.latent-pad canvas:focus-visible { box-shadow: 0 0 0 3px var(--st-primary-color, #ff4b4b); }
+.latent-pad .hi-y, .latent-pad .lo-y, .latent-pad .name-y { position: absolute; left: -34px; width: 30px;
+  text-align: right; opacity: 0.7; }
+.latent-pad .hi-y { top: 0; } .latent-pad .lo-y { bottom: 0; } .latent-pad .name-y { top: 47%; font-weight: 600; }
+.latent-pad .xaxis { display: flex; justify-content: space-between; margin-left: 34px; opacity: 0.7; }
+.latent-pad .xaxis .name-x { font-weight: 600; }
+.latent-pad .readout { margin-left: 34px; margin-top: 2px; font-variant-numeric: tabular-nums; }
+.latent-pad .tip { position: absolute; display: none; pointer-events: none; background: rgba(20,20,20,0.85);
+  color: #fff; padding: 2px 6px; border-radius: 4px; white-space: nowrap; font-size: 12px; z-index: 5; }
+"""
+_COMPONENT = st.components.v2.component(
+    "genlab.latent_pad", html=HTML, css=CSS, js=(_HERE / "latent_pad.js").read_text())
+
+
+def _b64(values: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(values, dtype=np.uint8).tobytes()).decode()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _map_payload(key: str, _class_map: ClassAreaMap, class_names: tuple[str, ...]) -> dict:
+    """The map in the compact form the pad draws: uint8 class and confidence grids, base64 encoded."""
+    m = _class_map
+    return {
+        "id": key, "nx": int(m.labels.shape[0]), "ny": int(m.labels.shape[1]),
+        "labels": _b64(m.labels), "confidence": _b64(np.round(m.confidence * 255)),
+        "names": list(class_names), "colors": list(CLASS_COLORS),
+        "areas": [{"name": class_names[c], "x": x, "y": y} for c, x, y in area_labels(m)],
+    }
+
+
+def latent_pad(key: str, point: tuple[float, float], x_range: tuple[float, float], y_range: tuple[float, float],
+               x_label: str, y_label: str, class_map: ClassAreaMap | None = None,
+               class_names: tuple[str, ...] = (), seq: int = 0, caption: str = "",
+               on_change: Callable[[], None] | None = None):
+    """Mount the pad; returns the component result (its "point" state, or None before any move).
+
+    Args:
+        key: the widget key; the pad's state is `st.session_state[key]["point"]`.
+        point: where to draw the point (the app's current point on these two axes).
+        class_map: a 2D ClassAreaMap over (x axis, y axis) to draw under the point, or None.
+        seq: the sequence number of the last pad move the app has taken in (echoed to the pad, so it
+            sends the next move only after this one was answered).
+        on_change: called (as a widget callback) whenever the pad sends a new point.
+    """
+    data = {
+        "point": [float(point[0]), float(point[1])], "seq": int(seq),
+        "x_range": [float(v) for v in x_range], "y_range": [float(v) for v in y_range],
+        "x_label": x_label, "y_label": y_label, "size": 420, "caption": caption,
+        "map": None if class_map is None else _map_payload(class_map.key, class_map, tuple(class_names)),
+    }
+    return _COMPONENT(key=key, data=data, default={"point": None}, on_point_change=on_change or (lambda: None))
