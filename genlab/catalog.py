@@ -9,6 +9,7 @@ from .models import network_parameter_counts
 
 KIND_TITLES = {
     "gan": "GAN", "cgan": "Conditional GAN", "ae": "Autoencoder", "vae": "VAE", "classifier": "Classifier",
+    "musegan": "MuseGAN",
 }
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "checkpoints"
 
@@ -19,8 +20,10 @@ def checkpoint_folder() -> Path:
 
 
 def describe(meta: dict) -> str:
-    """A short title such as "GAN, 2D latent" or "Classifier (strong)"."""
+    """A short title such as "GAN, 2D latent", "Classifier (strong)" or "MuseGAN, 4 voices x 2 bars"."""
     cfg, title = meta["config"], KIND_TITLES[meta["kind"]]
+    if meta["kind"] == "musegan":
+        return f"{title}, {cfg.get('n_tracks', 4)} voices x {cfg.get('n_bars', 2)} bars"
     if "latent_dim" in cfg:
         return f"{title}, {cfg['latent_dim']}D latent"
     return f"{title} ({cfg.get('size', '')})" if cfg.get("size") else title

@@ -4,12 +4,14 @@ import torch
 
 from genlab.catalog import list_models
 from genlab.images import image_grid
+from genlab.music.metrics import generated_phrases
+from genlab.music.plots import piano_roll_image
 from genlab.ui.loaders import load_model
 from genlab.ui.navigation import PAGES
 
 st.title("GenLab")
 st.write("An interactive laboratory for the latent spaces of small generative models: "
-         "GANs with 2D, 3D and 4D latent spaces, a conditional GAN, an autoencoder and a VAE on handwritten digits.")
+         "GANs with 2D, 3D and 4D latent spaces, a conditional GAN, an autoencoder and a VAE on handwritten digits, and a MuseGAN on Bach chorales.")
 
 st.subheader("Pages")
 for page in PAGES:
@@ -30,7 +32,13 @@ for row in rows:
             left.caption(f"Test accuracy {row['metrics']['test_accuracy']:.2%}")
         elif score is not None:
             left.caption(f"Strong classifier's mean confidence on its samples: {score:.2f}")
-        if row["kind"] != "classifier":
+        elif "in_key_fraction" in row["metrics"]:
+            left.caption(f"{row['metrics']['in_key_fraction']:.0%} of its notes in key")
+        if row["kind"] == "musegan":
+            phrases = generated_phrases(load_model(row["path"]).model, 3, seed=0)
+            right.image(piano_roll_image(phrases, step_width=3, pitch_height=2), output_format="PNG",
+                        caption="3 random phrases (soprano red, alto orange, tenor green, bass blue)")
+        elif row["kind"] != "classifier":
             model = load_model(row["path"]).model
             with torch.inference_mode():
                 samples = model.sample(10, torch.Generator().manual_seed(0))

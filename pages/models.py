@@ -7,6 +7,8 @@ import torch
 from genlab.catalog import checkpoint_info
 from genlab.checkpoints import CheckpointError
 from genlab.images import image_grid
+from genlab.music.metrics import generated_phrases
+from genlab.music.plots import piano_roll_image
 from genlab.plots import loss_history_figure
 from genlab.ui.loaders import load_model
 from genlab.ui.widgets import model_picker
@@ -41,9 +43,13 @@ with right:
     if ckpt.kind != "classifier":
         seed = st.number_input("Sample seed", 0, 2**31 - 1, 0, key="models.seed",
                                help="The same seed always gives the same samples.")
-        with torch.inference_mode():
-            grid = image_grid(ckpt.model.sample(32, torch.Generator().manual_seed(int(seed))), nrow=8, scale=3)
-        st.image(grid, caption="32 random samples", output_format="PNG")
+        if ckpt.kind == "musegan":  # phrases, drawn as one piano roll (Music page: listen to them)
+            grid, caption = piano_roll_image(generated_phrases(ckpt.model, 4, seed=int(seed))), "4 random phrases"
+        else:
+            with torch.inference_mode():
+                grid = image_grid(ckpt.model.sample(32, torch.Generator().manual_seed(int(seed))), nrow=8, scale=3)
+            caption = "32 random samples"
+        st.image(grid, caption=caption, output_format="PNG")
         buffer = io.BytesIO()
         grid.save(buffer, format="PNG")
         st.download_button("Download samples (PNG)", buffer.getvalue(), file_name=f"{row['file']}_samples.png",
