@@ -84,3 +84,19 @@ def test_metrics_of_a_real_phrase_and_its_nearest_neighbour(phrase):
     real = load_chorales().phrases(2)
     index, mismatch = nearest_phrases(phrase[None], real)
     assert mismatch[0] == 0 and np.array_equal(real[index[0]], phrase)
+
+
+@pytest.mark.skipif(not audio.soundfont_available(), reason="no SoundFont renderer (scripts/test.sh installs one)")
+def test_soundfont_rendering_has_the_same_length_and_is_repeatable(phrase):
+    sound = audio.render(phrase, 90, ("Choir", "Strings", "Cello", "Bassoon"), renderer="soundfont")
+    assert len(sound) == pytest.approx(audio.duration_seconds(32, 90) * audio.SAMPLE_RATE, abs=2)
+    assert 0.5 < np.abs(sound).max() < 0.99 and np.sqrt((sound ** 2).mean()) > 0.03
+    again = audio.render(phrase, 90, ("Choir", "Strings", "Cello", "Bassoon"), renderer="soundfont")
+    assert np.abs(sound - again).max() < 0.01
+
+
+def test_auto_renderer_falls_back_to_the_synthesiser(phrase, monkeypatch):
+    monkeypatch.setattr(audio, "soundfont_available", lambda: False)
+    assert np.array_equal(audio.render(phrase, 80), audio.render(phrase, 80, renderer="synth"))
+    with pytest.raises(ValueError, match="SoundFont"):
+        audio.render(phrase, 80, renderer="soundfont")

@@ -4,12 +4,14 @@ The numpy synthesiser gives each instrument of genlab.music.midi.PROGRAMS a timb
 its harmonics), an ADSR envelope, a delayed vibrato for the sustained ones, a touch of detuned
 chorus and a short synthetic room reverb, so that four voices blend rather than beep. Audio is
 float32 mono in [-1, 1], peak-normalised below full scale (never clipped), then 16-bit WAV at the edge.
-SoundFont rendering (pretty_midi.fluidsynth) needs pyfluidsynth, libfluidsynth and a .sf2 file, e.g.
-Debian's timgm6mb-soundfont (scripts/test.sh installs them); `renderer="auto"` uses it when present.
+SoundFont rendering plays the phrase's pretty_midi MIDI through fluidsynth (pyfluidsynth + libfluidsynth)
+with a .sf2 file, e.g. Debian's timgm6mb-soundfont (scripts/test.sh installs them); `renderer="auto"`
+uses it when present. The SoundFont is loaded once per process into one synthesiser, shared under a lock.
 """
 from __future__ import annotations
 
 import io
+import threading
 import wave
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .midi import DEFAULT_INSTRUMENTS, step_seconds, to_midi
+from .midi import DEFAULT_INSTRUMENTS, PROGRAMS, step_seconds, to_midi
 from .roll import flatten_bars, notes_of
 
 SAMPLE_RATE = 22_050
@@ -148,11 +150,45 @@ def synthesise(pitches: np.ndarray, tempo: float = 80.0, instruments=DEFAULT_INS
     return _reverb(out, sample_rate)
 
 
+_SYNTH_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=2)
+def _fluidsynth(sample_rate: int):
+    """One fluidsynth synthesiser with the SoundFont loaded (loading takes ~50 ms, so it is done once)."""
+    import fluidsynth
+
+    # fluidsynth's own reverb and chorus carry over from one phrase to the next: off (GenLab's room is added)
+    synth = fluidsynth.Synth(samplerate=float(sample_rate), gain=0.4,
+                             **{"synth.reverb.active": 0, "synth.chorus.active": 0})
+    return synth, synth.sfload(str(soundfont_path()))
+
+
 def _soundfont_render(pitches: np.ndarray, tempo: float, instruments, sample_rate: int) -> np.ndarray:
+    """The phrase's MIDI (pretty_midi) played through fluidsynth, event by event."""
     line = flatten_bars(np.asarray(pitches)) if np.asarray(pitches).ndim == 3 else np.asarray(pitches)
-    audio = to_midi(line, tempo, instruments).fluidsynth(fs=sample_rate, sf2_path=str(soundfont_path()))
-    n = int(round(duration_seconds(len(line), tempo) * sample_rate))
-    return np.pad(audio, (0, max(0, n - len(audio))))[:n].astype(np.float32)
+    midi = to_midi(line, tempo, instruments)
+    events = sorted((int(round(t * sample_rate)), on, channel, note.pitch, note.velocity)
+                    for channel, instrument in enumerate(midi.instruments) for note in instrument.notes
+                    for t, on in ((note.start, 1), (note.end, 0)))          # note-offs first at equal times
+    total = int(round(duration_seconds(len(line), tempo) * sample_rate))
+    synth, font = _fluidsynth(sample_rate)
+    chunks, position = [], 0
+    with _SYNTH_LOCK:
+        for channel, name in enumerate(instruments[: line.shape[1]]):
+            synth.program_select(channel, font, 0, PROGRAMS[name])
+        for sample, on, channel, pitch, velocity in events:
+            if sample > position:
+                chunks.append(synth.get_samples(sample - position))
+                position = sample
+            synth.noteon(channel, pitch, velocity) if on else synth.noteoff(channel, pitch)
+        chunks.append(synth.get_samples(max(1, total - position)))
+        position = max(position + 1, total)
+        for channel in range(16):
+            synth.cc(channel, 120, 0)                  # all sound off, for the next phrase
+        synth.get_samples(64 + (-position) % 64)       # end on fluidsynth's 64-sample block: the same start next time
+    stereo = np.concatenate(chunks).astype(np.float32).reshape(-1, 2) / 32768.0
+    return _reverb(np.pad(stereo.mean(axis=1), (0, max(0, total - len(stereo))))[:total], sample_rate)
 
 
 def render(pitches: np.ndarray, tempo: float = 80.0, instruments=DEFAULT_INSTRUMENTS, renderer: str = "auto",
