@@ -243,6 +243,25 @@ class MuseGAN(nn.Module):
         """z (N, latent_dim) -> piano rolls (N, bars, 16, 84, tracks) in [-1, 1]."""
         return self.generator(z)
 
+    @torch.no_grad()
+    def standing_statistics(self, batches: int = 16, batch_size: int = 64, seed: int = 0) -> None:
+        """Re-estimate the generator's BatchNorm running statistics as exact averages over random z
+        (BigGAN's "standing statistics"). Training moves the generator faster than the running averages
+        follow, and the critic only ever sees batch statistics; without this, eval-mode phrases lose
+        their chords. Uses its own seeded generator: the global random state is untouched."""
+        norms = [m for m in self.generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        was_training, device = self.generator.training, next(self.parameters()).device
+        g = torch.Generator().manual_seed(seed)
+        for bn in norms:
+            bn.reset_running_stats()
+            bn.momentum = None                     # a cumulative average over the batches below
+        self.generator.train()
+        for _ in range(batches):
+            self.generator(torch.randn(batch_size, self.latent_dim, generator=g).to(device))
+        for bn in norms:
+            bn.momentum = 0.1
+        self.generator.train(was_training)
+
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n latent points from N(0, I) (the book's MuseGAN noise), shape (n, latent_dim)."""
         device = next(self.parameters()).device

@@ -304,6 +304,8 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
             except StopTraining:
                 stop = True
         is_last = stop or epoch + 1 == cfg.epochs
+        if model.kind == "musegan" and rank == 0 and (is_last or out is not None):
+            model.standing_statistics(seed=cfg.seed)   # eval-ready BatchNorm statistics in every checkpoint
         if is_last:
             model.eval()
             metrics_ = _final_metrics(model, cfg, score_classifier) if rank == 0 else {}
