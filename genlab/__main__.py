@@ -7,6 +7,7 @@ Examples:
   python -m genlab sample checkpoints/cgan_3d.safetensors --z 0,0,0 --label 3 --out three.png
   python -m genlab sample checkpoints/gan_2d.safetensors --z -0.84,0.54 --z 0,0 --scale 8 --out two.png
   python -m genlab score runs/my_gan.safetensors --classifier checkpoints/classifier_strong.safetensors --write
+  python -m genlab maps checkpoints/gan_*.safetensors --classifier checkpoints/classifier_strong.safetensors
 """
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from .checkpoints import CheckpointError, load_checkpoint, read_metadata, save_c
 from .generate import GenerateError, generate_images
 from .catalog import checkpoint_info
 from .images import image_grid
+from .latent.maps import class_area_map
+from .latent.space import axis_name
+from .latent.views import explorer_map_specs
 from .metrics import generator_scores
 
 
@@ -49,6 +53,26 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _maps(args: argparse.Namespace) -> int:
+    """Compute (and cache beside each checkpoint) the class-area maps the Latent Explorer opens with."""
+    classifier = load_checkpoint(args.classifier)
+    if classifier.kind != "classifier":
+        raise GenerateError(f"--classifier must be a classifier checkpoint, {args.classifier} is a {classifier.kind}")
+    for path in args.checkpoints:
+        ckpt = load_checkpoint(path)
+        if ckpt.kind not in ("gan", "vae", "ae"):
+            print(f"{path}: a {ckpt.kind} has no class-area map in the explorer; skipped")
+            continue
+        for spec in explorer_map_specs(ckpt.model):
+            m = class_area_map(ckpt.model, classifier.model, path, args.classifier, spec.axes, spec.ranges,
+                               spec.resolution, spec.fixed)
+            size = "x".join([str(spec.resolution)] * len(spec.axes))
+            how = "already cached" if m.from_cache else f"{m.seconds:.1f} s, {m.computed_fraction:.0%} of points classified"
+            print(f"{path}: {size} map over {', '.join(axis_name(a) for a in spec.axes)}"
+                  + (f" at {spec.fixed}" if spec.fixed else "") + f": {how}")
+    return 0
+
+
 def _parse_point(text: str) -> list[float]:
     try:
         return [float(v) for v in text.split(",")]
@@ -77,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     score.add_argument("-n", type=int, default=1000, help="number of random latent points")
     score.add_argument("--seed", type=int, default=0, help="seed of the latent points")
     score.add_argument("--write", action="store_true", help="store the scores in the checkpoint's metrics")
+    maps = commands.add_parser("maps", help="precompute the class-area maps the Latent Explorer opens with")
+    maps.add_argument("checkpoints", nargs="+", help="GAN, VAE or AE checkpoints")
+    maps.add_argument("--classifier", required=True, help="the strong classifier checkpoint that colours the maps")
     args = parser.parse_args(argv)
     try:
         if args.command == "info":
@@ -85,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "score":
             return _score(args)
+        if args.command == "maps":
+            return _maps(args)
         if not 1 <= args.scale <= 32:
             raise GenerateError(f"--scale must be in 1..32, got {args.scale}")
         model = load_checkpoint(args.checkpoint).model

@@ -11,6 +11,7 @@ from genlab.catalog import list_models
 from genlab.checkpoints import CheckpointError
 from genlab.generate import GenerateError
 from genlab.images import class_map_image, slice_strip
+from genlab.latent import views
 from genlab.latent.point import explore_point
 from genlab.latent.space import axis_name, check_point, default_point
 from genlab.plots import class_cube_figure
@@ -95,7 +96,7 @@ if d == 4:
     top[2].slider("4th coordinate z4", float(ranges[3][0]), float(ranges[3][1]), step=0.01, key="explorer.w",
                   on_change=_w_changed, help="The 4D space as a stack of cubes: the cube below is the one at this z4.")
 
-pad_axes = (0, 1) if d < 3 else tuple(a for a in range(3) if a != slice_axis)
+pad_axes = views.pad_axes(d, slice_axis)
 ss["explorer.pad_axes"] = pad_axes
 
 
@@ -133,9 +134,7 @@ def live_view() -> None:
     with left:
         pad_map = caption = None
         if classifier is not None:
-            fixed = {i: point[i] for i in range(d) if i not in pad_axes}
-            pad_map = class_map(ckpt, classifier, pad_axes, [ranges[a], ranges[b]], 100 if d == 2 else 64, fixed,
-                                what="map under the pad")
+            pad_map = class_map(ckpt, classifier, views.pad_map_spec(ranges, point, pad_axes), what="map under the pad")
         if d > 2:
             caption = "slice at " + ", ".join(f"{axis_name(i)} = {point[i]:.2f}" for i in range(d) if i not in pad_axes)
         latent_pad("explorer.pad", (point[a], point[b]), ranges[a], ranges[b], axis_name(a), axis_name(b),
@@ -161,22 +160,22 @@ live_view()
 point = ss["explorer.point"]
 
 # 3. The whole space: the cube (3D and more) with the point and its projections, the slices, downloads.
+if classifier is not None:
+    space = class_map(ckpt, classifier, views.space_map_spec(ranges, point),
+                      what={2: "class-area map", 3: "3D class-area map", 4: "4D class-area map (16 cubes)"}.get(d, "cube"))
 if classifier is not None and d >= 3:
     st.subheader("The class-area cube")
+    where = "" if d == 3 else " at " + ", ".join(f"{axis_name(i)} = {v:.1f}" for i, v in space.fixed.items())
+    cube = space
     if d == 4:
-        space = class_map(ckpt, classifier, (0, 1, 2, 3), ranges[:4], 16, what="4D class-area map (16 cubes)")
         w_index = space.nearest_index(3, point[3])
         cube = space.slice(3, w_index)
         where = f" at z4 = {space.coords[3][w_index]:.2f} (the map's nearest of its 16 values of z4)"
-    else:
-        fixed = {i: round(point[i], 1) for i in range(3, d)}
-        cube = class_map(ckpt, classifier, (0, 1, 2), ranges[:3], 16, fixed, what="3D class-area map")
-        where = "" if d == 3 else " at " + ", ".join(f"{axis_name(i)} = {v:.1f}" for i, v in fixed.items())
     left, right = st.columns([3, 2])
     with left:
         st.plotly_chart(class_cube_figure(cube.labels, cube.confidence, cube.coords, class_names,
                                           tuple(axis_name(i) for i in range(3)), tuple(point[:3]),
-                                          title="16 points per axis" + where),
+                                          title=f"{cube.resolution} points per axis" + where),
                         width="stretch", key="explorer.cube")
         st.caption("Drag to turn the cube. Click a class in the legend to hide it, double-click to see it alone. "
                    "The grey squares are the point's projections onto three faces: they locate a point hidden "
@@ -190,8 +189,7 @@ if classifier is not None and d >= 3:
                          f"framed: the slice through the point. In each, {axis_name(pad_axes[0])} runs right and "
                          f"{axis_name(pad_axes[1])} up.")
 elif classifier is not None:
-    plane = class_map(ckpt, classifier, (0, 1), ranges[:2], 100)
-    st.download_button("Download the class-area map (PNG)", png_bytes(class_map_image(plane.labels, plane.confidence)),
+    st.download_button("Download the class-area map (PNG)", png_bytes(class_map_image(space.labels, space.confidence)),
                        file_name=f"{ckpt.path.stem}_class_map.png", mime="image/png", on_click="ignore",
                        key="explorer.map-download")
 

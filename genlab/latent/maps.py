@@ -11,8 +11,8 @@ halves the step again and again; a new point whose enclosing coarse cell has the
 every corner takes that class without running the models, and only the cells that straddle a
 border are refined. `method="brute"` runs every point (the reference the tests compare against).
 
-Maps are cached on disk beside the checkpoint (`<folder>/.genlab-cache/maps/`, or
-$GENLAB_CACHE_DIR when that folder is not writable), keyed by the checkpoint's and the
+Maps are cached on disk beside the checkpoint (`<folder>/.genlab-cache/maps/`; new maps go to
+$GENLAB_CACHE_DIR instead when it is set or that folder is not writable), keyed by the checkpoint's and the
 classifier's content hashes and every parameter of the map, so a changed checkpoint never shows
 a stale map.
 """
@@ -267,13 +267,26 @@ def file_hash(path: str | os.PathLike) -> str:
     return _hash_of(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
 
 
-def cache_folder(checkpoint_path: str | os.PathLike) -> Path:
-    """`.genlab-cache/maps` beside the checkpoint, or $GENLAB_CACHE_DIR (else ~/.cache/genlab/maps)
-    when the checkpoint's folder is not writable (a read-only deployment)."""
-    beside = Path(checkpoint_path).resolve().parent
-    if os.access(beside, os.W_OK) and not os.environ.get("GENLAB_CACHE_DIR"):
-        return beside / ".genlab-cache" / "maps"
+def _beside(checkpoint_path: str | os.PathLike) -> Path:
+    return Path(checkpoint_path).resolve().parent / ".genlab-cache" / "maps"
+
+
+def _elsewhere() -> Path:
     return Path(os.environ.get("GENLAB_CACHE_DIR") or Path.home() / ".cache" / "genlab") / "maps"
+
+
+def cache_folder(checkpoint_path: str | os.PathLike) -> Path:
+    """Where new maps of a checkpoint are written: `.genlab-cache/maps` beside it, or
+    $GENLAB_CACHE_DIR/maps (else ~/.cache/genlab/maps) when that is set or the checkpoint's folder
+    is not writable (a read-only deployment)."""
+    if os.environ.get("GENLAB_CACHE_DIR") or not os.access(Path(checkpoint_path).resolve().parent, os.W_OK):
+        return _elsewhere()
+    return _beside(checkpoint_path)
+
+
+def cache_folders(checkpoint_path: str | os.PathLike) -> list[Path]:
+    """Where maps of a checkpoint are looked for: beside it first (maps shipped with it), then the other cache."""
+    return list(dict.fromkeys([_beside(checkpoint_path), _elsewhere()]))
 
 
 def map_key(checkpoint_path, classifier_path, axes, ranges, resolution, fixed, label, method, coarse_step) -> str:
@@ -336,17 +349,18 @@ def class_area_map(model: nn.Module, classifier: nn.Module, checkpoint_path: str
     """
     fixed = {int(a): float(v) for a, v in (fixed or {}).items() if int(a) not in axes}
     key = map_key(checkpoint_path, classifier_path, axes, ranges, resolution, fixed, label, method, coarse_step)
-    path = cache_folder(checkpoint_path) / f"{Path(checkpoint_path).stem}.{key}.npz"
+    name = f"{Path(checkpoint_path).stem}.{key}.npz"
     if cache:
-        found = _load(path, key, (resolution,) * len(axes))
-        if found is not None:
-            return found
+        for folder in cache_folders(checkpoint_path):
+            found = _load(folder / name, key, (resolution,) * len(axes))
+            if found is not None:
+                return found
     result = compute_class_area_map(model, classifier, axes, ranges, resolution, fixed, label, method,
                                     coarse_step, progress=progress)
     result.key = key
     if cache:
         try:
-            _save(path, result)
+            _save(cache_folder(checkpoint_path) / name, result)
         except OSError:
             pass  # a read-only disk only costs the next visitor the computation
     return result

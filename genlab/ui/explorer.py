@@ -11,11 +11,11 @@ import streamlit as st
 
 from ..catalog import list_models
 from ..checkpoints import Checkpoint, CheckpointError
-from ..data import DATASETS, DIGIT_NAMES, load_dataset
+from ..data import DATASETS, DIGIT_NAMES
 from ..images import feature_map_grid, to_pil
 from ..latent.maps import ClassAreaMap, class_area_map, map_key
 from ..latent.point import PointView
-from ..latent.space import latent_ranges
+from ..latent.views import MapSpec, explorer_ranges
 from ..plots import class_probabilities_figure, layer_means_figure
 from .loaders import load_model
 
@@ -50,24 +50,21 @@ def class_names_of(ckpt: Checkpoint | None) -> tuple[str, ...]:
 
 @st.cache_data(show_spinner="Encoding test digits to find the latent range...", max_entries=32)
 def _encoded_ranges(path: str, stamp: tuple) -> list[tuple[float, float]]:
-    images = load_dataset("mnist5k", "test").images
-    return latent_ranges(load_model(path).model, images)
+    return explorer_ranges(load_model(path).model)
 
 
 def ranges_of(ckpt: Checkpoint) -> list[tuple[float, float]]:
     """The latent range per coordinate: the cube [-1, 1]^d for a GAN, the encoded digits' box for an AE/VAE."""
     if not hasattr(ckpt.model, "encode"):
-        return latent_ranges(ckpt.model)
+        return explorer_ranges(ckpt.model)
     stat = ckpt.path.stat()
     return [tuple(r) for r in _encoded_ranges(str(ckpt.path), (stat.st_size, stat.st_mtime_ns))]
 
 
-def class_map(ckpt: Checkpoint, classifier: Checkpoint, axes: tuple[int, ...], ranges: list[tuple[float, float]],
-              resolution: int, fixed: dict[int, float] | None = None, label: int | None = None,
+def class_map(ckpt: Checkpoint, classifier: Checkpoint, spec: MapSpec, label: int | None = None,
               what: str = "class-area map") -> ClassAreaMap:
     """A class-area map from memory, the disk cache, or computed now with a progress bar."""
-    fixed = {a: round(float(v), 3) for a, v in (fixed or {}).items() if a not in axes}
-    key = map_key(ckpt.path, classifier.path, axes, ranges, resolution, fixed, label, "adaptive", 8)
+    key = map_key(ckpt.path, classifier.path, spec.axes, spec.ranges, spec.resolution, spec.fixed, label, "adaptive", 8)
     store, lock = _map_store()
     with lock:
         if key in store:
@@ -81,8 +78,8 @@ def class_map(ckpt: Checkpoint, classifier: Checkpoint, axes: tuple[int, ...], r
             bar = st.progress(0.0, text=f"Computing the {what}...")
         bar.progress(min(1.0, fraction), text=f"Computing the {what}: {message}")
 
-    result = class_area_map(ckpt.model, classifier.model, ckpt.path, classifier.path, axes, ranges, resolution,
-                            fixed, label, progress=progress)
+    result = class_area_map(ckpt.model, classifier.model, ckpt.path, classifier.path, spec.axes, spec.ranges,
+                            spec.resolution, spec.fixed, label, progress=progress)
     if bar is not None:
         bar.empty()
     with lock:
@@ -129,8 +126,10 @@ def activations_panel(view: PointView, key: str) -> None:
     activation = view.activations[layer]
     shape = " x ".join(str(s) for s in activation.shape)
     maps = activation.shape[0] if activation.dim() == 3 else 1
-    st.image(feature_map_grid(activation), width="stretch", output_format="PNG",
-             caption=f"{layer.split('.', 1)[-1]}: output {shape}, "
-                     + (f"{min(maps, 128)} feature maps" if activation.dim() == 3 else "one value per unit, row by row")
-                     + ", dark = low, light = high")
+    with st.container(key=f"{key}-feature-maps"):
+        st.html(f"<style>.st-key-{key}-feature-maps img {{image-rendering: pixelated;}}</style>")
+        st.image(feature_map_grid(activation, scale=1), width="stretch", output_format="PNG",
+                 caption=f"{layer.split('.', 1)[-1]}: output {shape}, "
+                         + (f"{min(maps, 128)} feature maps" if activation.dim() == 3 else "one value per unit, row by row")
+                         + ", dark = low, light = high")
 

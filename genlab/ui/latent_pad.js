@@ -60,6 +60,7 @@ export default function (component) {
     s.canvas.addEventListener("pointercancel", (e) => onUp(s, e));
     s.canvas.addEventListener("pointerleave", () => { s.tip.style.display = "none"; });
     s.canvas.addEventListener("keydown", (e) => onKey(s, e));
+    new ResizeObserver(() => draw(s)).observe(s.canvas);  // redraw sharp when the column changes width
   }
   s.setStateValue = setStateValue;
   s.data = data;

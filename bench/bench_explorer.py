@@ -1,0 +1,141 @@
+"""Latent Explorer speed on this machine: server-side point views, class-area maps (adaptive against
+brute force, with their agreement), and drag-to-image latency in a real browser.
+
+    python bench/bench_explorer.py [--moves 50] [--skip-browser] [--skip-4d-brute] [--out bench/results/explorer.json]
+
+Prints a table and writes JSON. Uses the shipped checkpoints. Maps are computed cold (no cache).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from genlab.checkpoints import load_checkpoint  # noqa: E402
+from genlab.latent.maps import agreement, compute_class_area_map  # noqa: E402
+from genlab.latent.point import explore_point  # noqa: E402
+
+CKPT = ROOT / "checkpoints"
+
+
+def _median_ms(fn, repeat: int) -> tuple[float, float]:
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return statistics.median(times) * 1e3, times[int(0.95 * (len(times) - 1))] * 1e3
+
+
+def _map_rows(name: str, model, classifier, axes, resolution: int, brute: bool) -> list[tuple]:
+    ranges = [(-1.0, 1.0)] * len(axes)
+    fast = compute_class_area_map(model, classifier, axes, ranges, resolution)
+    label = f"{name}: class-area map {'x'.join([str(resolution)] * len(axes))}"
+    rows = [(f"{label}, adaptive (cold)", fast.seconds, "s",
+             f"{fast.computed_fraction:.1%} of points run through G and the classifier")]
+    if brute:
+        slow = compute_class_area_map(model, classifier, axes, ranges, resolution, method="brute")
+        rows.append((f"{label}, brute force", slow.seconds, "s", f"adaptive is {slow.seconds / fast.seconds:.1f}x faster"))
+        rows.append((f"{label}, agreement with brute force", agreement(fast, slow) * 100, "%", ""))
+    return rows
+
+
+def _browser_rows(moves: int) -> list[tuple]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.server import app_server, launch_chromium
+
+    with tempfile.TemporaryDirectory() as tmp, app_server(Path(tmp) / "streamlit.log",
+                                                          env={"GENLAB_CACHE_DIR": tmp}) as url, \
+            sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/explorer?model=gan_2d.safetensors&z=-0.9,-0.9")
+        canvas = page.locator(".latent-pad canvas")
+        canvas.wait_for(timeout=120_000)
+        page.locator(".st-key-explorer-image img").wait_for(timeout=120_000)
+        page.wait_for_timeout(1500)
+        # In-page clocks: when the pad saw each pointer move, and when each new image finished loading.
+        canvas.evaluate("c => { window.__moves = []; c.addEventListener('pointermove', () => "
+                        "window.__moves.push(performance.now())); }")
+        page.locator(".st-key-explorer-image").evaluate(
+            "el => { window.__loads = []; el.addEventListener('load', () => window.__loads.push(performance.now()), true); }")
+        box = canvas.bounding_box()
+        x0, y0 = box["x"] + box["width"] * 0.08, box["y"] + box["height"] * 0.9
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.wait_for_timeout(1000)
+        latencies = []
+        for i in range(moves):
+            loads = page.evaluate("window.__loads.length")
+            x = x0 + box["width"] * 0.84 * (i + 1) / moves
+            y = y0 - box["height"] * 0.8 * (i + 1) / moves
+            page.mouse.move(x, y)
+            page.wait_for_function(f"window.__loads.length > {loads}", timeout=10_000)
+            page.wait_for_timeout(30)
+            latencies.append(page.evaluate("window.__loads[window.__loads.length - 1] - window.__moves[window.__moves.length - 1]"))
+        # A continuous drag: a move every 16 ms for 2 s; how many new images arrive while it lasts.
+        loads = page.evaluate("window.__loads.length")
+        start = time.perf_counter()
+        for i in range(120):
+            page.mouse.move(x0 + box["width"] * 0.84 * (1 - i / 120), y0 - box["height"] * 0.4)
+            page.wait_for_timeout(16)
+        elapsed = time.perf_counter() - start
+        updates = page.evaluate("window.__loads.length") - loads
+        page.mouse.up()
+        browser.close()
+    latencies.sort()
+    return [
+        (f"browser: drag move -> new image shown, median of {moves}", statistics.median(latencies), "ms", ""),
+        (f"browser: drag move -> new image shown, p95 of {moves}", latencies[int(0.95 * (len(latencies) - 1))], "ms", ""),
+        ("browser: new images per second during a continuous drag", updates / elapsed, "1/s",
+         f"{updates} images during {elapsed:.1f} s of moves every 16 ms"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--moves", type=int, default=50, help="drag moves to time in the browser")
+    parser.add_argument("--skip-browser", action="store_true", help="no browser measurements")
+    parser.add_argument("--skip-4d-brute", action="store_true", help="skip the 4D brute-force map (about a minute)")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "explorer.json"))
+    args = parser.parse_args()
+    classifier = load_checkpoint(CKPT / "classifier_strong.safetensors").model
+    gans = {d: load_checkpoint(CKPT / f"gan_{d}d.safetensors").model for d in (2, 3, 4)}
+    rows = []
+    with torch.inference_mode():
+        median, p95 = _median_ms(lambda: explore_point(gans[2], [0.3, -0.2], classifier), 200)
+    rows.append(("GAN 2D: one point -> image, class, every layer's activations (server)", median, "ms",
+                 f"median of 200; p95 {p95:.1f} ms"))
+    rows += _map_rows("GAN 2D", gans[2], classifier, (0, 1), 100, brute=True)
+    rows += _map_rows("GAN 3D", gans[3], classifier, (0, 1, 2), 16, brute=True)
+    rows += _map_rows("GAN 4D", gans[4], classifier, (0, 1, 2, 3), 16, brute=not args.skip_4d_brute)
+    if not args.skip_browser:
+        rows += _browser_rows(args.moves)
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  {'value':>9}  unit  note")
+    for name, value, unit, note in rows:
+        print(f"{name:<{width}}  {value:>9.2f}  {unit:<4}  {note}")
+    result = {"machine": {"cpu_threads": torch.get_num_threads(), "cuda": torch.cuda.is_available(),
+                          "python": platform.python_version(), "torch": torch.__version__},
+              "measured": time.strftime("%Y-%m-%d"),
+              "rows": [{"measure": n, "value": round(v, 4), "unit": u, "note": note} for n, v, u, note in rows]}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

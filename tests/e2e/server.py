@@ -1,0 +1,65 @@
+"""A real `streamlit run app.py` on a free loopback port, and Debian's Chromium through Playwright:
+shared by the end-to-end tests (tests/e2e/conftest.py) and the browser benchmark (bench/)."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("GENLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def app_server(log_path: str | os.PathLike, env: dict | None = None, timeout: float = 60):
+    """Yield the URL of the app served from the project folder; the server is stopped afterwards.
+
+    Raises:
+        RuntimeError: the server did not answer its health check within `timeout` seconds.
+    """
+    port = free_port()
+    log = open(log_path, "wb")  # a file, so the server never blocks on a full pipe
+    env = {**os.environ, "GENLAB_CHECKPOINTS": str(ROOT / "checkpoints"), **(env or {})}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"the Streamlit server did not start within {timeout:.0f} s; see {log_path}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium, headless, with no background network traffic (this machine has none)."""
+    if not os.path.exists(CHROMIUM):
+        raise RuntimeError(f"no Chromium at {CHROMIUM}: run scripts/test.sh, which installs Debian's chromium")
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -1,0 +1,56 @@
+"""End to end in a real browser: open a shared link to the Latent Explorer, drag the point from one
+class area into another, and see the image and the class follow while dragging and after release."""
+import re
+
+from playwright.sync_api import expect
+
+
+def pad_position(box: dict, x: float, y: float) -> tuple[float, float]:
+    """Page pixel of latent point (x, y) on a pad over [-1, 1]^2."""
+    return box["x"] + (x + 1) / 2 * box["width"], box["y"] + (1 - y) / 2 * box["height"]
+
+
+def test_drag_the_point_from_one_class_area_into_another(page, app_url, tmp_path):
+    page.goto(f"{app_url}/explorer?model=gan_2d.safetensors&z=-0.84,0.54")
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name="Latent Explorer")).to_be_visible(timeout=60_000)
+    canvas = page.locator(".latent-pad canvas")
+    image = page.locator(".st-key-explorer-image img")
+    label = main.get_by_text(re.compile(r"^Image class: \d$"))
+    expect(canvas).to_be_visible(timeout=120_000)
+    expect(label).to_be_visible(timeout=120_000)
+    expect(page.locator(".latent-pad .readout")).to_contain_text("z1 = -0.840", timeout=30_000)
+    first_class, first_image = label.inner_text(), image.get_attribute("src")
+
+    box = canvas.bounding_box()
+    page.mouse.move(*pad_position(box, -0.84, 0.54))
+    page.mouse.down()
+    for k in range(1, 9):                                   # halfway, still holding the button
+        page.mouse.move(*pad_position(box, -0.84 + 0.82 * k / 16, 0.54 - 0.57 * k / 16))
+    expect(image).not_to_have_attribute("src", first_image, timeout=10_000)   # follows while dragging
+    for k in range(9, 17):
+        page.mouse.move(*pad_position(box, -0.84 + 1.64 * k / 16, 0.54 - 1.14 * k / 16))
+    page.mouse.up()
+
+    expect(page.locator(".latent-pad .readout")).to_contain_text("z1 = 0.80", timeout=10_000)
+    expect(label).not_to_have_text(first_class, timeout=10_000)
+    expect(main.get_by_role("spinbutton", name="z1")).to_have_value(re.compile(r"^0\.8"), timeout=10_000)   # the inputs follow the pad
+    page.wait_for_url(re.compile(r"z=0\.8\d*%2C-0\.6"), timeout=10_000)                  # the link follows on release
+    page.screenshot(path=str(tmp_path / "explorer.png"))
+
+
+def test_3d_explorer_shows_the_cube_and_keyboard_moves_the_point(page, app_url):
+    page.goto(f"{app_url}/explorer?model=gan_3d.safetensors&z=0,0,0&axis=z3")
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name="The class-area cube")).to_be_visible(timeout=120_000)
+    expect(main.locator(".js-plotly-plot .gl-container, .js-plotly-plot canvas").first).to_be_attached(timeout=60_000)
+    canvas = page.locator(".latent-pad canvas")
+    image = page.locator(".st-key-explorer-image img")
+    expect(image).to_be_visible(timeout=60_000)
+    before = image.get_attribute("src")
+    canvas.focus()
+    for _ in range(5):
+        canvas.press("Shift+ArrowRight")
+    expect(page.locator(".latent-pad .readout")).to_contain_text("z1 = 0.500", timeout=10_000)
+    expect(image).not_to_have_attribute("src", before, timeout=10_000)
+    page.wait_for_url(re.compile(r"z=0\.500%2C0\.000%2C0\.000"), timeout=10_000)

@@ -1,0 +1,138 @@
+"""AppTests of the Latent Explorer: links, the pad's state, typed coordinates, 3D/4D views, bad input.
+
+The pad's JavaScript does not run here; its state is set through session_state, as the browser
+would set it (tests/e2e drags it for real)."""
+import shutil
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from genlab.checkpoints import save_checkpoint
+from genlab.models import build_model
+
+from .conftest import ROOT, SHIPPED
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("map-cache")
+
+
+@pytest.fixture
+def shipped(monkeypatch, cache_dir):
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(SHIPPED))
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(cache_dir))
+
+
+def open_explorer(**query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update(query)
+    at.run()
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def image_class(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("#### Image class:")).split(":")[1].split()[0]
+
+
+def coordinates(at: AppTest) -> list[float]:
+    return [at.number_input(key=f"explorer.z{i}").value for i in range(2)]
+
+
+def test_a_link_opens_the_view_it_names(shipped):
+    at = open_explorer(model="gan_2d.safetensors", z="0.8,-0.6")
+    assert at.selectbox(key="explorer.model").value == "gan_2d.safetensors"
+    assert coordinates(at) == pytest.approx([0.8, -0.6])
+    assert image_class(at) == "0"
+    assert at.query_params["z"] == "0.800,-0.600"
+    assert not at.warning
+
+
+def test_dragging_the_pad_moves_the_point_and_a_release_updates_the_link(shipped):
+    at = open_explorer(model="gan_2d.safetensors")
+    before_class, before_image = image_class(at), at.get("image")[0].value
+    at.session_state["explorer.pad"] = {"point": {"x": 0.8, "y": -0.6, "seq": 1, "dragging": True}}
+    at.run()
+    assert coordinates(at) == pytest.approx([0.8, -0.6])
+    assert image_class(at) != before_class
+    assert at.get("image")[0].value != before_image
+    at.session_state["explorer.pad"] = {"point": {"x": 0.5, "y": 0.9, "seq": 2, "dragging": False}}
+    at.run()
+    assert at.query_params["z"] == "0.500,0.900"
+    # An old move arriving late (a lower seq) is ignored.
+    at.session_state["explorer.pad"] = {"point": {"x": -1, "y": -1, "seq": 1, "dragging": False}}
+    at.run()
+    assert coordinates(at) == pytest.approx([0.5, 0.9])
+
+
+def test_typed_coordinates_move_the_point(shipped):
+    at = open_explorer(model="gan_2d.safetensors", z="-0.84,0.54")
+    first = image_class(at)
+    at.number_input(key="explorer.z0").set_value(0.8).run()
+    at.number_input(key="explorer.z1").set_value(-0.6).run()
+    assert not at.exception
+    assert image_class(at) == "0" != first
+    assert at.query_params["z"] == "0.800,-0.600"
+
+
+@pytest.mark.parametrize("query, warning", [
+    ({"model": "gan_2d.safetensors", "z": "7,-9"}, "moved to (1, -1)"),
+    ({"model": "gan_2d.safetensors", "z": "zero,1"}, "not a number"),
+    ({"model": "gan_2d.safetensors", "z": "0.1,0.2,0.3"}, "2 coordinates"),
+    ({"model": "../../etc/passwd", "z": "0,0"}, "not in the models folder"),
+])
+def test_bad_links_give_a_message_and_a_usable_page(shipped, query, warning):
+    at = open_explorer(**query)
+    assert any(warning in w.value for w in at.warning), [w.value for w in at.warning]
+    assert image_class(at) in "0123456789"
+    lo, hi = -1.0, 1.0
+    assert all(lo <= v <= hi for v in coordinates(at))
+
+
+def test_3d_model_shows_the_slice_the_cube_and_its_slices(shipped):
+    at = open_explorer(model="gan_3d.safetensors", z="0.1,0.2,-0.3", axis="z1")
+    assert at.radio(key="explorer.axis").value == 0
+    assert [at.number_input(key=f"explorer.z{i}").value for i in range(3)] == pytest.approx([0.1, 0.2, -0.3])
+    assert len(at.get("plotly_chart")) == 3  # probabilities, layer means, the cube
+    assert any("16 slices across z1" in (i.proto.imgs[0].caption or "") for i in at.get("image"))
+    at.radio(key="explorer.axis").set_value(2).run()
+    assert not at.exception and at.query_params["axis"] == "z3"
+
+
+def test_4d_model_has_a_slider_for_the_4th_coordinate(shipped):
+    at = open_explorer(model="gan_4d.safetensors", z="0,0,0,0.5")
+    assert at.slider(key="explorer.w").value == pytest.approx(0.5)
+    at.slider(key="explorer.w").set_value(-1.0).run()
+    assert not at.exception
+    assert at.query_params["z"] == "0.000,0.000,0.000,-1.000"
+    assert any("z4 = -1.00" in str(c.proto.spec) for c in at.get("plotly_chart"))
+
+
+def test_vae_pad_covers_its_encoded_range(shipped):
+    at = open_explorer(model="vae_2d.safetensors", z="0,0")
+    inputs = at.number_input(key="explorer.z0")
+    assert inputs.min < -1.5 and inputs.max > 1.5  # the encoded digits' box, not the GAN cube
+    assert image_class(at) in "0123456789"
+
+
+def test_a_checkpoint_that_fails_to_load_says_why(tmp_path, monkeypatch, cache_dir):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    broken = build_model("gan", {"latent_dim": 2})
+    with torch.no_grad():
+        broken.generator.layers.dense.weight[0, 0] = float("nan")
+    save_checkpoint(folder / "nan_gan", broken, "mnist5k")
+    shutil.copy(SHIPPED / "classifier_strong.safetensors", folder)
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(folder))
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(cache_dir))
+    at = open_explorer()
+    assert any("cannot be loaded" in e.value and "NaN" in e.value for e in at.error)
+
+
+def test_no_models_says_how_to_train_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(tmp_path))
+    at = open_explorer()
+    assert any("python -m train gan" in i.value for i in at.info)

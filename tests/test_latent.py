@@ -1,0 +1,190 @@
+"""Latent-space tools: class-area maps (adaptive against brute force, the disk cache), one point's
+view for every model kind, latent ranges, and the checks on points typed or linked by users."""
+import math
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from genlab.checkpoints import load_checkpoint, save_checkpoint
+from genlab.images import class_map_image, feature_map_grid, slice_strip
+from genlab.latent.labels import area_labels
+from genlab.latent.maps import agreement, class_area_map, compute_class_area_map
+from genlab.latent.point import explore_point
+from genlab.latent.space import check_point, default_point, latent_ranges
+from genlab.models import build_model
+
+from .conftest import SHIPPED
+
+
+class ToyGenerator(nn.Module):
+    """A "generator" whose image carries its latent point in the first pixels."""
+
+    kind, conditional = "toy", False
+
+    def __init__(self, latent_dim: int):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.scale = nn.Parameter(torch.ones(()))
+
+    def generate(self, z, labels=None):
+        images = torch.zeros(len(z), 1, 28, 28)
+        images[:, 0, 0, :self.latent_dim] = z * self.scale
+        return images
+
+
+class ToyClassifier(nn.Module):
+    """Five classes: four angular sectors around a disc of class 4 whose radius grows with the
+    other coordinates, so the borders are curves (2D), and curved surfaces (3D, 4D)."""
+
+    def __init__(self):
+        super().__init__()
+        self.sharpness = nn.Parameter(torch.tensor(30.0))
+
+    def forward(self, images):
+        z = images[:, 0, 0, :4]
+        angle = torch.atan2(z[:, 1], z[:, 0])
+        sector = ((angle + math.pi) / (math.pi / 2)).long().clamp(0, 3)
+        radius = torch.sqrt(z[:, 0] ** 2 + z[:, 1] ** 2)
+        inner = radius < 0.35 + 0.3 * z[:, 2:].sum(dim=1).abs()
+        cls = torch.where(inner, torch.full_like(sector, 4), sector)
+        return nn.functional.one_hot(cls, 5).float() * self.sharpness
+
+
+@pytest.mark.parametrize("d, resolution", [(2, 100), (3, 24), (4, 12)])
+def test_adaptive_map_agrees_with_brute_force_and_classifies_far_fewer_points(d, resolution):
+    model, classifier = ToyGenerator(d), ToyClassifier()
+    axes, ranges = tuple(range(d)), [(-1.0, 1.0)] * d
+    fast = compute_class_area_map(model, classifier, axes, ranges, resolution, coarse_step=4)
+    slow = compute_class_area_map(model, classifier, axes, ranges, resolution, method="brute")
+    assert slow.computed_fraction == 1.0 and set(np.unique(slow.labels)) == {0, 1, 2, 3, 4}
+    assert agreement(fast, slow) >= 0.99
+    assert fast.computed_fraction < (0.35 if d == 2 else 0.75)
+    assert fast.labels.shape == (resolution,) * d and (fast.labels >= 0).all()
+
+
+def test_map_of_a_slice_keeps_the_fixed_coordinates():
+    model, classifier = ToyGenerator(3), ToyClassifier()
+    flat = compute_class_area_map(model, classifier, (0, 1), [(-1, 1), (-1, 1)], 40, fixed={2: 0.0})
+    wide = compute_class_area_map(model, classifier, (0, 1), [(-1, 1), (-1, 1)], 40, fixed={2: 0.9})
+    assert flat.fixed == {2: 0.0} and wide.fixed == {2: 0.9}
+    assert (wide.labels == 4).sum() > 3 * (flat.labels == 4).sum()  # the disc grows with z3
+    cube = compute_class_area_map(model, classifier, (0, 1, 2), [(-1, 1)] * 3, 16)
+    plane = cube.slice(2, cube.nearest_index(2, 0.9))
+    assert plane.labels.shape == (16, 16) and plane.fixed[2] == pytest.approx(cube.coords[2][-2])
+
+
+def test_shipped_gan_map_is_close_to_brute_force(tmp_path):
+    gan = load_checkpoint(SHIPPED / "gan_2d.safetensors").model
+    classifier = load_checkpoint(SHIPPED / "classifier_strong.safetensors").model
+    fast = compute_class_area_map(gan, classifier, (0, 1), [(-1, 1), (-1, 1)], 40)
+    slow = compute_class_area_map(gan, classifier, (0, 1), [(-1, 1), (-1, 1)], 40, method="brute")
+    assert agreement(fast, slow) >= 0.99
+    assert fast.computed_fraction < 0.6
+    assert len(np.unique(slow.labels)) >= 8  # the shipped GAN spreads (nearly) every digit over its plane
+
+
+def test_map_cache_is_used_and_invalidated_when_the_checkpoint_changes(tiny_checkpoint, monkeypatch, tmp_path):
+    monkeypatch.delenv("GENLAB_CACHE_DIR", raising=False)
+    classifier_path = SHIPPED / "classifier_strong.safetensors"
+    classifier = load_checkpoint(classifier_path).model
+    ckpt = load_checkpoint(tiny_checkpoint)
+    args = dict(axes=(0, 1), ranges=[(-1, 1), (-1, 1)], resolution=12)
+    first = class_area_map(ckpt.model, classifier, tiny_checkpoint, classifier_path, **args)
+    files = list((tiny_checkpoint.parent / ".genlab-cache" / "maps").glob("*.npz"))
+    assert not first.from_cache and len(files) == 1
+    again = class_area_map(ckpt.model, classifier, tiny_checkpoint, classifier_path, **args)
+    assert again.from_cache and again.key == first.key and np.array_equal(again.labels, first.labels)
+    # Retrain-like change: other weights at the same path -> a new key, a freshly computed map.
+    changed = build_model("gan", ckpt.config)
+    changed.generator.layers.dense.weight.data.mul_(-3)
+    save_checkpoint(tiny_checkpoint, changed, "mnist5k")
+    fresh = class_area_map(load_checkpoint(tiny_checkpoint).model, classifier, tiny_checkpoint, classifier_path, **args)
+    assert not fresh.from_cache and fresh.key != first.key
+    # A damaged cache file is recomputed, never trusted.
+    damaged = next(p for p in (tiny_checkpoint.parent / ".genlab-cache" / "maps").glob("*.npz") if fresh.key in p.name)
+    damaged.write_bytes(b"not a map")
+    assert not class_area_map(changed.eval(), classifier, tiny_checkpoint, classifier_path, **args).from_cache
+
+
+def test_cache_folder_setting_moves_the_cache(tmp_path, monkeypatch):
+    from genlab.latent.maps import cache_folder
+
+    monkeypatch.delenv("GENLAB_CACHE_DIR", raising=False)
+    assert cache_folder(tmp_path / "gan.safetensors") == tmp_path / ".genlab-cache" / "maps"
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path / "cache"))
+    assert cache_folder(tmp_path / "gan.safetensors") == tmp_path / "cache" / "maps"
+
+
+@pytest.mark.parametrize("kind, config, label", [
+    ("gan", {"latent_dim": 3}, None), ("cgan", {"latent_dim": 3}, 7), ("ae", {}, None), ("vae", {"latent_dim": 4}, None)])
+def test_point_view_for_every_model_kind(kind, config, label):
+    model = build_model(kind, config).eval()
+    classifier = build_model("classifier", {"size": "weak"}).eval()
+    d = model.latent_dim
+    view = explore_point(model, [0.1] * d, classifier, label=label)
+    assert view.image.shape == (1, 28, 28) and view.image.min() >= -1 and view.image.max() <= 1
+    assert math.isclose(sum(view.probabilities), 1, rel_tol=1e-4) and 0 <= view.predicted < 10
+    assert (view.realness is not None) == (kind in ("gan", "cgan"))
+    assert list(view.layer_means) == list(view.activations) and len(view.activations) >= 8
+    network = "decoder" if kind in ("ae", "vae") else "generator"
+    assert all(name.startswith(network) for name in view.activations)
+    assert view.activations[list(view.activations)[-1]].shape == (1, 28, 28)
+
+
+def test_point_view_follows_the_point():
+    gan = load_checkpoint(SHIPPED / "gan_2d.safetensors").model
+    classifier = load_checkpoint(SHIPPED / "classifier_strong.safetensors").model
+    here, there = explore_point(gan, [-0.84, 0.54], classifier), explore_point(gan, [0.8, -0.6], classifier)
+    assert not torch.equal(here.image, there.image)
+    assert here.predicted != there.predicted
+    assert here.layer_means != there.layer_means
+
+
+def test_vae_range_covers_its_encoded_digits(mnist5k_test):
+    vae = load_checkpoint(SHIPPED / "vae_2d.safetensors").model
+    ranges = latent_ranges(vae, mnist5k_test.images)
+    with torch.inference_mode():
+        codes = vae.encode(mnist5k_test.images).numpy()
+    inside = np.all([(codes[:, i] >= lo) & (codes[:, i] <= hi) for i, (lo, hi) in enumerate(ranges)], axis=0)
+    assert inside.mean() > 0.99
+    assert all(lo < 0 < hi and (hi - lo) * 2 == round((hi - lo) * 2) for lo, hi in ranges)
+    assert latent_ranges(build_model("gan", {"latent_dim": 4})) == [(-1.0, 1.0)] * 4
+    assert default_point(build_model("gan", {"latent_dim": 2})) == [-0.84, 0.54]
+
+
+@pytest.mark.parametrize("given, expected, says", [
+    ("0.25,-0.5", [0.25, -0.5], None),
+    ([3, -0.5], [1.0, -0.5], "outside"),
+    ("0.1,abc", [0.0, 0.0], "not a number"),
+    ("0.1,nan", [0.0, 0.0], "not a number"),
+    ("0.1", [0.0, 0.0], "2 coordinates"),
+    ("", [0.0, 0.0], "2 coordinates"),
+])
+def test_points_from_users_are_clamped_or_refused_with_a_message(given, expected, says):
+    checked = check_point(given, [(-1, 1), (-1, 1)], [0.0, 0.0])
+    assert checked.point == expected
+    assert (says is None and not checked.messages) or says in " ".join(checked.messages)
+
+
+def test_area_labels_sit_inside_their_areas():
+    model, classifier = ToyGenerator(2), ToyClassifier()
+    m = compute_class_area_map(model, classifier, (0, 1), [(-1, 1), (-1, 1)], 60)
+    found = area_labels(m)
+    assert sorted(c for c, _, _ in found) == [0, 1, 2, 3, 4]
+    for cls, x, y in found:
+        i, j = m.nearest_index(0, x), m.nearest_index(1, y)
+        assert m.labels[i, j] == cls
+
+
+def test_map_pictures_put_y_up_and_frame_the_current_slice():
+    labels = np.zeros((10, 10), dtype=np.int16)
+    labels[:, 5:] = 2                                  # the upper half (high y) is class 2
+    picture = np.asarray(class_map_image(labels, np.ones((10, 10), dtype=np.float32), scale=1))
+    assert tuple(picture[0, 0]) == (0xbd, 0x1f, 0x01) and tuple(picture[-1, 0]) == (0x3f, 0x90, 0xda)
+    strip = slice_strip([(labels, np.ones((10, 10)))] * 16, highlight=3, scale=2, per_row=8)
+    assert strip.size == (8 * 24 + 4, 2 * 24 + 4)
+    assert feature_map_grid(torch.randn(64, 14, 14)).size[0] > 14 * 8
+    assert feature_map_grid(torch.randn(12544), scale=1).size == (112, 112)
