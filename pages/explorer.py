@@ -19,10 +19,12 @@ from genlab.ui.explorer import (activations_panel, class_map, class_names_of, pn
                                 strong_classifier)
 from genlab.ui.latent_pad import latent_pad
 from genlab.ui.loaders import load_model
+from genlab.ui.router import require_router
 
 KINDS = ("gan", "vae", "ae")
 ss = st.session_state
 
+require_router()
 st.title("Latent Explorer")
 st.write("Drag the point through a generative model's latent space: the generated image, its class and every "
          "layer's activations follow as you move. The colours under the point are the class-area map: the class "

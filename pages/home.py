@@ -8,7 +8,9 @@ from genlab.music.metrics import generated_phrases
 from genlab.music.plots import piano_roll_image
 from genlab.ui.loaders import load_model
 from genlab.ui.navigation import PAGES
+from genlab.ui.router import require_router
 
+require_router()
 st.title("GenLab")
 st.write("An interactive laboratory for the latent spaces of small generative models: "
          "GANs with 2D, 3D and 4D latent spaces, a conditional GAN, an autoencoder and a VAE on handwritten digits, and a MuseGAN on Bach chorales.")

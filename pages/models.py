@@ -12,7 +12,9 @@ from genlab.music.plots import piano_roll_image
 from genlab.plots import loss_history_figure
 from genlab.ui.loaders import load_model
 from genlab.ui.widgets import model_picker
+from genlab.ui.router import require_router
 
+require_router()
 st.title("Model card")
 st.write("Everything a checkpoint knows about its model: architecture, parameter counts, how it trained, and samples.")
 

@@ -38,6 +38,7 @@ from ..checkpoints import content_hash
 
 MAP_VERSION = 1                  # bump when the computation changes, so old cache files are not used
 METHODS = ("adaptive", "brute")
+COARSE_STEP = 4                  # the adaptive method's first lattice step: 99.9% agreement in 2D and 4D, 99.6% in 3D
 Progress = Callable[[float, str], None]
 
 
@@ -165,7 +166,7 @@ def _latent_points(index_arrays: list[np.ndarray], coords: list[np.ndarray], axe
 def compute_class_area_map(model: nn.Module, classifier: nn.Module, axes: tuple[int, ...],
                            ranges: list[tuple[float, float]], resolution: int = 100,
                            fixed: dict[int, float] | None = None, label: int | None = None,
-                           method: str = "adaptive", coarse_step: int = 8, batch_size: int = 512,
+                           method: str = "adaptive", coarse_step: int = COARSE_STEP, batch_size: int = 512,
                            progress: Progress | None = None) -> ClassAreaMap:
     """Compute a class-area map (no cache; see `class_area_map` for the cached entry point).
 
@@ -340,7 +341,7 @@ def _load(path: Path, key: str, shape: tuple[int, ...]) -> ClassAreaMap | None:
 def class_area_map(model: nn.Module, classifier: nn.Module, checkpoint_path: str | os.PathLike,
                    classifier_path: str | os.PathLike, axes: tuple[int, ...], ranges: list[tuple[float, float]],
                    resolution: int = 100, fixed: dict[int, float] | None = None, label: int | None = None,
-                   method: str = "adaptive", coarse_step: int = 8, progress: Progress | None = None,
+                   method: str = "adaptive", coarse_step: int = COARSE_STEP, progress: Progress | None = None,
                    cache: bool = True) -> ClassAreaMap:
     """The class-area map from the disk cache, computed (and stored) when missing.
 

@@ -13,7 +13,7 @@ from ..catalog import list_models
 from ..checkpoints import Checkpoint, CheckpointError
 from ..data import DATASETS, DIGIT_NAMES
 from ..images import feature_map_grid, to_pil
-from ..latent.maps import ClassAreaMap, class_area_map, map_key
+from ..latent.maps import COARSE_STEP, ClassAreaMap, class_area_map, map_key
 from ..latent.point import PointView
 from ..latent.views import MapSpec, explorer_ranges
 from ..plots import class_probabilities_figure, layer_means_figure
@@ -64,7 +64,7 @@ def ranges_of(ckpt: Checkpoint) -> list[tuple[float, float]]:
 def class_map(ckpt: Checkpoint, classifier: Checkpoint, spec: MapSpec, label: int | None = None,
               what: str = "class-area map") -> ClassAreaMap:
     """A class-area map from memory, the disk cache, or computed now with a progress bar."""
-    key = map_key(ckpt.path, classifier.path, spec.axes, spec.ranges, spec.resolution, spec.fixed, label, "adaptive", 8)
+    key = map_key(ckpt.path, classifier.path, spec.axes, spec.ranges, spec.resolution, spec.fixed, label, "adaptive", COARSE_STEP)
     store, lock = _map_store()
     with lock:
         if key in store:

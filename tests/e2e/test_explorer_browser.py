@@ -2,7 +2,18 @@
 class area into another, and see the image and the class follow while dragging and after release."""
 import re
 
+import pytest
 from playwright.sync_api import expect
+
+from .server import app_server
+
+
+@pytest.fixture(scope="module")
+def fresh_app_url(tmp_path_factory):
+    """A server of its own, so that its very first visitor arrives by a deep link (a shared link)."""
+    folder = tmp_path_factory.mktemp("explorer-server")
+    with app_server(folder / "streamlit.log", env={"GENLAB_CACHE_DIR": str(folder / "cache")}) as url:
+        yield url
 
 
 def pad_position(box: dict, x: float, y: float) -> tuple[float, float]:
@@ -10,10 +21,11 @@ def pad_position(box: dict, x: float, y: float) -> tuple[float, float]:
     return box["x"] + (x + 1) / 2 * box["width"], box["y"] + (1 - y) / 2 * box["height"]
 
 
-def test_drag_the_point_from_one_class_area_into_another(page, app_url, tmp_path):
-    page.goto(f"{app_url}/explorer?model=gan_2d.safetensors&z=-0.84,0.54")
+def test_drag_the_point_from_one_class_area_into_another(page, fresh_app_url, tmp_path):
+    page.goto(f"{fresh_app_url}/explorer?model=gan_2d.safetensors&z=-0.84,0.54")
     main = page.get_by_test_id("stMain")
     expect(main.get_by_role("heading", name="Latent Explorer")).to_be_visible(timeout=60_000)
+    expect(page.get_by_test_id("stSidebarNav").get_by_text("Latent Explorer")).to_be_visible()  # through the router
     canvas = page.locator(".latent-pad canvas")
     image = page.locator(".st-key-explorer-image img")
     label = main.get_by_text(re.compile(r"^Image class: \d$"))
