@@ -188,3 +188,18 @@ def test_map_pictures_put_y_up_and_frame_the_current_slice():
     assert strip.size == (8 * 24 + 4, 2 * 24 + 4)
     assert feature_map_grid(torch.randn(64, 14, 14)).size[0] > 14 * 8
     assert feature_map_grid(torch.randn(12544), scale=1).size == (112, 112)
+
+
+def test_bfloat16_with_float32_rechecks_gives_the_float32_classes():
+    from genlab.latent.maps import PointClassifier, fast_precision_available
+
+    if not fast_precision_available(torch.device("cpu")):
+        pytest.skip("this CPU has no native bfloat16; maps run in float32 only")
+    gan = load_checkpoint(SHIPPED / "gan_2d.safetensors").model
+    classifier = load_checkpoint(SHIPPED / "classifier_strong.safetensors").model
+    z = np.random.default_rng(0).uniform(-1, 1, (600, 2)).astype(np.float32)
+    fast, exact = PointClassifier(gan, classifier, fast=True), PointClassifier(gan, classifier, fast=False)
+    (fast_classes, fast_probs), (classes, probs) = fast(z), exact(z)
+    assert fast.fast and 0 < fast.rechecked < len(z) / 2
+    assert (fast_classes == classes).mean() >= 0.998
+    assert np.abs(fast_probs - probs).max() < 0.05
