@@ -83,3 +83,11 @@ def test_transposition_keeps_rests_and_the_pitch_range(few):
     assert diff.abs().max() <= 5 and (shifted[~rests] >= 24).all() and (shifted[~rests] < 108).all()
     for before, after, rest in zip(phrases, shifted, rests):   # one shift per phrase
         assert len(torch.unique((after - before)[~rest])) == 1
+
+
+def test_rests_take_the_note_before_them_for_training():
+    from genlab.data.chorales import fill_rests
+
+    x = torch.tensor([[[[REST, 60], [62, REST]], [[REST, REST], [64, 65]]]])   # (1, 2 bars, 2 steps, 2 voices)
+    assert fill_rests(x).tolist() == [[[[62, 60], [62, 60]], [[62, 60], [64, 65]]]]
+    assert torch.equal(fill_rests(torch.full((1, 2, 2, 1), REST)), torch.full((1, 2, 2, 1), REST))

@@ -61,7 +61,7 @@ def test_a_tiny_wgan_gp_run_trains_saves_and_resumes(tmp_path):
     from genlab.training import TrainConfig, train
 
     cfg = TrainConfig("musegan", TINY, dataset="chorales", epochs=1, batch_size=8, critic_steps=2, limit=32,
-                      transpose=2)
+                      transpose=2, ema=0.9)
     result = train(cfg, out=tmp_path / "m")
     losses = result.history["losses"]
     assert set(losses) == {"G", "critic", "gp", "wasserstein"} and all(np.isfinite(v[0]) for v in losses.values())

@@ -7,7 +7,7 @@ Examples:
   python -m train classifier --size strong --dataset mnist --data-dir ../shared/data --epochs 3 --out runs/ic
   python -m train gan --resume runs/gan2d.safetensors --epochs 40 --out runs/gan2d
   torchrun --nproc_per_node=2 -m train gan --epochs 5 --out runs/gan_ddp
-  python -m train musegan --epochs 10 --batch-size 32 --critic-steps 3 --out runs/musegan
+  python -m train musegan --epochs 10 --batch-size 32 --critic-steps 3 --ema 0.99 --out runs/musegan
 """
 from __future__ import annotations
 
@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--gp-weight", type=float, default=10.0, help="weight of the gradient penalty")
             p.add_argument("--transpose", type=int, default=0,
                            help="augmentation: shift each phrase by a random -k..k semitones")
+            p.add_argument("--ema", type=float, default=0.0, help="decay of a moving average of the generator's "
+                           "weights per generator step, which the checkpoint stores (0 = off; e.g. 0.99)")
         datasets = MUSIC_DATASETS if kind == "musegan" else tuple(DATASETS)
         p.add_argument("--dataset", choices=datasets, default=datasets[0], help="training data")
         p.add_argument("--data-dir", help=".npz file or folder for the full datasets (default $GENLAB_DATA_DIR)")
@@ -98,7 +100,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        beta1=args.beta1, loss=getattr(args, "loss", "bce"),
                        regularizer=getattr(args, "regularizer", "none"), reg_weight=getattr(args, "reg_weight", 1.0), limit=args.limit, seed=args.seed,
                        device=args.device, storage=args.storage, save_optimizer=not args.no_optimizer_state,
-                       **{k: getattr(args, k) for k in ("critic_steps", "gp_weight", "transpose") if hasattr(args, k)})
+                       **{k: getattr(args, k) for k in ("critic_steps", "gp_weight", "transpose", "ema") if hasattr(args, k)})
 
 
 def main(argv: list[str] | None = None) -> int:

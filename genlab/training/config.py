@@ -35,6 +35,8 @@ class TrainConfig:
     critic_steps: int = 5                  # musegan (WGAN-GP): critic updates per generator update.
     gp_weight: float = 10.0                # musegan: weight of the gradient penalty.
     transpose: int = 0                     # musegan: shift each phrase by a random -k..k semitones (augmentation).
+    ema: float = 0.0                       # musegan: decay of an exponential moving average of the generator's
+                                           # weights per generator step, stored in the checkpoint (0 = off).
 
     def __post_init__(self):
         check_choice("kind", self.kind, tuple(MODELS))
@@ -52,6 +54,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not isinstance(self.transpose, int) or not 0 <= self.transpose <= 12:
             raise ValueError(f"transpose must be an integer in 0..12, got {self.transpose!r}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"ema must be in [0, 1), got {self.ema!r}")
         if not 0 <= self.gp_weight <= 1000:
             raise ValueError(f"gp_weight must be in [0, 1000], got {self.gp_weight!r}")
         if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 1):

@@ -7,6 +7,7 @@ gradients are averaged by DDP (gloo on CPU, nccl on GPU), and rank 0 writes the 
 """
 from __future__ import annotations
 
+import copy
 import os
 import time
 from dataclasses import asdict, dataclass, replace
@@ -163,6 +164,10 @@ def _wgan_gp_step(nets: dict, optimizers: dict, x: torch.Tensor, y, cfg: TrainCo
     optimizers["G"].zero_grad(set_to_none=True)
     loss_g.backward()
     optimizers["G"].step()
+    if "generator_ema" in nets:   # 3. the moving average of the generator's weights
+        with torch.no_grad():
+            for average, current in zip(nets["generator_ema"].parameters(), G.parameters()):
+                average.lerp_(current, 1 - cfg.ema)
     return {"G": loss_g.detach(), **sums}
 
 
@@ -207,9 +212,9 @@ def _final_metrics(model: nn.Module, cfg: TrainConfig, score_classifier: nn.Modu
 def _training_data(cfg: TrainConfig, model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     """(inputs, labels) of the training set, cut to cfg.limit: images, or chorale phrases for musegan."""
     if cfg.kind == "musegan":
-        from ..data.chorales import training_phrases
+        from ..data.chorales import fill_rests, training_phrases
 
-        inputs = training_phrases(model.config.n_bars)
+        inputs = fill_rests(training_phrases(model.config.n_bars))
         labels = torch.zeros(len(inputs), dtype=torch.long)
     else:
         data = load_dataset(cfg.dataset, "train", cfg.data_dir, cfg.download)
@@ -217,6 +222,18 @@ def _training_data(cfg: TrainConfig, model: nn.Module) -> tuple[torch.Tensor, to
     if cfg.limit:
         inputs, labels = inputs[:cfg.limit], labels[:cfg.limit]
     return inputs, labels
+
+
+def _model_to_save(model: nn.Module, nets: dict, cfg: TrainConfig) -> nn.Module:
+    """The model a checkpoint stores: a MuseGAN gets its generator's moving average (when kept) and
+    standing BatchNorm statistics, on a copy, so training goes on undisturbed."""
+    if model.kind != "musegan":
+        return model
+    if "generator_ema" in nets:
+        model = copy.deepcopy(model)
+        model.generator.load_state_dict(nets["generator_ema"].state_dict())
+    model.standing_statistics(seed=cfg.seed)   # eval-ready BatchNorm statistics in every checkpoint
+    return model
 
 
 def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
@@ -261,6 +278,8 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
     else:
         optimizers_extra = {}
     nets = _wrap(model, world, device, encoder)
+    if model.kind == "musegan" and cfg.ema > 0:
+        nets["generator_ema"] = copy.deepcopy(model.generator)
     step = STEPS[cfg.kind]
     # a musegan step updates the critic critic_steps times, each on its own batch
     step_size = cfg.batch_size * (cfg.critic_steps if cfg.kind == "musegan" else 1)
@@ -304,13 +323,12 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
             except StopTraining:
                 stop = True
         is_last = stop or epoch + 1 == cfg.epochs
-        if model.kind == "musegan" and rank == 0 and (is_last or out is not None):
-            model.standing_statistics(seed=cfg.seed)   # eval-ready BatchNorm statistics in every checkpoint
+        saved = _model_to_save(model, nets, cfg) if rank == 0 and (is_last or out is not None) else model
         if is_last:
-            model.eval()
-            metrics_ = _final_metrics(model, cfg, score_classifier) if rank == 0 else {}
+            saved.eval()
+            metrics_ = _final_metrics(saved, cfg, score_classifier) if rank == 0 else {}
         if out is not None and rank == 0:
-            path = str(save_checkpoint(out, model, cfg.dataset, history, metrics_, train=asdict(cfg),
+            path = str(save_checkpoint(out, saved, cfg.dataset, history, metrics_, train=asdict(cfg),
                                        optimizers=optimizers if cfg.save_optimizer else None,
                                        storage=cfg.storage))
         model.train()
@@ -320,4 +338,6 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
+    if model.kind == "musegan":
+        model = saved.eval()   # what the checkpoint holds
     return TrainResult(model=model, history=history, metrics=metrics_, path=path)
