@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import genlab  # noqa: E402,F401  (first: it sets the OpenMP wait policy the app runs with)
+import torch  # noqa: E402
 from genlab.checkpoints import load_checkpoint  # noqa: E402
 from genlab.latent.maps import agreement, compute_class_area_map  # noqa: E402
 from genlab.latent.point import explore_point  # noqa: E402

@@ -15,8 +15,8 @@ from genlab.latent import views
 from genlab.latent.point import explore_point
 from genlab.latent.space import axis_name, check_point, default_point
 from genlab.plots import class_cube_figure
-from genlab.ui.explorer import (activations_panel, class_map, class_names_of, png_bytes, point_panel, ranges_of,
-                                strong_classifier)
+from genlab.ui.explorer import (activations_panel, class_map, class_names_of, class_panel, image_panel, png_bytes,
+                                ranges_of, strong_classifier)
 from genlab.ui.latent_pad import latent_pad
 from genlab.ui.loaders import load_model
 from genlab.ui.router import require_router
@@ -133,27 +133,28 @@ def live_view() -> None:
     point = ss["explorer.point"]
     a, b = pad_axes
     left, middle, right = st.columns([5, 4, 5], gap="medium")
-    with left:
-        pad_map = caption = None
-        if classifier is not None:
-            pad_map = class_map(ckpt, classifier, views.pad_map_spec(ranges, point, pad_axes), what="map under the pad")
-        if d > 2:
-            caption = "slice at " + ", ".join(f"{axis_name(i)} = {point[i]:.2f}" for i in range(d) if i not in pad_axes)
-        latent_pad("explorer.pad", (point[a], point[b]), ranges[a], ranges[b], axis_name(a), axis_name(b),
-                   pad_map, class_names, seq=ss["explorer.seq"], caption=caption or "")
-        inputs = st.columns(min(d, 4) if d != 4 else 3)
-        for i in range(d if d != 4 else 3):
-            ss[f"explorer.z{i}"] = float(point[i])
-            inputs[i % len(inputs)].number_input(
-                axis_name(i), min_value=float(ranges[i][0]), max_value=float(ranges[i][1]), step=0.01,
-                format="%.3f", key=f"explorer.z{i}", on_change=_typed(i))
     try:
         view = explore_point(model, point, classifier.model if classifier else None)
     except GenerateError as err:
         st.error(str(err))
         return
     with middle:
-        point_panel(view, class_names, ckpt.path.stem, "explorer")
+        image_panel(view, "explorer")              # first: what a drag waits for
+    with left:
+        pad_map = None
+        if classifier is not None:
+            pad_map = class_map(ckpt, classifier, views.pad_map_spec(ranges, point, pad_axes), what="map under the pad")
+        caption = "slice at " + ", ".join(f"{axis_name(i)} = {point[i]:.2f}" for i in range(d) if i not in pad_axes)
+        latent_pad("explorer.pad", (point[a], point[b]), ranges[a], ranges[b], axis_name(a), axis_name(b),
+                   pad_map, class_names, seq=ss["explorer.seq"], caption=caption if d > 2 else "")
+        inputs = st.columns(min(d, 4) if d != 4 else 3)
+        for i in range(d if d != 4 else 3):
+            ss[f"explorer.z{i}"] = float(point[i])
+            inputs[i % len(inputs)].number_input(
+                axis_name(i), min_value=float(ranges[i][0]), max_value=float(ranges[i][1]), step=0.01,
+                format="%.3f", key=f"explorer.z{i}", on_change=_typed(i))
+    with middle:
+        class_panel(view, class_names, ckpt.path.stem, "explorer")
     with right:
         activations_panel(view, "explorer")
 

@@ -3,6 +3,7 @@ maps with a progress bar, latent ranges, and the panels for one point (image and
 activations). Computation lives in genlab.latent; this module only caches and displays."""
 from __future__ import annotations
 
+import base64
 import io
 import threading
 from collections import OrderedDict
@@ -95,13 +96,19 @@ def png_bytes(image) -> bytes:
     return buffer.getvalue()
 
 
-def point_panel(view: PointView, class_names: tuple[str, ...], file_stem: str, key: str) -> None:
-    """The generated image (large, nearest-neighbour), its class with the probabilities, the
-    discriminator's verdict, and a PNG download."""
-    picture = to_pil(view.image, scale=10)
+def image_panel(view: PointView, key: str) -> None:
+    """The generated image, large and crisp (nearest-neighbour upscaling), inline in the page (a data
+    URI: no second request, so it shows as soon as the rerun sends it)."""
+    data = base64.b64encode(png_bytes(to_pil(view.image, scale=10))).decode()
+    where = "(" + ", ".join(f"{v:.2f}" for v in view.z) + ")"
     with st.container(key=f"{key}-image"):
-        st.image(picture, width=280, output_format="PNG",
-                 caption="(" + ", ".join(f"{v:.2f}" for v in view.z) + ")")
+        st.html(f'<img src="data:image/png;base64,{data}" width="280" height="280" alt="generated image at {where}" '
+                f'style="display:block;margin:auto;border-radius:4px"/>'
+                f'<div style="text-align:center;opacity:.6;font-size:14px">{where}</div>')
+
+
+def class_panel(view: PointView, class_names: tuple[str, ...], file_stem: str, key: str) -> None:
+    """The image's class with the probabilities, the discriminator's verdict, and a PNG download."""
     if view.probabilities is not None:
         top = view.predicted
         st.markdown(f"#### Image class: {class_names[top]}  \n<small>probability {view.probabilities[top]:.2f}</small>",
@@ -110,9 +117,9 @@ def point_panel(view: PointView, class_names: tuple[str, ...], file_stem: str, k
                         config={"displayModeBar": False}, key=f"{key}-probabilities")
     if view.realness is not None:
         st.caption(f"Discriminator: {view.realness:.2f} (1 = looks real to it, 0 = looks generated)")
-    st.download_button("Download image (PNG)", png_bytes(picture), file_name=f"{file_stem}_"
-                       + "_".join(f"{v:.2f}" for v in view.z) + ".png", mime="image/png", key=f"{key}-download",
-                       on_click="ignore")
+    st.download_button("Download image (PNG)", lambda: png_bytes(to_pil(view.image, scale=10)),
+                       file_name=f"{file_stem}_" + "_".join(f"{v:.2f}" for v in view.z) + ".png",
+                       mime="image/png", key=f"{key}-download", on_click="ignore")
 
 
 def activations_panel(view: PointView, key: str) -> None:
