@@ -147,6 +147,8 @@ def live_view() -> None:
         caption = "slice at " + ", ".join(f"{axis_name(i)} = {point[i]:.2f}" for i in range(d) if i not in pad_axes)
         latent_pad("explorer.pad", (point[a], point[b]), ranges[a], ranges[b], axis_name(a), axis_name(b),
                    pad_map, class_names, seq=ss["explorer.seq"], caption=caption if d > 2 else "")
+        st.caption("Drag the point or click to jump; or click the pad and use the arrow keys (Shift: bigger steps). "
+                   "Hover for the class and probability under the cursor.")
         inputs = st.columns(min(d, 4) if d != 4 else 3)
         for i in range(d if d != 4 else 3):
             ss[f"explorer.z{i}"] = float(point[i])
