@@ -60,16 +60,18 @@ def _maps(args: argparse.Namespace) -> int:
         raise GenerateError(f"--classifier must be a classifier checkpoint, {args.classifier} is a {classifier.kind}")
     for path in args.checkpoints:
         ckpt = load_checkpoint(path)
-        if ckpt.kind not in ("gan", "vae", "ae"):
-            print(f"{path}: a {ckpt.kind} has no class-area map in the explorer; skipped")
+        if ckpt.kind not in ("gan", "cgan", "vae", "ae"):
+            print(f"{path}: a {ckpt.kind} has no class-area map; skipped")
             continue
-        for spec in explorer_map_specs(ckpt.model):
+        labels = range(ckpt.model.n_classes) if ckpt.model.conditional else [None]
+        for label, spec in ((label, spec) for label in labels for spec in explorer_map_specs(ckpt.model)):
             m = class_area_map(ckpt.model, classifier.model, path, args.classifier, spec.axes, spec.ranges,
-                               spec.resolution, spec.fixed)
+                               spec.resolution, spec.fixed, label)
             size = "x".join([str(spec.resolution)] * len(spec.axes))
             how = "already cached" if m.from_cache else f"{m.seconds:.1f} s, {m.computed_fraction:.0%} of points classified"
             print(f"{path}: {size} map over {', '.join(axis_name(a) for a in spec.axes)}"
-                  + (f" at {spec.fixed}" if spec.fixed else "") + f": {how}")
+                  + (f" at {spec.fixed}" if spec.fixed else "") + ("" if label is None else f", class {label}")
+                  + f": {how}")
     return 0
 
 

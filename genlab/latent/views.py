@@ -60,7 +60,8 @@ def explorer_ranges(model) -> list[tuple[float, float]]:
 
 
 def explorer_map_specs(model, slice_axis: int = 2) -> list[MapSpec]:
-    """The maps the explorer opens with for `model` at its default point: the pad's and the whole space's."""
+    """The maps the explorer (or, for a conditional GAN, its page, once per class) opens with for
+    `model` at its default point: the pad's and the whole space's."""
     ranges = explorer_ranges(model)
     point = default_point(model)
     specs = [pad_map_spec(ranges, point, pad_axes(len(ranges), slice_axis)), space_map_spec(ranges, point)]

@@ -17,6 +17,8 @@ PAGES = [
              "What GenLab is, its pages, and the models found in checkpoints/."),
     PageInfo("pages/explorer.py", "Latent Explorer", ":material/explore:",
              "Drag a point through a 2D, 3D or 4D latent space: image, class, activations and class-area maps follow."),
+    PageInfo("pages/cgan.py", "Conditional GAN", ":material/filter_9_plus:",
+             "One latent space per class: change the number drawn and the class map shown; one point as every digit."),
     PageInfo("pages/models.py", "Model card", ":material/info:",
              "One model in detail: architecture, parameter counts, loss history, metrics and random samples."),
 ]

@@ -1,0 +1,86 @@
+"""Conditional GAN: one latent space per class. Pick the digit to draw ("Change Number") and whose
+class-area map to show ("Change 3D map"); see one point drawn as every digit, and how often each
+class' latent space really yields that class."""
+import streamlit as st
+
+from genlab.catalog import list_models
+from genlab.checkpoints import CheckpointError
+from genlab.images import image_grid
+from genlab.latent import views
+from genlab.latent.conditional import every_class, label_agreement
+from genlab.ui import point_explorer as px
+from genlab.ui.explorer import class_map, class_names_of, strong_classifier
+from genlab.ui.loaders import load_model
+from genlab.ui.router import require_router
+
+ss = st.session_state
+
+require_router()
+st.title("Conditional GAN")
+st.write("A conditional GAN draws the digit you ask for: it has one latent space per class. Move the point, "
+         "change the number it draws, and pick whose class-area map to see. In an ideal conditional GAN every "
+         "point yields every digit, so each class' map would be that class everywhere.")
+
+rows = [r for r in list_models()[0] if r["kind"] == "cgan"]
+if not rows:
+    st.info("No conditional GAN in the models folder yet. Train one with `python -m train cgan --latent-dim 3 "
+            "--out checkpoints/my_cgan` (see README).")
+    st.stop()
+files = [r["file"] for r in rows]
+ss.setdefault("cgan.messages", [])
+px.begin_page("cgan.")
+
+top = st.columns([3, 2, 2, 2, 2])
+file = top[0].selectbox("Model", files, key="cgan.model",
+                        format_func=lambda f: f"{next(r['model'] for r in rows if r['file'] == f)} — {f}")
+try:
+    ckpt = load_model(next(r["path"] for r in rows if r["file"] == file))
+except CheckpointError as err:
+    st.error(f"This checkpoint cannot be loaded: {err}")
+    st.stop()
+classifier = strong_classifier()
+names = class_names_of(classifier)
+n_classes = ckpt.model.n_classes
+label = top[1].selectbox("Change Number", range(n_classes), key="cgan.label", format_func=lambda c: names[c],
+                         help="The class label fed to the generator with the point.")
+map_label = top[2].selectbox("Change 3D map", range(n_classes), key="cgan.map_label", format_func=lambda c: names[c],
+                             help="Whose latent space the maps show: the classifier's view of what the generator "
+                                  "draws at every point when asked for this class.")
+space = px.Space("cgan.", ckpt, classifier, names, [(-1.0, 1.0)] * ckpt.model.latent_dim, label=label,
+                 map_label=map_label if classifier is not None else None)
+if classifier is None:
+    st.info("No strong classifier in the models folder, so there are no class-area maps and no image classes.")
+px.start_point(space, file, None, ss["cgan.messages"])
+slice_axis = px.axis_controls(space, top[3], top[4], None)
+pad_axes = views.pad_axes(space.d, slice_axis)
+
+px.live_view(space, pad_axes)
+
+point = ss["cgan.point"]
+st.subheader("One point, every class")
+images, predicted, confidence = every_class(ckpt.model, point, classifier.model if classifier else None)
+st.image(image_grid(images, nrow=n_classes, padding=2, scale=3), width="stretch", output_format="PNG",
+         caption="The point (" + ", ".join(f"{v:.2f}" for v in point) + ") with the labels "
+                 + ", ".join(names[:n_classes]) + " (left to right)")
+if predicted is not None:
+    hits = sum(p == c for c, p in enumerate(predicted))
+    st.write(f"The strong classifier recognises **{hits} of {n_classes}** as the digit asked for: "
+             + ", ".join(f"{names[c]}→**{names[p]}**" if p != c else names[c] for c, p in enumerate(predicted)))
+
+px.space_view(space, slice_axis, pad_axes)
+
+if classifier is not None:
+    st.subheader("How often each class' latent space yields that class")
+    spec = views.space_map_spec(space.ranges, point)
+    maps = {c: class_map(ckpt, classifier, spec, label=c, what=f"map of class {names[c]}") for c in range(n_classes)}
+    agreement = label_agreement(maps)
+    grid = "x".join([str(spec.resolution)] * len(spec.axes))
+    st.dataframe({"class asked for": [names[c] for c in agreement],
+                  "classifier agrees": [f"{v:.0%}" for v in agreement.values()],
+                  "most frequent other class": [names[max((k for k in range(n_classes) if k != c),
+                                                          key=lambda k: int((maps[c].labels == k).sum()))]
+                                                for c in agreement]},
+                 hide_index=True, width="content")
+    st.caption(f"Over the {grid} grid of the latent cube, the fraction of points whose image the strong classifier "
+               f"puts in the class the generator was asked for (mean {sum(agreement.values()) / n_classes:.0%}).")
+px.end_page("cgan.")
