@@ -1,9 +1,10 @@
-// GenLab latent pad: a square over two latent axes, with the class-area map drawn under the point.
-// Drag the point (mouse, pen or touch), click anywhere to jump there, or focus the pad and use the
-// arrow keys (Shift: bigger steps). While dragging, the point is sent to Python as the state value
-// "point" = {x, y, seq, dragging}; a new value is sent only once Python has answered the previous
-// one (its seq comes back in data.seq), so the server never queues stale points. Hovering shows
-// the class and probability of the map cell under the cursor.
+// GenLab latent pad: a square over two latent axes, with the class-area map drawn under its points
+// (one for the explorer; A and B for a morph, with the path between them). Drag a point (mouse, pen
+// or touch; the nearest one is taken), click anywhere to bring the nearest point there, or focus the
+// pad and use the arrow keys (Shift: bigger steps) on the point last moved. While dragging, the point
+// is sent to Python as the state value "point" = {x, y, index, seq, dragging}; a new value is sent
+// only once Python has answered the previous one (its seq comes back in data.seq), so the server
+// never queues stale points. Hovering shows the class and probability of the map cell under the cursor.
 
 function decode(b64) {
   const bin = atob(b64);
@@ -50,7 +51,7 @@ export default function (component) {
   const root = parentElement.querySelector(".latent-pad");
   let s = root.__pad;
   if (!s) {
-    s = root.__pad = {dragging: false, inflight: null, pending: null, seq: 0, timer: null, mapId: null};
+    s = root.__pad = {dragging: false, inflight: null, pending: null, seq: 0, timer: null, mapId: null, active: 0};
     s.canvas = root.querySelector("canvas");
     s.tip = root.querySelector(".tip");
     s.readout = root.querySelector(".readout");
@@ -69,8 +70,10 @@ export default function (component) {
     clearTimeout(s.timer);
     if (s.pending) { const p = s.pending; s.pending = null; send(s, p.x, p.y, p.dragging); }
   }
-  if (!s.dragging && s.inflight === null && !s.pending) s.point = [data.point[0], data.point[1]];
-  if (!s.point) s.point = [data.point[0], data.point[1]];
+  if ((!s.dragging && s.inflight === null && !s.pending) || !s.points || s.points.length !== data.points.length) {
+    s.points = data.points.map((p) => [p[0], p[1]]);
+  }
+  s.active = Math.min(s.active, s.points.length - 1);
   if (data.map && data.map.id !== s.mapId) {
     s.map = mapCanvas(data.map);
     s.mapId = data.map.id;
@@ -101,17 +104,29 @@ function send(s, x, y, dragging) {
   s.pending = null;
   clearTimeout(s.timer);
   s.timer = setTimeout(() => { s.inflight = null; }, 1500);   // never wait forever on a lost answer
-  s.setStateValue("point", {x: +x.toFixed(4), y: +y.toFixed(4), seq: s.seq, dragging: !!dragging});
+  s.setStateValue("point", {x: +x.toFixed(4), y: +y.toFixed(4), index: s.active, seq: s.seq, dragging: !!dragging});
 }
 
 function moveTo(s, e, dragging) {
   const r = s.canvas.getBoundingClientRect();
-  s.point = toLatent(s, e.clientX - r.left, e.clientY - r.top);
+  s.points[s.active] = toLatent(s, e.clientX - r.left, e.clientY - r.top);
   draw(s);
-  send(s, s.point[0], s.point[1], dragging);
+  send(s, s.points[s.active][0], s.points[s.active][1], dragging);
+}
+
+function nearest(s, e) {
+  const r = s.canvas.getBoundingClientRect();
+  let best = 0, bestDist = Infinity;
+  s.points.forEach((p, k) => {
+    const [px, py] = toPixel(s, p[0], p[1]);
+    const dist = (px - (e.clientX - r.left)) ** 2 + (py - (e.clientY - r.top)) ** 2;
+    if (dist < bestDist) { best = k; bestDist = dist; }
+  });
+  return best;
 }
 
 function onDown(s, e) {
+  s.active = nearest(s, e);
   s.dragging = true;
   s.canvas.setPointerCapture(e.pointerId);
   s.canvas.focus({preventScroll: true});
@@ -138,9 +153,10 @@ function onKey(s, e) {
   const step = {ArrowLeft: [-dx, 0], ArrowRight: [dx, 0], ArrowUp: [0, dy], ArrowDown: [0, -dy]}[e.key];
   if (!step) return;
   e.preventDefault();
-  const x = Math.min(Math.max(s.point[0] + step[0], d.x_range[0]), d.x_range[1]);
-  const y = Math.min(Math.max(s.point[1] + step[1], d.y_range[0]), d.y_range[1]);
-  s.point = [x, y];
+  const p = s.points[s.active];
+  const x = Math.min(Math.max(p[0] + step[0], d.x_range[0]), d.x_range[1]);
+  const y = Math.min(Math.max(p[1] + step[1], d.y_range[0]), d.y_range[1]);
+  s.points[s.active] = [x, y];
   draw(s);
   s.inflight = null;
   send(s, x, y, false);
@@ -193,15 +209,33 @@ function draw(s) {
       ctx.fillStyle = "#111"; ctx.fillText(a.name, ax, ay);
     }
   }
-  // The point: a crosshair and a ring.
-  const [px, py] = toPixel(s, s.point[0], s.point[1]);
+  // A path (a morph's line from A to B), drawn under the points.
+  if (d.path && d.path.length > 1) {
+    ctx.strokeStyle = "#111"; ctx.lineWidth = 2.5; ctx.setLineDash([]);
+    ctx.beginPath();
+    d.path.forEach((q, k) => { const [qx, qy] = toPixel(s, q[0], q[1]); if (k) ctx.lineTo(qx, qy); else ctx.moveTo(qx, qy); });
+    ctx.stroke();
+    ctx.fillStyle = "#111";
+    for (const q of d.path) { const [qx, qy] = toPixel(s, q[0], q[1]); ctx.beginPath(); ctx.arc(qx, qy, 2.5, 0, 2 * Math.PI); ctx.fill(); }
+  }
+  // The points: a crosshair on the one last moved, a ring on each, named if they have names.
+  const names = d.names || [];
+  const [ax, ay] = toPixel(s, s.points[s.active][0], s.points[s.active][1]);
   ctx.strokeStyle = "rgba(0,0,0,0.55)"; ctx.lineWidth = 1; ctx.setLineDash([4, 4]);
-  ctx.beginPath(); ctx.moveTo(px, 0); ctx.lineTo(px, w); ctx.moveTo(0, py); ctx.lineTo(w, py); ctx.stroke();
+  ctx.beginPath(); ctx.moveTo(ax, 0); ctx.lineTo(ax, w); ctx.moveTo(0, ay); ctx.lineTo(w, ay); ctx.stroke();
   ctx.setLineDash([]);
-  ctx.beginPath(); ctx.arc(px, py, 8, 0, 2 * Math.PI);
-  ctx.fillStyle = "#111"; ctx.fill();
-  ctx.lineWidth = 3; ctx.strokeStyle = "#fff"; ctx.stroke();
-  s.readout.textContent = `${d.x_label} = ${s.point[0].toFixed(3)}   ${d.y_label} = ${s.point[1].toFixed(3)}` +
+  s.points.forEach((p, k) => {
+    const [px, py] = toPixel(s, p[0], p[1]);
+    ctx.beginPath(); ctx.arc(px, py, names[k] ? 11 : 8, 0, 2 * Math.PI);
+    ctx.fillStyle = "#111"; ctx.fill();
+    ctx.lineWidth = 3; ctx.strokeStyle = "#fff"; ctx.stroke();
+    if (names[k]) {
+      ctx.fillStyle = "#fff"; ctx.font = "bold 12px sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+      ctx.fillText(names[k], px, py + 0.5);
+    }
+  });
+  s.readout.textContent = s.points.map((p, k) => (names[k] ? names[k] + ": " : "") +
+    `${d.x_label} = ${p[0].toFixed(3)}   ${d.y_label} = ${p[1].toFixed(3)}`).join("   |   ") +
     (d.caption ? `   ·   ${d.caption}` : "");
   s.readout.parentElement.querySelector(".lo-x").textContent = d.x_range[0];
   s.readout.parentElement.querySelector(".hi-x").textContent = d.x_range[1];

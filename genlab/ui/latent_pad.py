@@ -1,8 +1,9 @@
 """The latent pad: a Streamlit v2 component (inline HTML/CSS/JS, no iframe, nothing from a CDN).
 
-A square over two latent axes with the class-area map drawn under it. The user drags the point
-(mouse, pen, touch), clicks to jump, or uses the arrow keys; the point comes back as the state
-value "point" = {"x", "y", "seq", "dragging"} while dragging, not only on release. Mount it inside
+A square over two latent axes with the class-area map drawn under it, and one point (the explorer)
+or several named ones with a path (a morph's A and B). The user drags a point (mouse, pen, touch),
+clicks to bring the nearest one there, or uses the arrow keys; the moved point comes back as the
+state value "point" = {"x", "y", "index", "seq", "dragging"} while dragging, not only on release. Mount it inside
 an `st.fragment`, so a drag reruns only that fragment.
 """
 from __future__ import annotations
@@ -67,22 +68,28 @@ def _map_payload(key: str, _class_map: ClassAreaMap, class_names: tuple[str, ...
     }
 
 
-def latent_pad(key: str, point: tuple[float, float], x_range: tuple[float, float], y_range: tuple[float, float],
+def latent_pad(key: str, point, x_range: tuple[float, float], y_range: tuple[float, float],
                x_label: str, y_label: str, class_map: ClassAreaMap | None = None,
                class_names: tuple[str, ...] = (), seq: int = 0, caption: str = "",
+               names: tuple[str, ...] | None = None, path: list[tuple[float, float]] | None = None,
                on_change: Callable[[], None] | None = None):
     """Mount the pad; returns the component result (its "point" state, or None before any move).
 
     Args:
-        key: the widget key; the pad's state is `st.session_state[key]["point"]`.
-        point: where to draw the point (the app's current point on these two axes).
-        class_map: a 2D ClassAreaMap over (x axis, y axis) to draw under the point, or None.
+        key: the widget key; the pad's state is `st.session_state[key]["point"]` =
+            {"x", "y", "index" (which point moved), "seq", "dragging"}.
+        point: where to draw the point (x, y), or several points [(x, y), ...] (then also `names`).
+        class_map: a 2D ClassAreaMap over (x axis, y axis) to draw under the points, or None.
         seq: the sequence number of the last pad move the app has taken in (echoed to the pad, so it
             sends the next move only after this one was answered).
+        names: a short name drawn on each point ("A", "B").
+        path: a polyline to draw (e.g. a morph's path from A to B), in latent coordinates.
         on_change: called (as a widget callback) whenever the pad sends a new point.
     """
+    points = [point] if isinstance(point[0], (int, float)) else list(point)
     data = {
-        "point": [float(point[0]), float(point[1])], "seq": int(seq),
+        "points": [[float(p[0]), float(p[1])] for p in points], "seq": int(seq),
+        "names": list(names or []), "path": [[float(x), float(y)] for x, y in (path or [])],
         "x_range": [float(v) for v in x_range], "y_range": [float(v) for v in y_range],
         "x_label": x_label, "y_label": y_label, "size": 420, "caption": caption,
         "map": None if class_map is None else _map_payload(class_map.key, class_map, tuple(class_names)),
