@@ -1,6 +1,7 @@
 """The edge between model images ([-1, 1] tensors) and pictures (uint8 arrays, PIL, PNG)."""
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
@@ -71,3 +72,15 @@ def slice_strip(slices: list[tuple[np.ndarray, np.ndarray]], highlight: int | No
         if k == highlight:
             ImageDraw.Draw(strip).rectangle((x - 3, y - 3, x + w + 2, y + h + 2), outline=(17, 17, 17), width=3)
     return strip
+
+
+def animated_gif(images: torch.Tensor, scale: int = 4, frame_ms: int = 120, bounce: bool = True) -> bytes:
+    """(N, 1, H, W) in [-1, 1] -> an endlessly looping animated GIF (Pillow), one frame per image,
+    upscaled by `scale` (nearest neighbour); `bounce` plays it forth and back (A -> B -> A)."""
+    frames = [to_pil(image, scale) for image in images]
+    if bounce and len(frames) > 2:
+        frames = frames + frames[-2:0:-1]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms, loop=0,
+                   disposal=1, optimize=False)
+    return buffer.getvalue()

@@ -44,10 +44,12 @@ def layer_means_figure(layer_means: dict[str, float], selected: str | None = Non
 
 def class_cube_figure(labels: np.ndarray, confidence: np.ndarray, coords: list[np.ndarray], class_names: tuple[str, ...],
                       axis_names: tuple[str, str, str], point: tuple[float, float, float] | None = None,
-                      only_classes: set[int] | None = None, title: str = "") -> go.Figure:
+                      only_classes: set[int] | None = None, title: str = "",
+                      path: np.ndarray | None = None) -> go.Figure:
     """A class-area cube: every grid point as a marker coloured by its class (one legend entry per
-    class, so a click hides a class and a double click isolates one), the current point, and its
-    three projections onto the cube's back faces, joined to it by dashed lines."""
+    class, so a click hides a class and a double click isolates one), the current point and its
+    three projections onto the cube's back faces, joined to it by dashed lines; or a morph's path
+    (N, 3) from A to B."""
     grids = np.meshgrid(*coords, indexing="ij")
     fig = go.Figure()
     for cls in np.unique(labels):
@@ -73,9 +75,36 @@ def class_cube_figure(labels: np.ndarray, confidence: np.ndarray, coords: list[n
         fig.add_trace(go.Scatter3d(x=[x], y=[y], z=[z], mode="markers", name="the point",
                                    marker=dict(size=8, color="#111", symbol="diamond", line=dict(color="#fff", width=2)),
                                    hovertemplate="the point (%{x:.2f}, %{y:.2f}, %{z:.2f})<extra></extra>"))
+    if path is not None:
+        fig.add_trace(go.Scatter3d(x=path[:, 0], y=path[:, 1], z=path[:, 2], mode="lines+markers+text", name="morph path",
+                                   text=["A"] + [""] * (len(path) - 2) + ["B"], textfont=dict(size=16, color="#111"),
+                                   line=dict(color="#111", width=6), marker=dict(size=3, color="#111"),
+                                   hovertemplate="(%{x:.2f}, %{y:.2f}, %{z:.2f})<extra></extra>"))
     ranges = [[float(c[0]), float(c[-1])] for c in coords]
     fig.update_layout(
         title=title, height=560, margin=dict(l=0, r=0, t=36, b=0), legend=dict(itemsizing="constant"),
         scene=dict(xaxis=dict(title=axis_names[0], range=ranges[0]), yaxis=dict(title=axis_names[1], range=ranges[1]),
                    zaxis=dict(title=axis_names[2], range=ranges[2]), aspectmode="cube"))
+    return fig
+
+
+def morph_chart(probabilities: np.ndarray | None, realness: np.ndarray | None, class_names: tuple[str, ...]) -> go.Figure:
+    """Along a morph: the classifier's probability of each class that shows up (where the seven becomes
+    a one), and the discriminator's score where the model has one."""
+    fig = go.Figure()
+    steps = list(range(1, len(probabilities if probabilities is not None else realness) + 1))
+    if probabilities is not None:
+        for cls in range(probabilities.shape[1]):
+            if probabilities[:, cls].max() < 0.05:
+                continue
+            fig.add_trace(go.Scatter(x=steps, y=probabilities[:, cls], mode="lines+markers", name=f"class {class_names[cls]}",
+                                     line=dict(color=class_color(cls), width=3),
+                                     hovertemplate=f"step %{{x}}: p({class_names[cls]}) = %{{y:.2f}}<extra></extra>"))
+    if realness is not None:
+        fig.add_trace(go.Scatter(x=steps, y=realness, mode="lines", name="discriminator: real", line=dict(color="#111", dash="dash"),
+                                 hovertemplate="step %{x}: discriminator %{y:.2f}<extra></extra>"))
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10),
+                      xaxis=dict(title="step (A = 1)", dtick=1 if len(steps) <= 24 else None),
+                      yaxis=dict(range=[0, 1.02], title="probability"),
+                      legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0))
     return fig

@@ -84,17 +84,20 @@ export default function (component) {
   draw(s);
 }
 
+const MARGIN = 12;   // px around the map, so a point on the edge of the space is whole and easy to grab
+
 function size(s) { return s.canvas.clientWidth || s.data.size; }
 
 function toLatent(s, px, py) {
-  const w = size(s), d = s.data;
-  const fx = Math.min(Math.max(px / w, 0), 1), fy = Math.min(Math.max(py / w, 0), 1);
+  const w = size(s) - 2 * MARGIN, d = s.data;
+  const fx = Math.min(Math.max((px - MARGIN) / w, 0), 1), fy = Math.min(Math.max((py - MARGIN) / w, 0), 1);
   return [d.x_range[0] + fx * (d.x_range[1] - d.x_range[0]), d.y_range[1] - fy * (d.y_range[1] - d.y_range[0])];
 }
 
 function toPixel(s, x, y) {
-  const w = size(s), d = s.data;
-  return [(x - d.x_range[0]) / (d.x_range[1] - d.x_range[0]) * w, (d.y_range[1] - y) / (d.y_range[1] - d.y_range[0]) * w];
+  const w = size(s) - 2 * MARGIN, d = s.data;
+  return [MARGIN + (x - d.x_range[0]) / (d.x_range[1] - d.x_range[0]) * w,
+          MARGIN + (d.y_range[1] - y) / (d.y_range[1] - d.y_range[0]) * w];
 }
 
 function send(s, x, y, dragging) {
@@ -186,20 +189,21 @@ function draw(s) {
   const ctx = s.canvas.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, w);
+  const inner = w - 2 * MARGIN;
   if (s.map) {
     ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(s.map.canvas, 0, 0, w, w);
+    ctx.drawImage(s.map.canvas, MARGIN, MARGIN, inner, inner);
   } else {
-    ctx.fillStyle = "#f4f4f6"; ctx.fillRect(0, 0, w, w);
+    ctx.fillStyle = "#f4f4f6"; ctx.fillRect(MARGIN, MARGIN, inner, inner);
   }
   // Axes through 0 and a faint frame.
   ctx.strokeStyle = "rgba(0,0,0,0.25)"; ctx.lineWidth = 1;
   const [ox, oy] = toPixel(s, 0, 0);
   ctx.beginPath();
-  if (ox > 0 && ox < w) { ctx.moveTo(ox, 0); ctx.lineTo(ox, w); }
-  if (oy > 0 && oy < w) { ctx.moveTo(0, oy); ctx.lineTo(w, oy); }
+  if (ox > MARGIN && ox < w - MARGIN) { ctx.moveTo(ox, MARGIN); ctx.lineTo(ox, w - MARGIN); }
+  if (oy > MARGIN && oy < w - MARGIN) { ctx.moveTo(MARGIN, oy); ctx.lineTo(w - MARGIN, oy); }
   ctx.stroke();
-  ctx.strokeRect(0.5, 0.5, w - 1, w - 1);
+  ctx.strokeRect(MARGIN - 0.5, MARGIN - 0.5, inner + 1, inner + 1);
   // Class names on their areas.
   if (d.map && d.map.areas) {
     ctx.font = "bold 16px sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
@@ -222,7 +226,7 @@ function draw(s) {
   const names = d.names || [];
   const [ax, ay] = toPixel(s, s.points[s.active][0], s.points[s.active][1]);
   ctx.strokeStyle = "rgba(0,0,0,0.55)"; ctx.lineWidth = 1; ctx.setLineDash([4, 4]);
-  ctx.beginPath(); ctx.moveTo(ax, 0); ctx.lineTo(ax, w); ctx.moveTo(0, ay); ctx.lineTo(w, ay); ctx.stroke();
+  ctx.beginPath(); ctx.moveTo(ax, MARGIN); ctx.lineTo(ax, w - MARGIN); ctx.moveTo(MARGIN, ay); ctx.lineTo(w - MARGIN, ay); ctx.stroke();
   ctx.setLineDash([]);
   s.points.forEach((p, k) => {
     const [px, py] = toPixel(s, p[0], p[1]);

@@ -41,8 +41,8 @@ CSS = """
 .latent-pad canvas:focus-visible { box-shadow: 0 0 0 3px var(--st-primary-color, #ff4b4b); }
 .latent-pad .hi-y, .latent-pad .lo-y, .latent-pad .name-y { position: absolute; left: -34px; width: 30px;
   text-align: right; opacity: 0.7; }
-.latent-pad .hi-y { top: 0; } .latent-pad .lo-y { bottom: 0; } .latent-pad .name-y { top: 47%; font-weight: 600; }
-.latent-pad .xaxis { display: flex; justify-content: space-between; margin-left: 34px; opacity: 0.7; }
+.latent-pad .hi-y { top: 6px; } .latent-pad .lo-y { bottom: 6px; } .latent-pad .name-y { top: 47%; font-weight: 600; }
+.latent-pad .xaxis { display: flex; justify-content: space-between; margin-left: 40px; margin-right: 6px; opacity: 0.7; }
 .latent-pad .xaxis .name-x { font-weight: 600; }
 .latent-pad .readout { margin-left: 34px; margin-top: 2px; font-variant-numeric: tabular-nums; }
 .latent-pad .tip { position: absolute; display: none; pointer-events: none; background: rgba(20,20,20,0.85);
