@@ -4,6 +4,7 @@ State (prefix "morph."): "morph.a" and "morph.b" are the endpoints; the pad (bot
 number inputs ("morph.a0", "morph.b1", ...) and the test-digit picker only write into them.
 """
 import streamlit as st
+import torch
 
 from genlab.catalog import list_models
 from genlab.checkpoints import CheckpointError
@@ -65,6 +66,13 @@ def clamp(point):
     return [min(max(float(v), lo), hi) for v, (lo, hi) in zip(point, ranges)]
 
 
+def encode_test_digits(images) -> None:
+    with torch.inference_mode():
+        codes = model.encode(images).tolist()
+    ss["morph.a"], ss["morph.b"] = clamp(codes[0]), clamp(codes[1])
+    ss["morph.clamped"] = clamp(codes[0]) != codes[0] or clamp(codes[1]) != codes[1]
+
+
 if hasattr(model, "encode"):
     with st.expander("Start from two real test digits (encoded)"):
         test = load_dataset("mnist5k", "test")
@@ -73,14 +81,10 @@ if hasattr(model, "encode"):
         ib = pick[1].number_input("Test digit for B", 0, len(test) - 1, 1, key="morph.ib")
         pick[2].image(image_grid(test.images[[ia, ib]], nrow=2, scale=3), caption=f"A: a {names[test.labels[ia]]}, "
                       f"B: a {names[test.labels[ib]]}", output_format="PNG")
-        if pick[2].button("Encode them as A and B", key="morph.encode"):
-            import torch
-
-            with torch.inference_mode():
-                codes = model.encode(test.images[[ia, ib]]).tolist()
-            ss["morph.a"], ss["morph.b"] = clamp(codes[0]), clamp(codes[1])
-            if clamp(codes[0]) != codes[0] or clamp(codes[1]) != codes[1]:
-                st.warning("A code lay outside the map's range and was moved to its edge.")
+        pick[2].button("Encode them as A and B", key="morph.encode", on_click=encode_test_digits,
+                       args=(test.images[[ia, ib]],))
+        if ss.pop("morph.clamped", False):
+            st.warning("A code lay outside the map's range and was moved to its edge.")
 
 slice_axis = None
 if d >= 3:
@@ -118,6 +122,7 @@ def morph_view() -> None:
         st.error(str(err))
         return
     ss["morph.result"] = result
+    outside = any(not lo - 1e-9 <= v <= hi + 1e-9 for p in result.path for v, (lo, hi) in zip(p, ranges))
     left, right = st.columns([2, 3], gap="medium")
     with left:
         middle = [(x + y) / 2 for x, y in zip(a, b)]
@@ -131,6 +136,8 @@ def morph_view() -> None:
         latent_pad("morph.pad", [(a[i], a[j]), (b[i], b[j])], ranges[i], ranges[j], axis_name(i), axis_name(j),
                    pad_map, names, seq=ss["morph.seq"], caption=caption, names=("A", "B"),
                    path=[(p[i], p[j]) for p in result.path])
+        if outside:
+            st.caption("Part of this path leaves the map's range between A and B (the generator still draws it).")
         for which, point in (("a", a), ("b", b)):
             cols = st.columns(d + 1)
             cols[0].markdown(f"**{which.upper()}**")

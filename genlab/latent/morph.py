@@ -19,7 +19,8 @@ def morph_path(a, b, steps: int, method: str = "linear") -> np.ndarray:
 
     linear:    z = a * (1 - t) + b * t (the book's morph).
     spherical: the direction turns along the great circle from a's to b's (slerp) while the norm goes
-               linearly from |a| to |b|, so every point's norm lies between the endpoints' norms.
+               linearly from |a| to |b|, so every point's norm lies between the endpoints' norms (for
+               opposite directions, such as [-1, 0] and [1, 0], through the axis least aligned with a).
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1:
@@ -37,6 +38,12 @@ def morph_path(a, b, steps: int, method: str = "linear") -> np.ndarray:
         theta = np.arccos(np.clip(ua @ ub, -1.0, 1.0))
         if theta < 1e-6:
             direction = ua * (1 - t) + ub * t
+        elif np.pi - theta < 1e-6:
+            # Opposite directions: every great circle joins them; turn through the axis least aligned with a.
+            axis = np.eye(len(a))[np.abs(ua).argmin()]
+            perpendicular = axis - (axis @ ua) * ua
+            perpendicular /= np.linalg.norm(perpendicular)
+            direction = np.cos(t * np.pi) * ua + np.sin(t * np.pi) * perpendicular
         else:
             direction = (np.sin((1 - t) * theta) * ua + np.sin(t * theta) * ub) / np.sin(theta)
         direction /= np.linalg.norm(direction, axis=1, keepdims=True)
