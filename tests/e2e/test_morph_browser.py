@@ -1,0 +1,33 @@
+"""End to end in a real browser: run a morph, see the strip, move B on the pad, download the GIF."""
+import io
+
+from PIL import Image
+from playwright.sync_api import expect
+
+
+def test_morph_strip_follows_b_and_downloads_as_a_gif(page, app_url, tmp_path):
+    page.goto(f"{app_url}/morph")
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name="Morph", exact=True)).to_be_visible(timeout=60_000)
+    strip = page.locator(".st-key-morph-strip img")
+    expect(strip).to_be_visible(timeout=120_000)
+    expect(main.get_by_text("16 steps from A (left) to B")).to_be_visible()
+    before = strip.get_attribute("src")
+
+    canvas = page.locator(".latent-pad canvas")
+    box = canvas.bounding_box()
+    margin = 12                                              # the pad's inner margin around the map
+    inner = box["width"] - 2 * margin
+    b_x, b_y = box["x"] + margin + inner, box["y"] + margin + inner / 2     # B starts at (1, 0)
+    page.mouse.move(b_x, b_y)
+    page.mouse.down()
+    page.mouse.move(b_x - inner * 0.1, b_y + inner * 0.3, steps=5)
+    page.mouse.up()
+    expect(strip).not_to_have_attribute("src", before, timeout=15_000)
+    expect(page.locator(".latent-pad .readout")).to_contain_text("B: z1 = 0.8", timeout=10_000)
+
+    with page.expect_download() as download:
+        main.get_by_role("button", name="Download the morph as an animated GIF").click()
+    gif = Image.open(io.BytesIO(open(download.value.path(), "rb").read()))
+    assert gif.format == "GIF" and gif.n_frames == 16
+    page.screenshot(path=str(tmp_path / "morph.png"))
