@@ -1,5 +1,6 @@
-"""Latent Explorer speed on this machine: server-side point views, class-area maps (adaptive against
-brute force, with their agreement), and drag-to-image latency in a real browser.
+"""Latent Explorer and Morph speed on this machine: server-side point views, a 16-step morph,
+class-area maps (adaptive against brute force, with their agreement), and drag-to-image latency in
+a real browser.
 
     python bench/bench_explorer.py [--moves 50] [--skip-browser] [--skip-4d-brute] [--out bench/results/explorer.json]
 
@@ -23,6 +24,8 @@ import genlab  # noqa: E402,F401  (first: it sets the OpenMP wait policy the app
 import torch  # noqa: E402
 from genlab.checkpoints import load_checkpoint  # noqa: E402
 from genlab.latent.maps import agreement, compute_class_area_map  # noqa: E402
+from genlab.images import animated_gif, image_grid  # noqa: E402
+from genlab.latent.morph import morph  # noqa: E402
 from genlab.latent.point import explore_point  # noqa: E402
 
 CKPT = ROOT / "checkpoints"
@@ -119,6 +122,10 @@ def main() -> None:
         median, p95 = _median_ms(lambda: explore_point(gans[2], [0.3, -0.2], classifier), 200)
     rows.append(("GAN 2D: one point -> image, class, every layer's activations (server)", median, "ms",
                  f"median of 200; p95 {p95:.1f} ms"))
+    gif_and_strip = lambda m: (animated_gif(m.images, bounce=False), image_grid(m.images, nrow=16, scale=3))  # noqa: E731
+    median, p95 = _median_ms(lambda: gif_and_strip(morph(gans[2], [-1, 0], [1, 0], 16, "linear", classifier)), 50)
+    rows.append(("GAN 2D: 16-step morph -> images, classes, discriminator, GIF and strip", median, "ms",
+                 f"median of 50; p95 {p95:.1f} ms"))
     rows += _map_rows("GAN 2D", gans[2], classifier, (0, 1), 100, brute=True)
     rows += _map_rows("GAN 3D", gans[3], classifier, (0, 1, 2), 16, brute=True)
     rows += _map_rows("GAN 4D", gans[4], classifier, (0, 1, 2, 3), 16, brute=not args.skip_4d_brute)
