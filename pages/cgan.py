@@ -3,15 +3,13 @@ class-area map to show ("Change 3D map"); see one point drawn as every digit, an
 class' latent space really yields that class."""
 import streamlit as st
 
-from genlab.catalog import list_models
-from genlab.checkpoints import CheckpointError
 from genlab.images import image_grid
 from genlab.latent import views
 from genlab.latent.conditional import every_class, label_agreement
 from genlab.ui import point_explorer as px
 from genlab.ui.explorer import class_map, class_names_of, strong_classifier
-from genlab.ui.loaders import load_model
 from genlab.ui.router import require_router
+from genlab.ui.widgets import load_or_stop, model_picker
 
 ss = st.session_state
 
@@ -21,23 +19,16 @@ st.write("A conditional GAN draws the digit you ask for: it has one latent space
          "change the number it draws, and pick whose class-area map to see. In an ideal conditional GAN every "
          "point yields every digit, so each class' map would be that class everywhere.")
 
-rows = [r for r in list_models()[0] if r["kind"] == "cgan"]
-if not rows:
-    st.info("No conditional GAN in the models folder yet. Train one with `python -m train cgan --latent-dim 3 "
-            "--out checkpoints/my_cgan` (see README).")
-    st.stop()
-files = [r["file"] for r in rows]
 ss.setdefault("cgan.messages", [])
 px.begin_page("cgan.")
-
 top = st.columns([3, 2, 2, 2, 2])
-file = top[0].selectbox("Model", files, key="cgan.model",
-                        format_func=lambda f: f"{next(r['model'] for r in rows if r['file'] == f)} — {f}")
-try:
-    ckpt = load_model(next(r["path"] for r in rows if r["file"] == file))
-except CheckpointError as err:
-    st.error(f"This checkpoint cannot be loaded: {err}")
+row = model_picker("cgan.model", ("cgan",), slot=top[0],
+                   empty="No conditional GAN in the models folder yet. Train one with `python -m train cgan "
+                         "--latent-dim 3 --out checkpoints/my_cgan` (see README).")
+if row is None:
     st.stop()
+file = row["file"]
+ckpt = load_or_stop(row)
 classifier = strong_classifier()
 names = class_names_of(classifier)
 n_classes = ckpt.model.n_classes

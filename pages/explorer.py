@@ -5,14 +5,12 @@ this page picks the model, reads and writes the link (query parameters), and lay
 """
 import streamlit as st
 
-from genlab.catalog import list_models
-from genlab.checkpoints import CheckpointError
 from genlab.latent import views
 from genlab.latent.space import axis_name
 from genlab.ui import point_explorer as px
 from genlab.ui.explorer import class_names_of, ranges_of, strong_classifier
-from genlab.ui.loaders import load_model
 from genlab.ui.router import require_router
+from genlab.ui.widgets import load_or_stop, model_picker
 
 KINDS = ("gan", "vae", "ae")
 ss = st.session_state
@@ -23,36 +21,26 @@ st.write("Drag the point through a generative model's latent space: the generate
          "layer's activations follow as you move. The colours under the point are the class-area map: the class "
          "a strong classifier gives the image generated at each place.")
 
-# 1. Models, and the view a link asks for (read once per session).
-rows = [r for r in list_models()[0] if r["kind"] in KINDS]
-if not rows:
-    st.info("No GAN, VAE or autoencoder in the models folder yet. Train one with `python -m train gan --out "
-            "checkpoints/my_gan` (see README).")
-    st.stop()
-files = [r["file"] for r in rows]
+# 1. The model, and the view a link asks for (read once per session).
 if "explorer.link" not in ss:
-    params = st.query_params
-    ss["explorer.link"] = {k: params[k] for k in ("model", "z", "axis") if k in params}
+    ss["explorer.link"] = {k: st.query_params[k] for k in ("model", "z", "axis") if k in st.query_params}
     ss["explorer.messages"] = []
-    wanted = ss["explorer.link"].pop("model", None)
-    if wanted in files:
-        ss["explorer.model"] = wanted
-    elif wanted:
-        ss["explorer.messages"].append(f"The link asks for model {wanted[:60]!r}, which is not in the models "
-                                       f"folder; showing {files[0]} instead.")
 link = ss["explorer.link"]
 px.begin_page("explorer.")
-
 top = st.columns([3, 2, 2])
-file = top[0].selectbox("Model", files, key="explorer.model", help="Any GAN, VAE or autoencoder checkpoint, "
-                        "shipped or trained by you; the latent dimension comes from the checkpoint.",
-                        format_func=lambda f: f"{next(r['model'] for r in rows if r['file'] == f)} — {f}")
-row = next(r for r in rows if r["file"] == file)
-try:
-    ckpt = load_model(row["path"])
-except CheckpointError as err:
-    st.error(f"This checkpoint cannot be loaded: {err}")
+row = model_picker("explorer.model", KINDS, slot=top[0], preferred=link.get("model"),
+                   help="Any GAN, VAE or autoencoder checkpoint, shipped or trained by you; the latent dimension "
+                        "comes from the checkpoint.",
+                   empty="No GAN, VAE or autoencoder in the models folder yet. Train one with `python -m train gan "
+                         "--out checkpoints/my_gan` (see README).")
+if row is None:
     st.stop()
+wanted = link.pop("model", None)
+if wanted and wanted != row["file"]:
+    ss["explorer.messages"].append(f"The link asks for model {wanted[:60]!r}, which is not in the models folder; "
+                                   f"showing {row['file']} instead.")
+file = row["file"]
+ckpt = load_or_stop(row)
 classifier = strong_classifier()
 if classifier is None:
     st.info("No strong classifier in the models folder, so there is no class-area map and no image class. "

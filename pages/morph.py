@@ -6,8 +6,6 @@ number inputs ("morph.a0", "morph.b1", ...) and the test-digit picker only write
 import streamlit as st
 import torch
 
-from genlab.catalog import list_models
-from genlab.checkpoints import CheckpointError
 from genlab.data import load_dataset
 from genlab.generate import GenerateError
 from genlab.images import animated_gif, image_grid, to_pil
@@ -17,8 +15,8 @@ from genlab.latent.space import axis_name
 from genlab.plots import class_cube_figure, morph_chart
 from genlab.ui.explorer import class_map, class_names_of, png_bytes, ranges_of, strong_classifier
 from genlab.ui.latent_pad import latent_pad
-from genlab.ui.loaders import load_model
 from genlab.ui.router import require_router
+from genlab.ui.widgets import load_or_stop, model_picker
 
 KINDS = ("gan", "cgan", "vae", "ae")
 ss = st.session_state
@@ -29,20 +27,14 @@ st.write("Generate the images on the straight (or spherical) path from latent po
          "the class-area map, type them, or start from two real digits (autoencoders). The chart shows where one "
          "class gives way to the next.")
 
-rows = [r for r in list_models()[0] if r["kind"] in KINDS]
-if not rows:
-    st.info("No generative model in the models folder yet. Train one with `python -m train gan --out checkpoints/my_gan`.")
-    st.stop()
-files = [r["file"] for r in rows]
 top = st.columns([3, 2, 2, 2])
-file = top[0].selectbox("Model", files, key="morph.model",
-                        index=files.index("gan_2d.safetensors") if "gan_2d.safetensors" in files else 0,
-                        format_func=lambda f: f"{next(r['model'] for r in rows if r['file'] == f)} — {f}")
-try:
-    ckpt = load_model(next(r["path"] for r in rows if r["file"] == file))
-except CheckpointError as err:
-    st.error(f"This checkpoint cannot be loaded: {err}")
+row = model_picker("morph.model", KINDS, slot=top[0], preferred="gan_2d.safetensors",
+                   empty="No generative model in the models folder yet. Train one with `python -m train gan "
+                         "--out checkpoints/my_gan` (see README).")
+if row is None:
     st.stop()
+file = row["file"]
+ckpt = load_or_stop(row)
 model, d = ckpt.model, ckpt.model.latent_dim
 ranges = ranges_of(ckpt)
 classifier = strong_classifier()

@@ -5,7 +5,9 @@ import streamlit as st
 
 from .. import __version__
 from ..catalog import checkpoint_folder, list_models
+from ..checkpoints import Checkpoint, CheckpointError
 from ..models import default_device
+from .loaders import load_model
 
 
 def sidebar() -> None:
@@ -15,16 +17,35 @@ def sidebar() -> None:
         st.caption(f"Models folder: `{checkpoint_folder()}`")
 
 
-def model_picker(key: str, kinds: tuple[str, ...] | None = None, label: str = "Model") -> dict | None:
-    """A selectbox over the valid checkpoints (optionally of some kinds); None when there are none."""
+def model_picker(key: str, kinds: tuple[str, ...] | None = None, label: str = "Model", slot=None,
+                 preferred: str | None = None, help: str | None = None, empty: str | None = None) -> dict | None:
+    """A selectbox over the valid checkpoints (optionally of some kinds); None when there are none.
+
+    Args:
+        slot: where to put it (a column), else the main area.
+        preferred: the file to select when the session has no choice yet (e.g. from a link), if present.
+        empty: the message when there is no such model (how to train one).
+    """
     rows, problems = list_models()
     for problem in problems:
         st.warning(f"Skipped a checkpoint that failed validation: {problem}")
     rows = [r for r in rows if kinds is None or r["kind"] in kinds]
     if not rows:
-        st.info(f"No models in `{checkpoint_folder()}` yet. Train one with `python -m train ...` (see README).")
+        st.info(empty or f"No models in `{checkpoint_folder()}` yet. Train one with `python -m train ...` (see README).")
         return None
     files = [r["file"] for r in rows]
-    choice = st.selectbox(label, files, key=key,
-                          format_func=lambda f: f"{next(r['model'] for r in rows if r['file'] == f)} — {f}")
+    if key not in st.session_state and preferred in files:
+        st.session_state[key] = preferred
+    choice = (slot or st).selectbox(label, files, key=key, help=help,
+                                    format_func=lambda f: f"{next(r['model'] for r in rows if r['file'] == f)} — {f}")
     return next(r for r in rows if r["file"] == choice)
+
+
+def load_or_stop(row: dict) -> Checkpoint:
+    """The picked checkpoint, or an error that says why it cannot be loaded (the rest of the page stops;
+    the picker above stays usable)."""
+    try:
+        return load_model(row["path"])
+    except CheckpointError as err:
+        st.error(f"This checkpoint cannot be loaded: {err}")
+        st.stop()
