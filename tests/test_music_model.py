@@ -57,19 +57,21 @@ def test_an_input_changes_only_its_own_voices(tiny, name, changed):
     assert moved == changed
 
 
-def test_a_tiny_wgan_gp_run_trains_saves_and_resumes(tmp_path):
+def test_a_tiny_wgan_gp_run_trains_saves_and_resumes(tmp_path, capsys):
     from genlab.training import TrainConfig, train
+    from train.__main__ import main as train_main
 
-    cfg = TrainConfig("musegan", TINY, dataset="chorales", epochs=1, batch_size=8, critic_steps=2, limit=32,
-                      transpose=2, ema=0.9)
-    result = train(cfg, out=tmp_path / "m")
-    losses = result.history["losses"]
+    assert train_main(["musegan", "--hidden", "32", "--epochs", "1", "--batch-size", "8", "--critic-steps", "2",
+                       "--limit", "32", "--transpose", "2", "--ema", "0.9", "--quiet", "--out", str(tmp_path / "m")]) == 0
+    assert f"wrote {tmp_path / 'm'}.safetensors (1 epochs)" in capsys.readouterr().out
+    ckpt = load_checkpoint(tmp_path / "m.safetensors")
+    losses = ckpt.history["losses"]
     assert set(losses) == {"G", "critic", "gp", "wasserstein"} and all(np.isfinite(v[0]) for v in losses.values())
-    assert {"in_key_fraction", "in_range_fraction", "nearest_real_mismatch"} <= set(result.metrics)
-    ckpt = load_checkpoint(result.path)
+    assert {"in_key_fraction", "in_range_fraction", "nearest_real_mismatch"} <= set(ckpt.metrics)
     assert ckpt.kind == "musegan" and ckpt.dataset == "chorales" and ckpt.config["hidden"] == 32
+    assert ckpt.train["ema"] == 0.9 and ckpt.train["critic_steps"] == 2
     again = train(TrainConfig("musegan", dataset="chorales", epochs=2, batch_size=8, critic_steps=2, limit=16),
-                  resume=result.path)
+                  resume=ckpt.path)
     assert again.history["epochs"] == 2 and again.model.config.hidden == 32
 
 
