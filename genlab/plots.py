@@ -17,31 +17,6 @@ def loss_history_figure(history: dict, title: str = "Losses per epoch") -> go.Fi
     return fig
 
 
-def class_probabilities_figure(probabilities: list[float], class_names: tuple[str, ...]) -> go.Figure:
-    """The classifier's probability per class for one image, the top class highlighted."""
-    top = max(range(len(probabilities)), key=probabilities.__getitem__)
-    fig = go.Figure(go.Bar(
-        x=list(class_names), y=probabilities, marker_color=[class_color(i) for i in range(len(probabilities))],
-        marker_line_width=[3 if i == top else 0 for i in range(len(probabilities))], marker_line_color="#111",
-        hovertemplate="class %{x}: p = %{y:.3f}<extra></extra>"))
-    fig.update_layout(height=200, margin=dict(l=10, r=10, t=28, b=10), title="Class probabilities",
-                      yaxis=dict(range=[0, 1], title=None), xaxis=dict(type="category", title=None))
-    return fig
-
-
-def layer_means_figure(layer_means: dict[str, float], selected: str | None = None) -> go.Figure:
-    """"Activations for each layer (average values)": one bar per layer, in forward order."""
-    names = list(layer_means)
-    short = [n.split(".", 1)[-1].removeprefix("layers.") for n in names]
-    fig = go.Figure(go.Bar(
-        x=short, y=[layer_means[n] for n in names],
-        marker_color=["#e76300" if n == selected else "#3f90da" for n in names],
-        hovertemplate="%{x}: mean %{y:.4f}<extra></extra>"))
-    fig.update_layout(height=230, margin=dict(l=10, r=10, t=28, b=10), title="Activations for each layer (average values)",
-                      xaxis=dict(type="category", tickangle=-40, title=None), yaxis=dict(title=None))
-    return fig
-
-
 def class_cube_figure(labels: np.ndarray, confidence: np.ndarray, coords: list[np.ndarray], class_names: tuple[str, ...],
                       axis_names: tuple[str, str, str], point: tuple[float, float, float] | None = None,
                       only_classes: set[int] | None = None, title: str = "",

@@ -17,7 +17,7 @@ from ..images import feature_map_grid, to_pil
 from ..latent.maps import COARSE_STEP, ClassAreaMap, class_area_map, map_key
 from ..latent.point import PointView
 from ..latent.views import MapSpec, explorer_ranges
-from ..plots import class_probabilities_figure, layer_means_figure
+from ..bars import layer_bars, probability_bars
 from .loaders import load_model
 
 _STORE_SIZE = 48
@@ -113,8 +113,7 @@ def class_panel(view: PointView, class_names: tuple[str, ...], file_stem: str, k
         top = view.predicted
         st.markdown(f"#### Image class: {class_names[top]}  \n<small>probability {view.probabilities[top]:.2f}</small>",
                     unsafe_allow_html=True)
-        st.plotly_chart(class_probabilities_figure(view.probabilities, class_names), width="stretch",
-                        config={"displayModeBar": False}, key=f"{key}-probabilities")
+        st.html(probability_bars(view.probabilities, class_names))
     if view.realness is not None:
         st.caption(f"Discriminator: {view.realness:.2f} (1 = looks real to it, 0 = looks generated)")
     st.download_button("Download image (PNG)", lambda: png_bytes(to_pil(view.image, scale=10)),
@@ -128,15 +127,15 @@ def activations_panel(view: PointView, key: str) -> None:
     default = next((i for i, n in reversed(list(enumerate(layers))) if ".act" in n), len(layers) - 1)
     layer = st.selectbox("Feature maps of layer", layers, index=default, key=f"{key}-layer",
                          format_func=lambda n: n.split(".", 1)[-1].removeprefix("layers."))
-    st.plotly_chart(layer_means_figure(view.layer_means, layer), width="stretch", config={"displayModeBar": False},
-                    key=f"{key}-means")
+    st.html(layer_bars(view.layer_means, layer))
     activation = view.activations[layer]
     shape = " x ".join(str(s) for s in activation.shape)
     maps = activation.shape[0] if activation.dim() == 3 else 1
+    grid = base64.b64encode(png_bytes(feature_map_grid(activation, scale=1))).decode()
+    caption = (f"{layer.split('.', 1)[-1]}: output {shape}, "
+               + (f"{min(maps, 128)} feature maps" if activation.dim() == 3 else "one value per unit, row by row")
+               + ", dark = low, light = high")
     with st.container(key=f"{key}-feature-maps"):
-        st.html(f"<style>.st-key-{key}-feature-maps img {{image-rendering: pixelated;}}</style>")
-        st.image(feature_map_grid(activation, scale=1), width="stretch", output_format="PNG",
-                 caption=f"{layer.split('.', 1)[-1]}: output {shape}, "
-                         + (f"{min(maps, 128)} feature maps" if activation.dim() == 3 else "one value per unit, row by row")
-                         + ", dark = low, light = high")
-
+        st.html(f'<img src="data:image/png;base64,{grid}" alt="feature maps of {layer}" style="width:100%;'
+                f'image-rendering:pixelated;border-radius:4px"/><div style="text-align:center;opacity:.6;'
+                f'font-size:14px">{caption}</div>')
