@@ -63,3 +63,13 @@ def launch_chromium(playwright):
     if not os.path.exists(CHROMIUM):
         raise RuntimeError(f"no Chromium at {CHROMIUM}: run scripts/test.sh, which installs Debian's chromium")
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+PAD_MARGIN = 12   # px between the latent pad's canvas edge and its map (genlab/ui/latent_pad.js MARGIN)
+
+
+def pad_pixel(box: dict, x: float, y: float, low: float = -1.0, high: float = 1.0) -> tuple[float, float]:
+    """Page pixel of latent point (x, y) on a latent pad over [low, high]^2 whose canvas has `box`."""
+    inner = box["width"] - 2 * PAD_MARGIN
+    return (box["x"] + PAD_MARGIN + (x - low) / (high - low) * inner,
+            box["y"] + PAD_MARGIN + (high - y) / (high - low) * inner)

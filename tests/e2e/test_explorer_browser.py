@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .server import app_server
+from .server import app_server, pad_pixel
 
 
 @pytest.fixture(scope="module")
@@ -14,11 +14,6 @@ def fresh_app_url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("explorer-server")
     with app_server(folder / "streamlit.log", env={"GENLAB_CACHE_DIR": str(folder / "cache")}) as url:
         yield url
-
-
-def pad_position(box: dict, x: float, y: float) -> tuple[float, float]:
-    """Page pixel of latent point (x, y) on a pad over [-1, 1]^2."""
-    return box["x"] + (x + 1) / 2 * box["width"], box["y"] + (1 - y) / 2 * box["height"]
 
 
 def test_drag_the_point_from_one_class_area_into_another(page, fresh_app_url, tmp_path):
@@ -35,13 +30,13 @@ def test_drag_the_point_from_one_class_area_into_another(page, fresh_app_url, tm
     first_class, first_image = label.inner_text(), image.get_attribute("src")
 
     box = canvas.bounding_box()
-    page.mouse.move(*pad_position(box, -0.84, 0.54))
+    page.mouse.move(*pad_pixel(box, -0.84, 0.54))
     page.mouse.down()
     for k in range(1, 9):                                   # halfway, still holding the button
-        page.mouse.move(*pad_position(box, -0.84 + 0.82 * k / 16, 0.54 - 0.57 * k / 16))
+        page.mouse.move(*pad_pixel(box, -0.84 + 0.82 * k / 16, 0.54 - 0.57 * k / 16))
     expect(image).not_to_have_attribute("src", first_image, timeout=10_000)   # follows while dragging
     for k in range(9, 17):
-        page.mouse.move(*pad_position(box, -0.84 + 1.64 * k / 16, 0.54 - 1.14 * k / 16))
+        page.mouse.move(*pad_pixel(box, -0.84 + 1.64 * k / 16, 0.54 - 1.14 * k / 16))
     page.mouse.up()
 
     expect(page.locator(".latent-pad .readout")).to_contain_text("z1 = 0.80", timeout=10_000)

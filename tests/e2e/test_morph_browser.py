@@ -4,6 +4,8 @@ import io
 from PIL import Image
 from playwright.sync_api import expect
 
+from .server import pad_pixel
+
 
 def test_morph_strip_follows_b_and_downloads_as_a_gif(page, app_url, tmp_path):
     page.goto(f"{app_url}/morph")
@@ -16,12 +18,9 @@ def test_morph_strip_follows_b_and_downloads_as_a_gif(page, app_url, tmp_path):
 
     canvas = page.locator(".latent-pad canvas")
     box = canvas.bounding_box()
-    margin = 12                                              # the pad's inner margin around the map
-    inner = box["width"] - 2 * margin
-    b_x, b_y = box["x"] + margin + inner, box["y"] + margin + inner / 2     # B starts at (1, 0)
-    page.mouse.move(b_x, b_y)
+    page.mouse.move(*pad_pixel(box, 1.0, 0.0))                      # B starts at (1, 0)
     page.mouse.down()
-    page.mouse.move(b_x - inner * 0.1, b_y + inner * 0.3, steps=5)
+    page.mouse.move(*pad_pixel(box, 0.8, -0.6), steps=5)
     page.mouse.up()
     expect(strip).not_to_have_attribute("src", before, timeout=15_000)
     expect(page.locator(".latent-pad .readout")).to_contain_text("B: z1 = 0.8", timeout=10_000)
