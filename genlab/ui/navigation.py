@@ -17,6 +17,8 @@ PAGES = [
              "What GenLab is, its pages, and the models found in checkpoints/."),
     PageInfo("pages/explorer.py", "Latent Explorer", ":material/explore:",
              "Drag a point through a 2D, 3D or 4D latent space: image, class, activations and class-area maps follow."),
+    PageInfo("pages/music.py", "Music", ":material/music_note:",
+             "A MuseGAN's four-voice Bach-like phrases: steer its latent inputs, listen, morph, download MIDI."),
     PageInfo("pages/morph.py", "Morph", ":material/animation:",
              "From point A to point B: the strip of images, the path on the class map, the class chart, a GIF."),
     PageInfo("pages/cgan.py", "Conditional GAN", ":material/filter_9_plus:",

@@ -1,0 +1,123 @@
+"""Widgets and cached values of the Music page: latent controls, sound settings, morph points.
+
+Session state (all keys prefixed "music."):
+  music.seeds          {input name: seed}: which N(0, I) vector each latent input starts from
+  music.<input>.x/.y   the input's pad point (two sliders over its two main directions)
+  music.point_a/_b     saved controls for the morph ({input name: (seed, x, y)})
+"""
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from ..music.audio import soundfont_available
+from ..music.controls import PAD_RANGE, Control, control_names, control_title, default_controls, main_directions
+from ..music.midi import DEFAULT_INSTRUMENTS, PROGRAMS
+from ..music.roll import VOICES
+from ..music.studio import play
+from .loaders import load_model
+
+RESEED = 7919      # "resample" moves an input's seed by this much
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _directions(path: str, stamp: tuple) -> dict:
+    return main_directions(load_model(path).model)
+
+
+def music_directions(path: str) -> dict:
+    """Main directions of each latent input of the MuseGAN at `path` (cached, read-only)."""
+    stat = os.stat(path)
+    return _directions(str(path), (stat.st_size, stat.st_mtime_ns))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_play(pitches, tempo: float, instruments: tuple[str, ...], renderer: str) -> bytes:
+    """WAV bytes of a phrase that does not change with the controls (the nearest chorale, an upload)."""
+    return play(pitches, tempo, instruments, renderer)
+
+
+def init_state(model) -> None:
+    """Create the page's session state keys once (seeds and pad points)."""
+    if "music.seeds" not in st.session_state:
+        st.session_state["music.seeds"] = {n: c.seed for n, c in default_controls(model).items()}
+    for name in control_names(model):
+        for axis in ("x", "y"):
+            st.session_state.setdefault(f"music.{name}.{axis}", 0.0)
+
+
+def _resample(names: list[str]) -> None:
+    for name in names:
+        st.session_state["music.seeds"][name] += RESEED
+        st.session_state[f"music.{name}.x"] = 0.0
+        st.session_state[f"music.{name}.y"] = 0.0
+
+
+def current_controls(model) -> dict[str, Control]:
+    """The controls as the session holds them."""
+    seeds = st.session_state["music.seeds"]
+    return {n: Control(seeds[n], float(st.session_state[f"music.{n}.x"]), float(st.session_state[f"music.{n}.y"]))
+            for n in control_names(model)}
+
+
+def _pad(name: str) -> None:
+    """One input's control: its two main directions as sliders, and "Resample"."""
+    st.markdown(f"**{control_title(name)}**")
+    st.slider("main direction 1", -PAD_RANGE, PAD_RANGE, step=0.1, key=f"music.{name}.x")
+    st.slider("main direction 2", -PAD_RANGE, PAD_RANGE, step=0.1, key=f"music.{name}.y")
+    st.button("Resample", key=f"music.{name}.resample", on_click=_resample, args=([name],),
+              help=f"A new random {control_title(name).lower()} input (the pad goes back to the centre).")
+
+
+def latent_controls(model) -> None:
+    """The latent inputs in three tabs: chords and style (all voices), melody and groove (one voice each)."""
+    names = control_names(model)
+    st.button("New phrase (resample everything)", key="music.resample_all", on_click=_resample, args=(names,))
+    shared, melody, groove = st.tabs(["Chords & style", "Melody per voice", "Groove per voice"])
+    with shared:
+        st.caption("Chords change every voice, bar by bar; style changes every voice in both bars alike.")
+        left, right = st.columns(2)
+        with left:
+            _pad("chords")
+        with right:
+            _pad("style")
+    for tab, kind, caption in ((melody, "melody", "A voice's melody changes only that voice, bar by bar."),
+                               (groove, "groove", "A voice's groove changes only that voice, both bars alike.")):
+        with tab:
+            st.caption(caption)
+            for column, t in zip(st.columns(len(VOICES)), range(len(VOICES))):
+                with column:
+                    _pad(f"{kind} {t}")
+
+
+RENDERERS = {"SoundFont (fluidsynth)": "soundfont", "GenLab's synthesiser (numpy)": "synth"}
+
+
+def sound_settings() -> tuple[int, tuple[str, ...], str]:
+    """Tempo, an instrument per voice, and the renderer ("soundfont" when one is installed, else "synth")."""
+    tempo = st.slider("Tempo (quarter notes per minute)", 40, 160, 72, 2, key="music.tempo")
+    if soundfont_available():
+        renderer = RENDERERS[st.radio("Sound", list(RENDERERS), horizontal=True, key="music.renderer")]
+    else:
+        renderer = "synth"
+        st.caption("Sound: GenLab's numpy synthesiser (no SoundFont is installed on this server).")
+    instruments = []
+    for column, voice, default in zip(st.columns(len(VOICES)), VOICES, DEFAULT_INSTRUMENTS):
+        with column:
+            names = list(PROGRAMS)
+            instruments.append(st.selectbox(voice.title(), names, index=names.index(default), key=f"music.{voice}"))
+    return tempo, tuple(instruments), renderer
+
+
+def save_point(slot: str, controls: dict[str, Control]) -> None:
+    """Remember the controls as morph point "a" or "b"."""
+    st.session_state[f"music.point_{slot}"] = {n: (c.seed, c.x, c.y) for n, c in controls.items()}
+
+
+def morph_point(slot: str, model, fallback_seed: int) -> dict[str, Control]:
+    """A saved morph point, or a random one (`fallback_seed`) when none was saved."""
+    saved = st.session_state.get(f"music.point_{slot}")
+    if saved is None:
+        return default_controls(model, fallback_seed)
+    return {n: Control(*v) for n, v in saved.items()}

@@ -1,0 +1,87 @@
+"""Music: a MuseGAN's four-voice Bach-like phrases, played in the browser, steered by its latent inputs."""
+from functools import partial
+
+import streamlit as st
+
+from genlab.checkpoints import CheckpointError
+from genlab.music import studio
+from genlab.music.metrics import key_name, phrase_measures
+from genlab.music.midi import MidiError, midi_bytes, midi_to_pitches, musicxml_bytes
+from genlab.music.plots import piano_roll_figure
+from genlab.ui.loaders import load_model
+from genlab.ui.music import (cached_play, current_controls, init_state, latent_controls, morph_point,
+                             music_directions, save_point, sound_settings)
+from genlab.ui.widgets import model_picker
+
+st.title("Music")
+st.write("Four-voice phrases in the style of Bach's chorales from the book's MuseGAN. Its four kinds of latent "
+         "input each have a control: move one and listen to what changes.")
+
+row = model_picker("music.file", kinds=("musegan",), label="MuseGAN")
+if row is None:
+    st.stop()
+try:
+    model = load_model(row["path"]).model
+    directions = music_directions(row["path"])
+except CheckpointError as err:
+    st.error(f"This checkpoint cannot be loaded: {err}")
+    st.stop()
+init_state(model)
+
+controls_col, output_col = st.columns([5, 6], gap="large")
+with controls_col:
+    latent_controls(model)
+    with st.expander("Sound: tempo and instruments", expanded=False):
+        tempo, instruments, renderer = sound_settings()
+controls = current_controls(model)
+phrase = studio.compose(model, controls, directions, tempo, instruments, renderer)
+
+with output_col:
+    measures = phrase_measures(phrase.pitches)
+    st.plotly_chart(piano_roll_figure(phrase.pitches), width="stretch", key="music.roll")
+    st.audio(phrase.wav, format="audio/wav")
+    st.caption(f"{key_name(phrase.pitches)} · {measures['in_key_fraction']:.0%} of the notes in key · "
+               f"{measures['chord_fraction']:.0%} of the steps form a chord · "
+               f"{measures['distinct_pitches_per_voice']:.1f} different pitches per voice")
+    left, right = st.columns(2)
+    left.download_button("Download MIDI (.mid)", midi_bytes(phrase.pitches, tempo, instruments),
+                         file_name="genlab_phrase.mid", mime="audio/midi", key="music.download_midi")
+    right.download_button("Download MusicXML", partial(musicxml_bytes, phrase.pitches, tempo, instruments),
+                          file_name="genlab_phrase.musicxml", mime="application/vnd.recordare.musicxml+xml",
+                          key="music.download_xml")
+
+    nearest = studio.nearest_chorale(phrase.pitches)
+    with st.container(border=True):
+        st.markdown(f"**Nearest real chorale phrase:** {nearest.label} — differs in "
+                    f"{nearest.mismatch:.0%} of the (step, voice) cells (0% would be a copy)")
+        st.plotly_chart(piano_roll_figure(nearest.pitches, height=240), width="stretch", key="music.nearest_roll")
+        st.audio(cached_play(nearest.pitches, tempo, instruments, renderer), format="audio/wav")
+
+st.subheader("Morph from A to B")
+st.write("The book's morph: evenly spaced points on the line from A to B, each one's phrase after the other.")
+a_col, b_col, steps_col = st.columns([2, 2, 3])
+a_col.button("Set A to the current phrase", key="music.set_a", on_click=save_point, args=("a", controls))
+b_col.button("Set B to the current phrase", key="music.set_b", on_click=save_point, args=("b", controls))
+steps = steps_col.slider("Points from A to B", 2, 8, 4, key="music.morph_steps")
+if st.toggle("Play the morph", key="music.morph"):
+    morph = studio.morph(model, morph_point("a", model, 0), morph_point("b", model, 1), directions, steps, tempo,
+                         instruments, renderer)
+    st.plotly_chart(piano_roll_figure(morph.pitches), width="stretch", key="music.morph_roll")
+    st.audio(morph.wav, format="audio/wav")
+
+st.subheader("Your own MIDI")
+upload = st.file_uploader("A MIDI file to encode as a four-voice piano roll and compare with the chorales",
+                          type=["mid", "midi"], key="music.upload")
+if upload is not None:
+    try:
+        pitches = midi_to_pitches(upload.getvalue())
+    except MidiError as err:
+        st.error(f"This file was refused: {err}")
+    else:
+        st.caption(f"{len(pitches)} bars (the first four instruments are the voices; at most 64 bars).")
+        st.plotly_chart(piano_roll_figure(pitches), width="stretch", key="music.upload_roll")
+        st.audio(cached_play(pitches, tempo, instruments, renderer), format="audio/wav")
+        if len(pitches) >= 2:
+            yours = studio.nearest_chorale(pitches[:2])
+            st.markdown(f"Nearest real chorale phrase to its first two bars: **{yours.label}** "
+                        f"({yours.mismatch:.0%} of the cells differ).")

@@ -1,0 +1,85 @@
+"""AppTests of the Music page on the shipped MuseGAN: it plays, its controls change only their voices."""
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from .conftest import ROOT, SHIPPED
+
+MUSEGAN = SHIPPED / "musegan_chorales.safetensors"
+
+
+@pytest.fixture
+def music_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / MUSEGAN.name).symlink_to(MUSEGAN)
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(folder))
+    return folder
+
+
+def _music_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/music.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _voices(at: AppTest) -> dict:
+    """{voice name: its notes as drawn} from the main piano roll."""
+    chart = next(c for c in at.get("plotly_chart") if "music.roll" in c.proto.id)
+    spec = json.loads(chart.proto.spec)
+    return {trace["name"]: (trace["x"], trace["y"]) for trace in spec["data"]}
+
+
+def test_the_page_plays_a_phrase_and_its_nearest_chorale(music_folder):
+    at = _music_page()
+    assert at.title[0].value == "Music"
+    assert len(at.get("audio")) == 2                       # the phrase and the nearest real chorale
+    assert set(_voices(at)) == {"Soprano", "Alto", "Tenor", "Bass"}
+    assert len(at.slider) >= 20                            # two main directions for each of the 10 inputs
+    assert any("Nearest real chorale" in m.value for m in at.markdown)
+    assert [b.label for b in at.get("download_button")] == ["Download MIDI (.mid)", "Download MusicXML"]
+
+
+def test_moving_the_sopranos_melody_changes_only_the_soprano(music_folder):
+    voice = 0
+    at = _music_page()
+    before = _voices(at)
+    at.slider(key=f"music.melody {voice}.x").set_value(2.5).run()
+    at.slider(key=f"music.melody {voice}.y").set_value(-2.5).run()
+    after = _voices(at)
+    changed = {name for name in before if before[name] != after[name]}
+    assert changed == {("Soprano", "Alto", "Tenor", "Bass")[voice]}
+
+
+def test_resampling_the_chords_changes_the_harmony_and_the_morph_plays(music_folder):
+    at = _music_page()
+    before = _voices(at)
+    at.button(key="music.chords.resample").click().run()
+    assert not at.exception
+    assert _voices(at) != before
+    at.toggle(key="music.morph").set_value(True).run()
+    assert not at.exception
+    assert len(at.get("audio")) == 3
+
+
+def test_without_a_musegan_the_page_says_how_to_train_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(tmp_path))
+    at = _music_page()
+    assert any("python -m train" in i.value for i in at.info)
+
+
+def test_home_and_model_card_show_the_musegan_as_piano_rolls(music_folder):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("MuseGAN, 4 voices x 2 bars" in m.value for m in at.markdown)
+    assert len(at.get("image")) == 1                       # three random phrases as one piano roll
+    at.switch_page("pages/models.py").run()
+    assert not at.exception, at.exception
+    assert "6,576,612" in " ".join(str(t.value) for t in at.table)   # the generator's trainable parameters
+    first = at.get("image")[0].value
+    at.number_input(key="models.seed").set_value(3).run()
+    assert at.get("image")[0].value != first
