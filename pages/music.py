@@ -12,7 +12,9 @@ from genlab.ui.loaders import load_model
 from genlab.ui.music import (cached_play, current_controls, init_state, latent_controls, morph_point,
                              music_directions, save_point, sound_settings)
 from genlab.ui.widgets import model_picker
+from genlab.ui.router import require_router
 
+require_router()
 st.title("Music")
 st.write("Four-voice phrases in the style of Bach's chorales from the book's MuseGAN. Its four kinds of latent "
          "input each have a control: move one and listen to what changes.")

@@ -38,7 +38,8 @@ def test_the_page_plays_a_phrase_and_its_nearest_chorale(music_folder):
     assert at.title[0].value == "Music"
     assert len(at.get("audio")) == 2                       # the phrase and the nearest real chorale
     assert set(_voices(at)) == {"Soprano", "Alto", "Tenor", "Bass"}
-    assert len(at.slider) >= 20                            # two main directions for each of the 10 inputs
+    inputs = ["chords", "style"] + [f"{kind} {t}" for kind in ("melody", "groove") for t in range(4)]
+    assert all(f"music.{name}.x" in at.session_state for name in inputs)   # a pad for each of the 10 inputs
     assert any("Nearest real chorale" in m.value for m in at.markdown)
     assert [b.label for b in at.get("download_button")] == ["Download MIDI (.mid)", "Download MusicXML"]
 
@@ -47,8 +48,9 @@ def test_moving_the_sopranos_melody_changes_only_the_soprano(music_folder):
     voice = 0
     at = _music_page()
     before = _voices(at)
-    at.slider(key=f"music.melody {voice}.x").set_value(2.5).run()
-    at.slider(key=f"music.melody {voice}.y").set_value(-2.5).run()
+    at.session_state[f"music.melody {voice}.pad"] = {"point": {"x": 2.5, "y": -2.5, "index": 0, "seq": 1,
+                                                                "dragging": False}}      # as the pad sends a drag
+    at.run()
     after = _voices(at)
     changed = {name for name in before if before[name] != after[name]}
     assert changed == {("Soprano", "Alto", "Tenor", "Bass")[voice]}

@@ -2,7 +2,8 @@
 
 Session state (all keys prefixed "music."):
   music.seeds          {input name: seed}: which N(0, I) vector each latent input starts from
-  music.<input>.x/.y   the input's pad point (two sliders over its two main directions)
+  music.<input>.x/.y   the input's point on its latent pad (over its two main directions)
+  music.<input>.pad    the pad's own state; music.<input>.seq the last pad move taken in
   music.point_a/_b     saved controls for the morph ({input name: (seed, x, y)})
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..music.controls import PAD_RANGE, Control, control_names, control_title, d
 from ..music.midi import DEFAULT_INSTRUMENTS, PROGRAMS
 from ..music.roll import VOICES
 from ..music.studio import play
+from .latent_pad import latent_pad
 from .loaders import load_model
 
 RESEED = 7919      # "resample" moves an input's seed by this much
@@ -62,11 +64,18 @@ def current_controls(model) -> dict[str, Control]:
 
 
 def _pad(name: str) -> None:
-    """One input's control: its two main directions as sliders, and "Resample"."""
+    """One input's control: the latent pad over its two main directions (drag, click, or arrow keys),
+    and "Resample". A move on the pad is taken in before the controls are read, so the phrase follows it."""
+    key = f"music.{name}"
+    moved = (st.session_state.get(f"{key}.pad") or {}).get("point")
+    if moved and moved.get("seq", 0) > st.session_state.get(f"{key}.seq", 0):
+        st.session_state[f"{key}.seq"] = int(moved["seq"])
+        st.session_state[f"{key}.x"] = min(max(float(moved["x"]), -PAD_RANGE), PAD_RANGE)
+        st.session_state[f"{key}.y"] = min(max(float(moved["y"]), -PAD_RANGE), PAD_RANGE)
     st.markdown(f"**{control_title(name)}**")
-    st.slider("main direction 1", -PAD_RANGE, PAD_RANGE, step=0.1, key=f"music.{name}.x")
-    st.slider("main direction 2", -PAD_RANGE, PAD_RANGE, step=0.1, key=f"music.{name}.y")
-    st.button("Resample", key=f"music.{name}.resample", on_click=_resample, args=([name],),
+    latent_pad(f"{key}.pad", (st.session_state[f"{key}.x"], st.session_state[f"{key}.y"]), (-PAD_RANGE, PAD_RANGE),
+               (-PAD_RANGE, PAD_RANGE), "dir 1", "dir 2", seq=st.session_state.get(f"{key}.seq", 0))
+    st.button("Resample", key=f"{key}.resample", on_click=_resample, args=([name],),
               help=f"A new random {control_title(name).lower()} input (the pad goes back to the centre).")
 
 
@@ -86,8 +95,9 @@ def latent_controls(model) -> None:
                                (groove, "groove", "A voice's groove changes only that voice, both bars alike.")):
         with tab:
             st.caption(caption)
-            for column, t in zip(st.columns(len(VOICES)), range(len(VOICES))):
-                with column:
+            columns = st.columns(2)                      # two pads a row: each wide enough to drag on
+            for t in range(len(VOICES)):
+                with columns[t % 2]:
                     _pad(f"{kind} {t}")
 
 

@@ -31,7 +31,7 @@ def test_play_a_phrase_change_the_soprano_and_download_the_midi(page, app_url, t
     # drag the soprano's melody along its first main direction: a new phrase to hear
     before = audio.get_attribute("src")
     main.get_by_role("tab", name="Melody per voice").click()
-    soprano = main.get_by_role("tabpanel").filter(visible=True).get_by_role("slider").first
+    soprano = main.get_by_role("tabpanel").filter(visible=True).locator(".latent-pad canvas").first
     soprano.focus()
     for _ in range(15):
         soprano.press("ArrowRight")
