@@ -23,23 +23,13 @@ sys.path.insert(0, str(ROOT))
 import genlab  # noqa: E402,F401  (first: it sets the OpenMP wait policy the app runs with)
 import torch  # noqa: E402
 from genlab.checkpoints import load_checkpoint  # noqa: E402
+from timing import median_p95_ms  # noqa: E402  (bench/timing.py)
 from genlab.latent.maps import agreement, compute_class_area_map  # noqa: E402
 from genlab.images import animated_gif, image_grid  # noqa: E402
 from genlab.latent.morph import morph  # noqa: E402
 from genlab.latent.point import explore_point  # noqa: E402
 
 CKPT = ROOT / "checkpoints"
-
-
-def _median_ms(fn, repeat: int) -> tuple[float, float]:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    times.sort()
-    return statistics.median(times) * 1e3, times[int(0.95 * (len(times) - 1))] * 1e3
 
 
 def _map_rows(name: str, model, classifier, axes, resolution: int, brute: bool) -> list[tuple]:
@@ -119,11 +109,11 @@ def main() -> None:
     gans = {d: load_checkpoint(CKPT / f"gan_{d}d.safetensors").model for d in (2, 3, 4)}
     rows = []
     with torch.inference_mode():
-        median, p95 = _median_ms(lambda: explore_point(gans[2], [0.3, -0.2], classifier), 200)
+        median, p95 = median_p95_ms(lambda: explore_point(gans[2], [0.3, -0.2], classifier), 200)
     rows.append(("GAN 2D: one point -> image, class, every layer's activations (server)", median, "ms",
                  f"median of 200; p95 {p95:.1f} ms"))
     gif_and_strip = lambda m: (animated_gif(m.images, bounce=False), image_grid(m.images, nrow=16, scale=3))  # noqa: E731
-    median, p95 = _median_ms(lambda: gif_and_strip(morph(gans[2], [-1, 0], [1, 0], 16, "linear", classifier)), 50)
+    median, p95 = median_p95_ms(lambda: gif_and_strip(morph(gans[2], [-1, 0], [1, 0], 16, "linear", classifier)), 50)
     rows.append(("GAN 2D: 16-step morph -> images, classes, discriminator, GIF and strip", median, "ms",
                  f"median of 50; p95 {p95:.1f} ms"))
     rows += _map_rows("GAN 2D", gans[2], classifier, (0, 1), 100, brute=True)

@@ -23,6 +23,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from timing import times  # noqa: E402  (bench/timing.py)
 from genlab.checkpoints import load_checkpoint  # noqa: E402
 from genlab.models import build_model  # noqa: E402
 from genlab.music import audio, controls as C, studio  # noqa: E402
@@ -32,16 +33,6 @@ from genlab.training.loop import STEPS, _make_optimizers, _wrap  # noqa: E402
 
 BUDGET_MS = 300
 CHECKPOINT = ROOT / "checkpoints" / "musegan_chorales.safetensors"
-
-
-def _times(fn, repeat: int) -> list[float]:
-    fn()  # warm-up
-    out = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
 
 
 def _page_rerun_ms(checkpoint: Path, repeat: int) -> list[float]:
@@ -80,7 +71,7 @@ def main() -> None:
     start = time.perf_counter()
     model = load_checkpoint(checkpoint).model
     rows.append(("load + validate the MuseGAN checkpoint", (time.perf_counter() - start) * 1e3, "ms"))
-    t = _times(lambda: C.main_directions(model), 5)
+    t = times(lambda: C.main_directions(model), 5)
     rows.append(("main directions of the 10 latent inputs (once per model)", statistics.median(t) * 1e3, "ms"))
 
     controls = C.default_controls(model)
@@ -91,13 +82,13 @@ def main() -> None:
         return {**controls, "melody 0": replace(controls["melody 0"], x=-3 + (i % 60) * 0.1)}
 
     directions = C.main_directions(model)
-    t = _times(lambda: C.generate_pitches(model, C.compose_z(model, moved(), directions)), 50)
+    t = times(lambda: C.generate_pitches(model, C.compose_z(model, moved(), directions)), 50)
     rows.append(("control change -> phrase (generator)", statistics.median(t) * 1e3, "ms (median of 50)"))
     pitches = C.generate_pitches(model, C.compose_z(model, controls, directions))[0]
-    t = _times(lambda: audio.wav_bytes(audio.render(pitches, 72, DEFAULT_INSTRUMENTS, "synth")), 50)
+    t = times(lambda: audio.wav_bytes(audio.render(pitches, 72, DEFAULT_INSTRUMENTS, "synth")), 50)
     rows.append(("phrase -> WAV (numpy synthesiser, 2 bars at 72 bpm)", statistics.median(t) * 1e3,
                  "ms (median of 50)"))
-    t = _times(lambda: studio.compose(model, moved(), directions, 72, DEFAULT_INSTRUMENTS), 50)
+    t = times(lambda: studio.compose(model, moved(), directions, 72, DEFAULT_INSTRUMENTS), 50)
     change_ms = [v * 1e3 for v in t]
     rows.append(("control change -> playable audio (median)", statistics.median(change_ms), "ms (median of 50)"))
     rows.append(("control change -> playable audio (95th percentile)", sorted(change_ms)[int(0.95 * len(t)) - 1],
@@ -105,21 +96,21 @@ def main() -> None:
     page = [v * 1e3 for v in _page_rerun_ms(checkpoint, 5)]
     rows.append(("Music page rerun after a pad move (server side, all of it)", statistics.median(page),
                  "ms (median of 5)"))
-    t = _times(lambda: midi_bytes(pitches, 72), 20)
+    t = times(lambda: midi_bytes(pitches, 72), 20)
     rows.append(("MIDI export", statistics.median(t) * 1e3, "ms"))
-    t = _times(lambda: musicxml_bytes(pitches, 72), 5)
+    t = times(lambda: musicxml_bytes(pitches, 72), 5)
     rows.append(("MusicXML export (music21)", statistics.median(t) * 1e3, "ms"))
-    t = _times(lambda: studio.morph(model, controls, C.default_controls(model, 1), directions, 4, 72,
+    t = times(lambda: studio.morph(model, controls, C.default_controls(model, 1), directions, 4, 72,
                                     DEFAULT_INSTRUMENTS), 5)
     rows.append(("morph A -> B, 4 points (8 bars) with audio", statistics.median(t) * 1e3, "ms"))
-    t = _times(lambda: studio.nearest_chorale(pitches), 20)
+    t = times(lambda: studio.nearest_chorale(pitches), 20)
     rows.append(("nearest real chorale phrase (of ~3,000)", statistics.median(t) * 1e3, "ms"))
 
     cfg = TrainConfig("musegan", dataset="chorales", batch_size=32, critic_steps=3)
     train_model = build_model("musegan").train()
     optimizers, nets = _make_optimizers(train_model, cfg), _wrap(train_model, 1, torch.device("cpu"), None)
     x = torch.randint(48, 72, (cfg.batch_size * cfg.critic_steps, 2, 16, 4))
-    t = _times(lambda: STEPS["musegan"](nets, optimizers, x, None, cfg, train_model), 3)
+    t = times(lambda: STEPS["musegan"](nets, optimizers, x, None, cfg, train_model), 3)
     rows.append(("train: one generator step (3 critic steps, batch 32)", statistics.median(t), "s"))
 
     width = max(len(r[0]) for r in rows)
