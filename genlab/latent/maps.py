@@ -68,15 +68,6 @@ class ClassAreaMap:
     def resolution(self) -> int:
         return self.labels.shape[0]
 
-    def point(self, index: tuple[int, ...]) -> list[float]:
-        """The full latent point of a grid index."""
-        z = [0.0] * self.latent_dim
-        for axis, value in self.fixed.items():
-            z[axis] = value
-        for axis, values, i in zip(self.axes, self.coords, index):
-            z[axis] = float(values[i])
-        return z
-
     def nearest_index(self, axis: int, value: float) -> int:
         """Index of the grid value closest to `value` along latent coordinate `axis`."""
         values = self.coords[self.axes.index(axis)]
