@@ -22,7 +22,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +30,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_save
 
+from .files import atomic_write
 from .models import MODELS, build_model
 
 FORMAT_VERSION = 1
@@ -127,18 +127,7 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, dataset: st
     if groups:
         meta["optimizers"] = groups
     data = safetensors_save(tensors, metadata={"genlab": json.dumps(meta, allow_nan=False)})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is readable like any other file
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, data)
     return path
 
 
@@ -271,3 +260,12 @@ def find_checkpoints(folder: str | os.PathLike) -> list[Path]:
     """The .safetensors files in `folder` (not recursive), sorted by name."""
     folder = Path(folder)
     return sorted(p for p in folder.glob(f"*{SUFFIX}") if p.is_file()) if folder.is_dir() else []
+
+
+def update_metrics(path: str | os.PathLike, metrics: dict) -> Path:
+    """Add `metrics` to a checkpoint's metrics (weights, history and optimiser state kept), atomically."""
+    path = Path(path)
+    meta = read_metadata(path)
+    ckpt = load_checkpoint(path)
+    return save_checkpoint(path, ckpt.model, ckpt.dataset, ckpt.history, {**ckpt.metrics, **metrics},
+                           train=ckpt.train, optimizers=ckpt.optimizers or None, storage=meta["storage"])

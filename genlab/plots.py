@@ -7,13 +7,22 @@ import plotly.graph_objects as go
 from .colors import class_color
 
 
-def loss_history_figure(history: dict, title: str = "Losses per epoch") -> go.Figure:
-    """One line per recorded loss (G and D, reconstruction and KL, ...) against the epoch."""
+def loss_history_figure(history: dict, title: str = "Losses per epoch", hide: tuple[str, ...] = (),
+                        right: tuple[str, ...] = ()) -> go.Figure:
+    """One line per recorded loss (G and D, reconstruction and KL, ...) against the epoch; the losses in
+    `right` on a second axis (a VAE's KL beside its reconstruction error), those in `hide` left out."""
     fig = go.Figure()
     for name, values in sorted(history.get("losses", {}).items()):
-        fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines+markers", name=name))
+        if name in hide:
+            continue
+        fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines+markers",
+                                 name=f"{name} (right axis)" if name in right else name,
+                                 yaxis="y2" if name in right else "y"))
     fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="loss", height=320,
-                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1))
+                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", yanchor="top", y=-0.25))
+    fig.update_xaxes(tickformat="d")
+    if right:
+        fig.update_layout(yaxis2=dict(title=", ".join(right), overlaying="y", side="right", showgrid=False))
     return fig
 
 
@@ -82,4 +91,44 @@ def morph_chart(probabilities: np.ndarray | None, realness: np.ndarray | None, c
                       xaxis=dict(title="step (A = 1)", dtick=1 if len(steps) <= 24 else None),
                       yaxis=dict(range=[0, 1.02], title="probability"),
                       legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0))
+    return fig
+
+
+def monitor_figure(history: dict) -> go.Figure:
+    """A run's monitoring per epoch: how much of the class-area map changed since the previous map
+    (a signal to stop when it settles), and the weak classifier's mean confidence on generated images."""
+    series = history.get("monitor", {})
+    fig = go.Figure()
+    changes = [(e, c) for e, c in zip(series.get("map_epochs", []), series.get("map_change", [])) if c is not None]
+    if changes:
+        fig.add_trace(go.Scatter(x=[e for e, _ in changes], y=[c for _, c in changes], mode="lines+markers",
+                                 name="map change (fraction of the grid)"))
+    if series.get("score_epochs"):
+        fig.add_trace(go.Scatter(x=series["score_epochs"], y=series["weak_top_probability"], mode="lines+markers",
+                                 name="weak classifier's confidence"))
+    fig.update_layout(title="Map change and weak classifier per epoch", xaxis_title="epoch", yaxis_title="fraction",
+                      yaxis_range=[0, 1.02], height=320, margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(orientation="h", yanchor="top", y=-0.25))
+    fig.update_xaxes(tickformat="d")
+    return fig
+
+
+def runs_bar_figure(names: list[str], values: list[float | None], title: str, axis: str) -> go.Figure:
+    """One bar per run (runs without the value are left out)."""
+    pairs = [(n, v) for n, v in zip(names, values) if v is not None]
+    fig = go.Figure(go.Bar(x=[n for n, _ in pairs], y=[v for _, v in pairs], text=[f"{v:.3g}" for _, v in pairs],
+                           textposition="auto"))
+    fig.update_layout(title=title, yaxis_title=axis, height=300, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def runs_loss_figure(histories: dict[str, dict], loss: str) -> go.Figure:
+    """One line per run: the loss `loss` against the epoch."""
+    fig = go.Figure()
+    for name, history in histories.items():
+        values = history.get("losses", {}).get(loss)
+        if values:
+            fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines+markers", name=name))
+    fig.update_layout(title=f"{loss} per epoch", xaxis_title="epoch", yaxis_title=loss, height=320,
+                      margin=dict(l=10, r=10, t=40, b=10))
     return fig

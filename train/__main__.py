@@ -20,6 +20,7 @@ from genlab.data import DATASETS, DatasetUnavailable
 from genlab.data.chorales import MUSIC_DATASETS
 from genlab.models.layers import ACTIVATIONS
 from genlab.training import TrainConfig, train
+from genlab.training.config import OPTIMIZERS
 from genlab.training.losses import GAN_LOSSES
 
 KINDS = {
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="reconstruction: a training-only encoder and G's reconstruction of real images "
                                 "keep every kind of digit in the latent space (mode-regularised GAN)")
             p.add_argument("--reg-weight", type=float, default=1.0, help="weight of the regulariser")
+            p.add_argument("--gp-weight", type=float, default=10.0, help="wgan-gp loss: weight of the gradient penalty")
             p.add_argument("--score-classifier", metavar="CHECKPOINT",
                            help="classifier checkpoint that scores the samples at the end (stored as metrics)")
         if kind == "cgan":
@@ -74,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--download", action="store_true", help="let torchvision download a full dataset")
         p.add_argument("--epochs", type=int, default=20, help="total epochs (a resumed run continues up to it)")
         p.add_argument("--batch-size", type=int, default=128, help="images per step and process")
-        p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default per kind)")
+        p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="optimiser (sgd uses momentum 0.9)")
+        p.add_argument("--lr", type=float, default=None, help="learning rate (default per kind)")
         p.add_argument("--beta1", type=float, default=None, help="Adam beta1 (default 0.5 for GANs, 0.9 otherwise)")
         p.add_argument("--limit", type=int, default=None, help="use only the first N training images")
         p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same run)")
@@ -96,7 +99,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         if getattr(args, flag, None) is not None:
             model[key] = getattr(args, flag)
     return TrainConfig(kind=args.kind, model=model, dataset=args.dataset, data_dir=args.data_dir,
-                       download=args.download, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                       download=args.download, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
                        beta1=args.beta1, loss=getattr(args, "loss", "bce"),
                        regularizer=getattr(args, "regularizer", "none"), reg_weight=getattr(args, "reg_weight", 1.0), limit=args.limit, seed=args.seed,
                        device=args.device, storage=args.storage, save_optimizer=not args.no_optimizer_state,

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import itertools
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from ..checkpoints import content_hash
+from ..files import atomic_write
 
 MAP_VERSION = 1                  # bump when the computation changes, so old cache files are not used
 METHODS = ("adaptive", "brute")
@@ -326,21 +327,14 @@ def map_key(checkpoint_path, classifier_path, axes, ranges, resolution, fixed, l
 
 
 def _save(path: Path, m: ClassAreaMap) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(
-                f, labels=m.labels, confidence=m.confidence.astype(np.float16), axes=np.array(m.axes),
-                coords=np.stack(m.coords), fixed_axes=np.array(sorted(m.fixed), dtype=np.int64),
-                fixed_values=np.array([m.fixed[a] for a in sorted(m.fixed)], dtype=np.float64),
-                latent_dim=m.latent_dim, label=-1 if m.label is None else m.label,
-                computed_fraction=m.computed_fraction, seconds=m.seconds)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer, labels=m.labels, confidence=m.confidence.astype(np.float16), axes=np.array(m.axes),
+        coords=np.stack(m.coords), fixed_axes=np.array(sorted(m.fixed), dtype=np.int64),
+        fixed_values=np.array([m.fixed[a] for a in sorted(m.fixed)], dtype=np.float64),
+        latent_dim=m.latent_dim, label=-1 if m.label is None else m.label,
+        computed_fraction=m.computed_fraction, seconds=m.seconds)
+    atomic_write(path, buffer.getvalue(), sync=False)
 
 
 def _load(path: Path, key: str, shape: tuple[int, ...]) -> ClassAreaMap | None:

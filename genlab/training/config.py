@@ -10,6 +10,7 @@ from ..models.layers import check_choice
 from .losses import GAN_LOSSES, GAN_REGULARIZERS
 
 DEVICES = ("auto", "cpu", "cuda")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
 DEFAULT_LR = {"gan": 2e-4, "cgan": 2e-4, "ae": 5e-4, "vae": 5e-4, "classifier": 1e-3, "musegan": 1e-3}
 
 
@@ -22,9 +23,10 @@ class TrainConfig:
     download: bool = False                 # Let torchvision download a full dataset.
     epochs: int = 20                       # Total epochs (a resumed run continues up to this).
     batch_size: int = 128                  # Images per step (per process under torchrun).
-    lr: float | None = None                # Adam learning rate; None -> DEFAULT_LR[kind].
+    optimizer: str = "adam"                # adam, sgd (momentum 0.9) or rmsprop.
+    lr: float | None = None                # Learning rate; None -> DEFAULT_LR[kind].
     beta1: float | None = None             # Adam beta1; None -> 0.5 for GANs (DCGAN), 0.9 otherwise.
-    loss: str = "bce"                      # GAN loss: bce, hinge, lsgan.
+    loss: str = "bce"                      # GAN loss: bce, hinge, lsgan, wgan-gp.
     regularizer: str = "none"              # GAN only: none, or reconstruction (mode-regularised GAN).
     reg_weight: float = 1.0                # Weight of the regulariser in G's loss.
     limit: int | None = None               # Use only the first `limit` training images.
@@ -33,7 +35,7 @@ class TrainConfig:
     storage: str = "float32"               # Checkpoint storage: float32 or float16.
     save_optimizer: bool = True            # Store optimiser state so a run can be resumed exactly.
     critic_steps: int = 5                  # musegan (WGAN-GP): critic updates per generator update.
-    gp_weight: float = 10.0                # musegan: weight of the gradient penalty.
+    gp_weight: float = 10.0                # musegan and the wgan-gp loss: weight of the gradient penalty.
     transpose: int = 0                     # musegan: shift each phrase by a random -k..k semitones (augmentation).
     ema: float = 0.0                       # musegan: decay of an exponential moving average of the generator's
                                            # weights per generator step, stored in the checkpoint (0 = off).
@@ -43,6 +45,7 @@ class TrainConfig:
         make_config(self.kind, self.model)  # validates the model values early
         check_choice("dataset", self.dataset, MUSIC_DATASETS if self.kind == "musegan" else tuple(DATASETS))
         check_choice("loss", self.loss, GAN_LOSSES)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("regularizer", self.regularizer, GAN_REGULARIZERS)
         if not 0 <= self.reg_weight <= 1000:
             raise ValueError(f"reg_weight must be in [0, 1000], got {self.reg_weight!r}")

@@ -55,16 +55,23 @@ def _distributed_setup(cfg: TrainConfig) -> tuple[int, int, torch.device]:
     return 0, 1, torch.device("cuda" if use_cuda else "cpu")
 
 
+def _optimizer(params, cfg: TrainConfig, beta2: float = 0.999) -> torch.optim.Optimizer:
+    """cfg.optimizer over `params`: Adam(beta1, beta2), SGD with momentum 0.9, or RMSprop."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.learning_rate, momentum=0.9)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.learning_rate)
+    return torch.optim.Adam(params, lr=cfg.learning_rate, betas=(cfg.adam_beta1, beta2))
+
+
 def _make_optimizers(model: nn.Module, cfg: TrainConfig) -> dict:
-    adam = dict(lr=cfg.learning_rate, betas=(cfg.adam_beta1, 0.999))
     if model.kind in ("gan", "cgan"):
-        return {"G": torch.optim.Adam(model.generator.parameters(), **adam),
-                "D": torch.optim.Adam(model.discriminator.parameters(), **adam)}
+        return {"G": _optimizer(model.generator.parameters(), cfg),
+                "D": _optimizer(model.discriminator.parameters(), cfg)}
     if model.kind == "musegan":  # the book's WGAN-GP: Adam(beta1 0.5, beta2 0.9)
-        adam["betas"] = (cfg.adam_beta1, 0.9)
-        return {"G": torch.optim.Adam(model.generator.parameters(), **adam),
-                "D": torch.optim.Adam(model.critic.parameters(), **adam)}
-    return {"model": torch.optim.Adam(model.parameters(), **adam)}
+        return {"G": _optimizer(model.generator.parameters(), cfg, beta2=0.9),
+                "D": _optimizer(model.critic.parameters(), cfg, beta2=0.9)}
+    return {"model": _optimizer(model.parameters(), cfg)}
 
 
 def _gan_step(nets: dict, optimizers: dict, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, model) -> dict:
@@ -87,6 +94,10 @@ def _gan_step(nets: dict, optimizers: dict, x: torch.Tensor, y: torch.Tensor, cf
     # 1. discriminator: real and generated in one forward (one DDP forward per backward)
     logits = D(torch.cat([x, fake.detach()]), all_labels)
     loss_d = discriminator_loss(cfg.loss, logits[:n], logits[n:])
+    if cfg.loss == "wgan-gp":  # the penalty on random real/generated interpolates (same labels as the real)
+        alpha = torch.rand(n, 1, 1, 1, device=x.device)
+        between = (alpha * x + (1 - alpha) * fake.detach()).requires_grad_(True)
+        loss_d = loss_d + cfg.gp_weight * gradient_penalty(D(between, y if model.conditional else None), between)
     optimizers["D"].zero_grad(set_to_none=True)
     loss_d.backward()
     optimizers["D"].step()
@@ -238,7 +249,8 @@ def _model_to_save(model: nn.Module, nets: dict, cfg: TrainConfig) -> nn.Module:
 
 def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
           progress: bool = False, on_epoch: Callable[[int, dict, nn.Module], None] | None = None,
-          score_classifier: nn.Module | str | None = None) -> TrainResult:
+          score_classifier: nn.Module | str | None = None,
+          on_step: Callable[[int, int, int], None] | None = None) -> TrainResult:
     """Train a model of `cfg.kind` up to `cfg.epochs` epochs.
 
     Args:
@@ -246,6 +258,9 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
         resume: a checkpoint to continue from (weights, optimiser state, history).
         progress: show a tqdm bar per epoch (rank 0 only).
         on_epoch: called after each epoch with (epoch, history, model); may raise StopTraining.
+            Values it adds to `history` (e.g. monitoring series) are saved in the checkpoint.
+        on_step: called after each optimisation step with (epoch index, steps done, steps per epoch);
+            an exception it raises propagates, leaving the last completed epoch's checkpoint as it was.
         score_classifier: a classifier (or its checkpoint path) to score a GAN's samples with at the end.
     Returns:
         TrainResult with the model, its per-epoch loss history and final metrics.
@@ -302,6 +317,8 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
                           cfg, model)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0) + v
+            if on_step is not None:
+                on_step(epoch, b + 1, batches)
             if b % 10 == 0:
                 bar.set_postfix({k: f"{float(v):.3f}" for k, v in losses.items()})
         # 3. epoch means, averaged over ranks

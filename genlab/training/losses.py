@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-GAN_LOSSES = ("bce", "hinge", "lsgan")
+GAN_LOSSES = ("bce", "hinge", "lsgan", "wgan-gp")   # wgan-gp: D is a critic; the step adds the gradient penalty
 # "reconstruction": mode-regularised GAN (Che et al. 2017): an encoder E, used only in training, maps real
 # images into the latent cube and G must reconstruct them, so every kind of real image keeps a region;
 # a sliced Wasserstein term (Kolouri et al. 2018) spreads the encoded images uniformly over the cube.
@@ -19,6 +19,8 @@ def discriminator_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.
         return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
     if kind == "lsgan":
         return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits ** 2).mean()
+    if kind == "wgan-gp":
+        return fake_logits.mean() - real_logits.mean()
     raise ValueError(f"unknown GAN loss {kind!r}")
 
 
@@ -26,7 +28,7 @@ def generator_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
     """G's loss from D's logits on generated images (non-saturating for bce)."""
     if kind == "bce":
         return F.softplus(-fake_logits).mean()
-    if kind == "hinge":
+    if kind in ("hinge", "wgan-gp"):
         return -fake_logits.mean()
     if kind == "lsgan":
         return 0.5 * ((fake_logits - 1) ** 2).mean()

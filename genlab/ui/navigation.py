@@ -23,6 +23,8 @@ PAGES = [
              "From point A to point B: the strip of images, the path on the class map, the class chart, a GIF."),
     PageInfo("pages/cgan.py", "Conditional GAN", ":material/filter_9_plus:",
              "One latent space per class: change the number drawn and the class map shown; one point as every digit."),
+    PageInfo("pages/train.py", "Train", ":material/model_training:",
+             "Train a GAN, VAE, autoencoder or classifier in the browser; watch losses, samples and maps evolve."),
     PageInfo("pages/models.py", "Model card", ":material/info:",
              "One model in detail: architecture, parameter counts, loss history, metrics and random samples."),
 ]

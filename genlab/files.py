@@ -1,0 +1,44 @@
+"""Atomic file writes: a temporary file in the same folder, then `os.replace`, so a crash or a
+killed process never leaves a half-written checkpoint, map or job record behind."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def atomic_write(path: str | os.PathLike, data: bytes, sync: bool = True) -> Path:
+    """Write `data` to `path` (folders created) so that readers see the old file or the new one, never a part.
+
+    Args:
+        sync: fsync before the rename (checkpoints); small, often rewritten records may skip it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these files are readable like any other
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json(path: str | os.PathLike, value, sync: bool = False) -> Path:
+    """`value` as JSON, atomically."""
+    return atomic_write(path, json.dumps(value, indent=1, allow_nan=False).encode(), sync=sync)
+
+
+def read_json(path: str | os.PathLike, default=None):
+    """The JSON value in `path`, or `default` when the file is missing or not valid JSON."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return default
