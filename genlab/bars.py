@@ -41,3 +41,11 @@ def layer_bars(layer_means: dict[str, float], selected: str | None = None) -> st
             f'<span style="width:4.2em;text-align:right;font-variant-numeric:tabular-nums">{value:+.3f}</span></div>')
     return ('<div style="font-weight:600;font-size:14px">Activations for each layer (average values)</div>'
             + "".join(rows))
+
+
+def class_legend(class_names: tuple[str, ...]) -> str:
+    """One colour chip per class, as the class-area maps colour them."""
+    chips = "".join(f'<span style="display:inline-flex;align-items:center;gap:3px;margin-right:8px">'
+                    f'<span style="width:11px;height:11px;border-radius:2px;background:{class_color(i)}"></span>'
+                    f'{escape(name)}</span>' for i, name in enumerate(class_names))
+    return f'<div style="font-size:12px;line-height:18px" aria-label="class colours">{chips}</div>'

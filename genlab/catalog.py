@@ -19,6 +19,28 @@ def checkpoint_folder() -> Path:
     return Path(os.environ.get("GENLAB_CHECKPOINTS", DEFAULT_FOLDER))
 
 
+def trained_folder() -> Path:
+    """$GENLAB_RUNS/models, else runs/app/models: where the Train page publishes finished models."""
+    return runs_folder() / "models"
+
+
+def runs_folder() -> Path:
+    """$GENLAB_RUNS, else the project's runs/app folder: the Train page's jobs and models."""
+    return Path(os.environ.get("GENLAB_RUNS", DEFAULT_FOLDER.parent / "runs" / "app"))
+
+
+def model_folders() -> list[Path]:
+    """Where the pages look for models: the shipped checkpoints, then the models trained in the app."""
+    return [checkpoint_folder(), trained_folder()]
+
+
+def find_classifier(size: str) -> Path | None:
+    """The first valid classifier checkpoint of `size` ("strong" or "weak") among the models, or None."""
+    rows, _ = list_models()
+    return next((Path(r["path"]) for r in rows if r["kind"] == "classifier" and r["config"].get("size") == size),
+                None)
+
+
 def describe(meta: dict) -> str:
     """A short title such as "GAN, 2D latent", "Classifier (strong)" or "MuseGAN, 4 voices x 2 bars"."""
     cfg, title = meta["config"], KIND_TITLES[meta["kind"]]
@@ -30,19 +52,25 @@ def describe(meta: dict) -> str:
 
 
 def list_models(folder: str | os.PathLike | None = None) -> tuple[list[dict], list[str]]:
-    """Summaries of the valid checkpoints in `folder`, and one message per file that failed validation."""
-    rows, problems = [], []
-    for path in find_checkpoints(folder or checkpoint_folder()):
-        try:
-            meta = read_metadata(path)
-        except CheckpointError as err:
-            problems.append(str(err))
-            continue
-        rows.append({
-            "file": path.name, "path": str(path), "model": describe(meta), "kind": meta["kind"],
-            "dataset": meta["dataset"], "epochs": meta["history"]["epochs"], "metrics": meta["metrics"],
-            "created": meta["created"],
-        })
+    """Summaries of the valid checkpoints in `folder` (default: every folder of `model_folders`, a file name
+    found twice listed once), and one message per file that failed validation."""
+    rows, problems, seen = [], [], set()
+    folders = [Path(folder)] if folder is not None else model_folders()
+    for source, where in zip(("shipped", "trained") if folder is None else ("folder",), folders):
+        for path in find_checkpoints(where):
+            if path.name in seen:
+                continue
+            try:
+                meta = read_metadata(path)
+            except CheckpointError as err:
+                problems.append(str(err))
+                continue
+            seen.add(path.name)
+            rows.append({
+                "file": path.name, "path": str(path), "model": describe(meta), "kind": meta["kind"],
+                "dataset": meta["dataset"], "epochs": meta["history"]["epochs"], "metrics": meta["metrics"],
+                "created": meta["created"], "config": meta["config"], "source": source,
+            })
     return rows, problems
 
 

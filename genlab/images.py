@@ -77,7 +77,12 @@ def slice_strip(slices: list[tuple[np.ndarray, np.ndarray]], highlight: int | No
 def animated_gif(images: torch.Tensor, scale: int = 4, frame_ms: int = 120, bounce: bool = True) -> bytes:
     """(N, 1, H, W) in [-1, 1] -> an endlessly looping animated GIF (Pillow), one frame per image,
     upscaled by `scale` (nearest neighbour); `bounce` plays it forth and back (A -> B -> A)."""
-    frames = [to_pil(image, scale) for image in images]
+    return frames_gif([to_pil(image, scale) for image in images], frame_ms, bounce)
+
+
+def frames_gif(frames: list[Image.Image], frame_ms: int = 120, bounce: bool = False) -> bytes:
+    """PIL frames (e.g. a run's sample grids or class maps, epoch by epoch) -> an endlessly looping
+    animated GIF; `bounce` plays it forth and back."""
     if bounce and len(frames) > 2:
         frames = frames + frames[-2:0:-1]
     buffer = io.BytesIO()

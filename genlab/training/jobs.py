@@ -1,0 +1,272 @@
+"""Training jobs for the Train page: a folder per job, a worker process per running job, a bounded queue.
+
+A job never calls Streamlit: the page writes what the user asked for (spec.json, control.json) and
+reads what the worker wrote (status.json, the checkpoint, the monitoring pictures). Reloading the
+page, or opening it in another browser, finds every job again in the folder.
+
+Layout of $GENLAB_RUNS (default runs/app):
+  jobs/<id>/spec.json          what to train: {"name", "train": TrainConfig fields, "monitor": MonitorConfig
+                               fields, "group", "created"}; written once
+  jobs/<id>/status.json        the worker's record: state, epoch, step, ETA, heartbeat, error, final scores
+  jobs/<id>/control.json       the user's last command: {"command": "run" | "pause" | "stop"}
+  jobs/<id>/model.safetensors  the checkpoint of the last completed epoch, history and monitoring included
+  jobs/<id>/samples/NNNN.png   the fixed-noise grid after epoch NNNN
+  jobs/<id>/maps/NNNN.npz      the class-area map after epoch NNNN (labels, confidence), and NNNN.png
+  jobs/<id>/worker.log         the worker's output (a failure's traceback)
+  models/<name>.safetensors    finished models, listed by every explorer page beside the shipped ones
+
+States: queued -> running <-> paused -> scoring -> done | stopped | failed. A running or paused job whose worker
+died (a killed server, a reboot) is "interrupted"; resuming queues it again and it continues from its
+last completed epoch.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..catalog import runs_folder
+from ..checkpoints import CheckpointError, read_metadata
+from ..files import read_json, write_json
+from .config import TrainConfig
+from .monitor import MonitorConfig
+
+STATES = ("queued", "running", "paused", "scoring", "done", "stopped", "failed", "interrupted")
+ACTIVE = ("running", "paused", "scoring")      # a worker process holds the job
+FINISHED = ("done", "stopped", "failed")
+COMMANDS = ("run", "pause", "stop")
+EMBEDDED_DATASETS = ("mnist5k", "digits")
+DEMO_LIMITS = {"epochs": 20, "limit": 5000}    # the hosted demo's bound on each job
+STARTUP_SECONDS = 15                           # a new worker's grace to start its interpreter
+_children: dict[int, subprocess.Popen] = {}    # workers started by this process, reaped when they end
+
+
+def max_running() -> int:
+    """$GENLAB_MAX_JOBS (default 1): how many jobs train at once; the rest wait in the queue."""
+    try:
+        return max(1, int(os.environ.get("GENLAB_MAX_JOBS", "1")))
+    except ValueError:
+        return 1
+
+
+def demo_mode() -> bool:
+    """$GENLAB_DEMO=1: the hosted demo; every job's epochs and data are bounded (DEMO_LIMITS)."""
+    return os.environ.get("GENLAB_DEMO", "") == "1"
+
+
+@dataclass
+class JobSpec:
+    name: str                      # what the user calls the run; also the published model's file name
+    train: dict                    # TrainConfig fields
+    monitor: dict                  # MonitorConfig fields
+    group: str = ""                # runs started together (e.g. one activation experiment) share a group
+
+    def validate(self, demo: bool = False) -> "JobSpec":
+        """Raise ValueError with a message when the spec cannot run (or breaks the demo's limits)."""
+        name = "".join(c for c in self.name if c.isalnum() or c in "-_")[:60]
+        if not name:
+            raise ValueError("give the run a name (letters, digits, - and _)")
+        self.name = name
+        known = {f.name for f in fields(TrainConfig)}
+        unknown = set(self.train) - known
+        if unknown:
+            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
+        cfg = TrainConfig(**self.train)
+        MonitorConfig(**self.monitor)
+        if cfg.kind == "musegan":
+            raise ValueError("the MuseGAN trains from the command line (python -m train musegan), not here")
+        if demo:
+            if cfg.epochs > DEMO_LIMITS["epochs"]:
+                raise ValueError(f"the demo trains at most {DEMO_LIMITS['epochs']} epochs per run")
+            if cfg.dataset not in EMBEDDED_DATASETS:
+                raise ValueError("the demo trains on the embedded digits only")
+            if cfg.limit is None or cfg.limit > DEMO_LIMITS["limit"]:
+                self.train["limit"] = min(cfg.limit or DEMO_LIMITS["limit"], DEMO_LIMITS["limit"])
+        return self
+
+
+class Job:
+    """A read-only view of one job folder (cheap: it reads small JSON files)."""
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        self.id = self.folder.name
+        self.spec: dict = read_json(self.folder / "spec.json", {})
+        self.status: dict = read_json(self.folder / "status.json", {"state": "queued"})
+
+    @property
+    def name(self) -> str:
+        return self.spec.get("name", self.id)
+
+    @property
+    def state(self) -> str:
+        return self.status.get("state", "queued")
+
+    @property
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(**self.spec["train"])
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.folder / "model.safetensors"
+
+    @property
+    def control(self) -> str:
+        return (read_json(self.folder / "control.json", {}) or {}).get("command", "run")
+
+    def history(self) -> dict:
+        """The checkpoint's history (losses, seconds, monitoring) up to the last completed epoch."""
+        try:
+            return read_metadata(self.checkpoint)["history"]
+        except CheckpointError:
+            return {"epochs": 0, "losses": {}, "seconds": []}
+
+    def samples(self) -> list[Path]:
+        """The fixed-noise grids, one per completed epoch, in order."""
+        return sorted((self.folder / "samples").glob("*.png"))
+
+    def maps(self) -> list[Path]:
+        """The class-area maps (.npz), one per mapped epoch, in order."""
+        return sorted((self.folder / "maps").glob("*.npz"))
+
+
+class JobStore:
+    """The jobs in a folder: submit, command, and the scheduler tick that keeps the queue moving.
+
+    Args:
+        folder: default $GENLAB_RUNS or runs/app.
+        limit: jobs running at once (default max_running()).
+        python: the interpreter that runs workers.
+    """
+
+    def __init__(self, folder: str | os.PathLike | None = None, limit: int | None = None,
+                 python: str = sys.executable):
+        self.folder = Path(folder) if folder is not None else runs_folder()
+        self.limit = limit or max_running()
+        self.python = python
+
+    @property
+    def models_folder(self) -> Path:
+        return self.folder / "models"
+
+    def jobs(self) -> list[Job]:
+        """Every job, oldest first."""
+        folders = [p for p in (self.folder / "jobs").glob("*") if (p / "spec.json").is_file()]
+        return sorted((Job(p) for p in folders), key=lambda j: (j.spec.get("created", ""), j.id))
+
+    def get(self, job_id: str) -> Job | None:
+        folder = self.folder / "jobs" / job_id
+        return Job(folder) if (folder / "spec.json").is_file() else None
+
+    def submit(self, spec: JobSpec, demo: bool | None = None) -> Job:
+        """Queue a run (it starts at once when a slot is free). Raises ValueError when the spec is invalid."""
+        spec.validate(demo_mode() if demo is None else demo)
+        stamp = datetime.now(timezone.utc)
+        job_id = f"{stamp:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+        folder = self.folder / "jobs" / job_id
+        folder.mkdir(parents=True)
+        write_json(folder / "status.json", {"state": "queued", "queued_at": time.time()})
+        write_json(folder / "spec.json", {**asdict(spec), "created": stamp.isoformat(timespec="microseconds")})
+        self.tick()
+        return Job(folder)
+
+    def queue_position(self, job: Job) -> int | None:
+        """1 for the next job to start, 2 for the one after, ...; None when the job is not queued."""
+        queued = [j.id for j in self.jobs() if j.state == "queued"]
+        return queued.index(job.id) + 1 if job.id in queued else None
+
+    def command(self, job_id: str, command: str) -> None:
+        """Pause, resume ("run") or stop a job. Stopping a queued job cancels it; running an interrupted
+        (or stopped, or failed) job with a checkpoint queues it again to continue from its last epoch."""
+        if command not in COMMANDS:
+            raise ValueError(f"command must be one of {COMMANDS}, got {command!r}")
+        job = self.get(job_id)
+        if job is None:
+            raise ValueError(f"no job {job_id!r}")
+        with self._lock():
+            job = Job(job.folder)
+            write_json(job.folder / "control.json", {"command": command, "at": time.time()})
+            if job.state == "queued" and command == "stop":
+                write_json(job.folder / "status.json", {**job.status, "state": "stopped", "ended_at": time.time()})
+            elif job.state in ("interrupted", "stopped", "failed") and command == "run":
+                write_json(job.folder / "status.json", {**job.status, "state": "queued", "queued_at": time.time(),
+                                                        "error": None})
+        self.tick()
+
+    def tick(self) -> None:
+        """Mark jobs whose worker died as interrupted, then start queued jobs while slots are free."""
+        with self._lock():
+            jobs = self.jobs()
+            running = 0
+            for job in jobs:
+                if job.state in ACTIVE:
+                    if worker_alive(job.status.get("pid"), job.status.get("heartbeat")):
+                        running += 1
+                    else:
+                        write_json(job.folder / "status.json", {**job.status, "state": "interrupted",
+                                                                "ended_at": time.time()})
+            for job in jobs:
+                if running >= self.limit:
+                    break
+                if job.state == "queued":
+                    self._start(job)
+                    running += 1
+
+    def _start(self, job: Job) -> None:
+        write_json(job.folder / "control.json", {"command": "run", "at": time.time()})
+        log = open(job.folder / "worker.log", "ab")
+        env = {**os.environ, "GENLAB_RUNS": str(self.folder)}
+        process = subprocess.Popen([self.python, "-m", "genlab.training.worker", str(job.folder)], stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                   cwd=Path(__file__).resolve().parents[2], start_new_session=True)
+        log.close()
+        _children[process.pid] = process
+        write_json(job.folder / "status.json", {**job.status, "state": "running", "pid": process.pid,
+                                                "heartbeat": time.time(), "error": None})
+
+    @contextmanager
+    def _lock(self):
+        """One scheduler at a time across sessions and processes (an flock on the folder's lock file)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def worker_alive(pid, heartbeat: float | None = None) -> bool:
+    """Is `pid` a live (not zombie) GenLab training worker? A worker started in the last few seconds
+    (`heartbeat`) may still be starting its interpreter."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    child = _children.get(pid)
+    if child is not None:   # started by this process: ask it directly (and reap it when it ended)
+        if child.poll() is None:
+            return True
+        _children.pop(pid, None)
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    proc = Path(f"/proc/{pid}")
+    if proc.is_dir():   # Linux: not a zombie, and really a worker (a pid can be reused after a reboot)
+        try:
+            if ") Z" in (proc / "stat").read_text():
+                return False
+            starting = heartbeat is not None and time.time() - heartbeat < STARTUP_SECONDS
+            return starting or b"genlab.training.worker" in (proc / "cmdline").read_bytes()
+        except OSError:
+            return False
+    return True

@@ -1,0 +1,69 @@
+"""The Train page's presets, and the rows of its "Compare runs" table. Plain values, no interface."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from statistics import mean
+
+from ..catalog import describe
+from ..checkpoints import CheckpointError, read_metadata
+from ..models import build_model, network_parameter_counts
+from ..models.layers import ACTIVATIONS
+from .jobs import Job
+
+
+@dataclass(frozen=True)
+class Preset:
+    title: str
+    help: str
+    train: dict                                   # TrainConfig fields the form starts from
+    monitor: dict = field(default_factory=dict)   # MonitorConfig fields
+    activations: tuple[str, ...] = ()             # several: one run per activation, same everything else
+
+
+PRESETS = {
+    "quick": Preset("Quick demo: VAE with a 2D latent (about 2 minutes)",
+                    "A VAE learns the embedded digits fast: blurry digits after a few epochs, clear ones by the end.",
+                    {"kind": "vae", "model": {"latent_dim": 2}, "epochs": 10, "batch_size": 128}),
+    "gan2d": Preset("GAN with a 2D latent, the thesis' model (about 10 minutes)",
+                    "The thesis' DCGAN on the embedded digits: noise first, then strokes, then digits.",
+                    {"kind": "gan", "model": {"latent_dim": 2, "activation": "leaky_relu"}, "epochs": 15,
+                     "batch_size": 64}),
+    "activations": Preset("Activation-function experiment (4 GANs)",
+                          "The thesis' experiment: the same 2D GAN, seed and data with ReLU, LeakyReLU, PReLU and "
+                          "ELU, one after the other, scored the same way; compare them under Compare runs.",
+                          {"kind": "gan", "model": {"latent_dim": 2}, "epochs": 4, "batch_size": 64},
+                          activations=("relu", "leaky_relu", "prelu", "elu")),
+    "classifier": Preset("Weak classifier (under a minute)", "The tiny classifier that scores samples during training.",
+                         {"kind": "classifier", "model": {"size": "weak"}, "epochs": 3, "batch_size": 128}),
+    "custom": Preset("Custom", "Every setting yours.", {"kind": "gan", "model": {"latent_dim": 2}, "epochs": 10}),
+}
+assert all(a in ACTIVATIONS for p in PRESETS.values() for a in p.activations)
+
+
+def compare_rows(jobs: list[Job]) -> list[dict]:
+    """One row per finished run (done, or stopped after at least one epoch) with its settings, time per
+    epoch, parameter counts and final scores from the strong classifier."""
+    rows = []
+    for job in jobs:
+        if job.state not in ("done", "stopped"):
+            continue
+        try:
+            meta = read_metadata(job.checkpoint)
+        except CheckpointError:
+            continue
+        cfg, train, history, metrics = meta["config"], meta["train"], meta["history"], meta["metrics"]
+        counts = network_parameter_counts(build_model(meta["kind"], cfg))
+        changes = [c for c in history.get("monitor", {}).get("map_change", []) if c is not None]
+        gan = meta["kind"] in ("gan", "cgan")
+        rows.append({
+            "run": job.name, "group": job.spec.get("group", ""), "state": job.state, "model": describe(meta),
+            "activation": cfg.get("activation", "-"), "loss": train.get("loss", "-") if gan else "-",
+            "optimizer": train.get("optimizer", "adam"), "lr": train.get("lr"), "epochs": history["epochs"],
+            "seconds_per_epoch": round(mean(history["seconds"]), 1) if history.get("seconds") else None,
+            "parameters": ", ".join(f"{name} {c['trainable']:,}" for name, c in counts.items()),
+            "confidence": metrics.get("mean_top_probability"), "classes": metrics.get("classes_covered"),
+            "fid": metrics.get("fid"), "reconstruction_mse": metrics.get("test_reconstruction_mse"),
+            "test_accuracy": metrics.get("test_accuracy"),
+            "last_map_change": round(changes[-1], 4) if changes else None,
+        })
+    return rows

@@ -1,0 +1,185 @@
+"""python -m genlab.training.worker JOB_FOLDER: run one training job (see jobs.py) in its own process.
+
+It trains with `genlab.training.train`, follows the user's commands between steps (pause, resume,
+stop), writes its status a few times a second, stores each epoch's monitoring (fixed-noise grid,
+class-area map, weak classifier's score) beside the checkpoint, scores the finished model with the
+strong classifier (confidence, coverage, FID) and publishes it where every explorer page finds it.
+It never imports Streamlit.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..catalog import find_classifier
+from ..checkpoints import load_checkpoint, update_metrics
+from ..data import load_dataset
+from ..files import atomic_write, write_json
+from ..metrics import model_scores
+from .jobs import Job, JobStore
+from .loop import StopTraining, train
+from .monitor import Monitor, MonitorConfig, map_picture
+
+STATUS_EVERY = 0.5        # seconds between status writes while training
+
+
+class JobStopped(Exception):
+    """The user pressed Stop during an epoch: the last completed epoch's checkpoint is the result."""
+
+
+class Worker:
+    def __init__(self, folder: Path):
+        self.job = Job(folder)
+        self.cfg = self.job.train_config
+        self.monitor_cfg = MonitorConfig(**self.job.spec.get("monitor", {}))
+        self.status = {**self.job.status, "state": "running", "pid": os.getpid(), "epochs": self.cfg.epochs,
+                       "started_at": time.time(), "error": None}
+        self.last_write = 0.0
+        self.step_times: list[float] = []          # wall time of recent steps (for the ETA)
+        self.last_step_at = None
+        self.monitor_seconds = 0.0
+
+    # 1. status and commands
+    def write_status(self, **values) -> None:
+        self.status.update(values, heartbeat=time.time())
+        write_json(self.job.folder / "status.json", self.status)
+        self.last_write = time.monotonic()
+
+    def follow_commands(self) -> None:
+        """Block while paused; raise JobStopped on stop."""
+        command = self.job.control
+        if command == "pause":
+            self.write_status(state="paused", eta_seconds=None)
+            while command == "pause":
+                time.sleep(0.3)
+                command = self.job.control
+                if time.monotonic() - self.last_write > 2:
+                    self.write_status()   # the heartbeat of a paused job
+            self.last_step_at = None
+            self.write_status(state="running")
+        if command == "stop":
+            raise JobStopped
+
+    def eta(self, epoch: int, step: int, steps: int) -> float | None:
+        if not self.step_times:
+            return None
+        per_step = sorted(self.step_times)[len(self.step_times) // 2]
+        remaining_steps = (self.cfg.epochs - epoch - 1) * steps + (steps - step)
+        remaining_epochs = self.cfg.epochs - epoch
+        return round(remaining_steps * per_step + remaining_epochs * self.monitor_seconds, 1)
+
+    def on_step(self, epoch: int, step: int, steps: int) -> None:
+        now = time.monotonic()
+        if self.last_step_at is not None:
+            self.step_times = (self.step_times + [now - self.last_step_at])[-50:]
+        self.last_step_at = now
+        if now - self.last_write >= STATUS_EVERY or step == steps:
+            self.write_status(epoch=epoch, step=step, steps=steps, eta_seconds=self.eta(epoch, step, steps))
+            self.follow_commands()
+
+    # 2. per-epoch monitoring, stored beside the checkpoint and in its history
+    def on_epoch(self, epoch: int, history: dict, model) -> None:
+        record = self.monitor.observe(epoch, model)
+        self.monitor_seconds = record.seconds
+        name = f"{epoch:04d}"
+        if record.samples is not None:
+            buffer = io.BytesIO()
+            record.samples.save(buffer, format="PNG")
+            atomic_write(self.job.folder / "samples" / f"{name}.png", buffer.getvalue(), sync=False)
+        series = history.setdefault("monitor", {})
+        if record.class_map is not None:
+            buffer = io.BytesIO()
+            np.savez_compressed(buffer, labels=record.class_map.labels,
+                                confidence=record.class_map.confidence.astype(np.float16),
+                                coords=np.stack(record.class_map.coords))
+            atomic_write(self.job.folder / "maps" / f"{name}.npz", buffer.getvalue(), sync=False)
+            picture = io.BytesIO()
+            map_picture(record.class_map).save(picture, format="PNG")
+            atomic_write(self.job.folder / "maps" / f"{name}.png", picture.getvalue(), sync=False)
+            series.setdefault("map_epochs", []).append(epoch)
+            series.setdefault("map_change", []).append(record.map_change)
+        if record.scores:
+            series.setdefault("score_epochs", []).append(epoch)
+            series.setdefault("weak_top_probability", []).append(record.scores["mean_top_probability"])
+            series.setdefault("weak_classes_covered", []).append(record.scores["classes_covered"])
+        series.setdefault("seconds", []).append(record.seconds)
+        self.write_status(epoch=epoch, step=0)
+        if self.job.control == "stop":
+            raise StopTraining   # train() saves this epoch, then ends
+
+    # 3. the whole job
+    def run(self) -> None:
+        torch.set_num_threads(int(os.environ.get("GENLAB_TRAIN_THREADS", os.cpu_count() or 1)))
+        try:
+            os.nice(10)   # the app's pages come first
+        except OSError:
+            pass
+        self.write_status(state="running")
+        strong, weak = (find_classifier(size) for size in ("strong", "weak"))
+        strong_model = load_checkpoint(strong).model if strong else None
+        test = load_dataset(self.cfg.dataset, "test", self.cfg.data_dir)
+        self.monitor = Monitor(self.monitor_cfg, strong_model, load_checkpoint(weak).model if weak else None,
+                               real_images=test.images[:500])
+        resume = self.job.checkpoint if self.job.checkpoint.is_file() else None
+        maps = self.job.maps()
+        if resume and maps:   # the next map's change is measured against the last one stored
+            with np.load(maps[-1]) as stored:
+                self.monitor.last_labels = stored["labels"]
+        stopped = False
+        try:
+            train(self.cfg, out=self.job.checkpoint, resume=resume, on_epoch=self.on_epoch, on_step=self.on_step)
+        except JobStopped:
+            stopped = True
+        if not self.job.checkpoint.is_file():
+            self.write_status(state="stopped", ended_at=time.time(), eta_seconds=None)
+            return
+        ckpt = load_checkpoint(self.job.checkpoint)
+        stopped = stopped or ckpt.epochs < self.cfg.epochs
+        self.write_status(state="scoring", eta_seconds=None)
+        scores = model_scores(ckpt.model, test, strong_model, fid_images=self.monitor_cfg.final_images) if strong_model else {}
+        update_metrics(self.job.checkpoint, scores)
+        published = publish(self.job, self.job.folder.parent.parent / "models")
+        self.write_status(state="stopped" if stopped else "done", ended_at=time.time(), scores=scores,
+                          model=str(published), epoch=ckpt.epochs)
+
+
+def publish(job: Job, folder: Path) -> Path:
+    """Copy the job's checkpoint (atomically) to `folder` as <name>.safetensors, for the explorer pages."""
+    target = folder / f"{job.name}.safetensors"
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{target.name}.{os.getpid()}.tmp"
+    shutil.copyfile(job.checkpoint, tmp)
+    os.replace(tmp, target)
+    return target
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m genlab.training.worker JOB_FOLDER", file=sys.stderr)
+        return 2
+    folder = Path(argv[0])
+    worker = None
+    try:
+        worker = Worker(folder)
+        worker.run()
+        return 0
+    except BaseException as err:   # any failure is shown on the page; the traceback goes to worker.log
+        traceback.print_exc()
+        status = worker.status if worker else {}
+        write_json(folder / "status.json", {**status, "state": "failed", "error": f"{type(err).__name__}: {err}",
+                                            "ended_at": time.time(), "heartbeat": time.time()})
+        return 1
+    finally:
+        JobStore(folder.parent.parent).tick()   # start the next queued job
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

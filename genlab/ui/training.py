@@ -1,0 +1,347 @@
+"""The Train page's pieces: the run form, the live view of one job (polled, never blocking), and the
+comparison of finished runs. Jobs run in their own processes (genlab.training.jobs); this module only
+writes requests and reads what the workers wrote.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import streamlit as st
+from PIL import Image
+
+from ..bars import class_legend
+from ..data import DATASETS, available_datasets
+from ..images import frames_gif
+from ..models.layers import ACTIVATIONS
+from ..plots import loss_history_figure, monitor_figure, runs_bar_figure, runs_loss_figure
+from ..training.config import DEFAULT_LR, OPTIMIZERS
+from ..training.jobs import ACTIVE, DEMO_LIMITS, EMBEDDED_DATASETS, Job, JobSpec, JobStore, demo_mode
+from ..training.losses import GAN_LOSSES
+from ..training.monitor import CGAN_MAP_LABEL, VAE_RANGE
+from ..training.presets import PRESETS, compare_rows
+
+ss = st.session_state
+KIND_LABELS = {"gan": "GAN", "cgan": "Conditional GAN", "vae": "VAE", "ae": "Autoencoder", "classifier": "Classifier"}
+ACTIVATION_LABELS = {"relu": "ReLU", "leaky_relu": "LeakyReLU (0.3)", "prelu": "PReLU", "elu": "ELU"}
+STATE_BADGES = {"queued": ":gray[queued]", "running": ":blue[running]", "paused": ":orange[paused]",
+                "scoring": ":blue[scoring]", "done": ":green[done]", "stopped": ":gray[stopped]",
+                "failed": ":red[failed]", "interrupted": ":orange[interrupted]"}
+LIVE_STATES = ("queued",) + ACTIVE
+FIELDS = ("kind", "latent_dim", "activation", "loss", "optimizer", "lr", "batch_size", "epochs", "seed", "dataset",
+          "limit", "map_every", "map_resolution", "size")
+
+
+def job_store() -> JobStore:
+    return JobStore()
+
+
+# 1. the form
+@st.cache_data(ttl=300, show_spinner=False)
+def _datasets() -> list[str]:
+    return available_datasets()
+
+
+def apply_preset() -> None:
+    """Fill the form from the chosen preset (a callback of the preset picker)."""
+    preset = PRESETS[ss["train.preset"]]
+    train, model = preset.train, preset.train.get("model", {})
+    values = {"kind": train["kind"], "latent_dim": model.get("latent_dim", 2),
+              "activation": model.get("activation", preset.activations[0] if preset.activations else "leaky_relu"),
+              "loss": train.get("loss", "bce"), "optimizer": train.get("optimizer", "adam"),
+              "lr": train.get("lr") or DEFAULT_LR[train["kind"]], "batch_size": train.get("batch_size", 128),
+              "epochs": train["epochs"], "seed": train.get("seed", 0), "dataset": train.get("dataset", "mnist5k"),
+              "limit": train.get("limit") or 0, "map_every": preset.monitor.get("map_every", 1),
+              "map_resolution": preset.monitor.get("map_resolution", 48), "size": model.get("size", "weak")}
+    for key, value in values.items():
+        ss[f"train.{key}"] = value
+
+
+def kind_changed() -> None:
+    ss["train.lr"] = DEFAULT_LR[ss["train.kind"]]
+
+
+def _specs() -> list[JobSpec]:
+    """The runs the form describes (four for the activation experiment)."""
+    kind = ss["train.kind"]
+    model = {"size": ss["train.size"]} if kind == "classifier" else {"latent_dim": int(ss["train.latent_dim"])}
+    if kind in ("gan", "cgan"):
+        model["activation"] = ss["train.activation"]
+    train = {"kind": kind, "model": model, "dataset": ss["train.dataset"], "epochs": int(ss["train.epochs"]),
+             "batch_size": int(ss["train.batch_size"]), "optimizer": ss["train.optimizer"], "lr": float(ss["train.lr"]),
+             "seed": int(ss["train.seed"]), "limit": int(ss["train.limit"]) or None}
+    if kind in ("gan", "cgan"):
+        train["loss"] = ss["train.loss"]
+    monitor = {"map_every": int(ss["train.map_every"]), "map_resolution": int(ss["train.map_resolution"])}
+    name = ss["train.name"].strip() or f"{kind}_{datetime.now():%H%M%S}"
+    preset = PRESETS[ss["train.preset"]]
+    if preset.activations and kind in ("gan", "cgan"):
+        group = f"{name} (activations)"
+        return [JobSpec(f"{name}_{a}", {**train, "model": {**model, "activation": a}}, monitor, group)
+                for a in preset.activations]
+    return [JobSpec(name, train, monitor)]
+
+
+def start_runs() -> None:
+    """Submit the form's runs (a callback of Start); a refused spec leaves a message and starts nothing."""
+    store = job_store()
+    names = {job.name for job in store.jobs()}
+    try:
+        specs = _specs()
+        for spec in specs:
+            spec.validate(demo_mode())
+            if spec.name in names:
+                raise ValueError(f"a run named {spec.name!r} exists already; pick another name")
+        jobs = [store.submit(spec) for spec in specs]
+    except ValueError as err:
+        ss["train.error"] = str(err)
+        return
+    ss["train.error"] = None
+    ss["train.job"] = jobs[0].id
+    ss["train.view"] = "Watch a run"
+    ss["train.name"] = ""
+
+
+def run_form() -> None:
+    """Presets and every setting of a run, and the Start button."""
+    if "train.kind" not in ss:
+        ss["train.preset"] = "quick"
+        ss["train.name"] = ""
+        apply_preset()
+    demo = demo_mode()
+    st.selectbox("Preset", list(PRESETS), key="train.preset", format_func=lambda k: PRESETS[k].title,
+                 on_change=apply_preset, help="Fills the settings below; change any of them before you start.")
+    preset = PRESETS[ss["train.preset"]]
+    st.caption(preset.help)
+    kind = ss["train.kind"]
+    c = st.columns(4)
+    c[0].selectbox("Model", list(KIND_LABELS), key="train.kind", format_func=KIND_LABELS.get, on_change=kind_changed)
+    if kind == "classifier":
+        c[1].selectbox("Size", ("weak", "strong"), key="train.size")
+    else:
+        c[1].number_input("Latent dimensions", 1, 16, key="train.latent_dim",
+                          help="2: a plane you can drag through; 3 and 4: the thesis' cube and hypercube.")
+    datasets = [d for d in _datasets() if not demo or d in EMBEDDED_DATASETS]
+    if ss["train.dataset"] not in datasets:
+        ss["train.dataset"] = datasets[0]
+    c[2].selectbox("Dataset", datasets, key="train.dataset", format_func=lambda d: DATASETS[d].title, help="The embedded digits are always here; the full "
+                   "MNIST and Fashion-MNIST appear when their files are on the machine.")
+    c[3].number_input("Training images (0 = all)", 0, 60_000, step=500, key="train.limit")
+    c = st.columns(4)
+    if kind in ("gan", "cgan"):
+        if preset.activations:
+            c[0].text_input("Activation", ", ".join(ACTIVATION_LABELS[a] for a in preset.activations), disabled=True,
+                            help="One run per activation function.")
+        else:
+            c[0].selectbox("Activation (generator)", ACTIVATIONS, key="train.activation",
+                           format_func=ACTIVATION_LABELS.get)
+        c[1].selectbox("GAN loss", GAN_LOSSES, key="train.loss",
+                       help="bce: the original GAN; hinge; lsgan: least squares; wgan-gp: a critic with a gradient "
+                            "penalty.")
+    c[2].selectbox("Optimiser", OPTIMIZERS, key="train.optimizer")
+    c[3].number_input("Learning rate", 1e-6, 0.5, key="train.lr", format="%.5f", step=1e-4)
+    c = st.columns(4)
+    c[0].number_input("Epochs", 1, DEMO_LIMITS["epochs"] if demo else 500, key="train.epochs")
+    c[1].selectbox("Batch size", (32, 64, 128, 256), key="train.batch_size")
+    c[2].number_input("Seed", 0, 2**31 - 1, key="train.seed", help="The same seed gives the same run.")
+    c[3].text_input("Name", key="train.name", placeholder="automatic", max_chars=40,
+                    help="The finished model's file name in the explorer pages.")
+    if kind != "classifier":
+        c = st.columns(4)
+        c[0].number_input("Class-area map every N epochs (0 = never)", 0, 100, key="train.map_every")
+        c[1].number_input("Map resolution (points per axis)", 8, 128, key="train.map_resolution")
+    if demo:
+        st.caption(f"Hosted demo: at most {DEMO_LIMITS['epochs']} epochs and {DEMO_LIMITS['limit']:,} images per "
+                   "run, one run at a time (the others wait in a queue).")
+    st.button("Start", type="primary", on_click=start_runs, key="train.start", icon=":material/play_arrow:")
+    if ss.get("train.error"):
+        st.error(ss["train.error"])
+
+
+# 2. one job, live
+def _command(job_id: str, command: str) -> None:
+    job_store().command(job_id, command)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating..."
+    seconds = int(seconds)
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _gif(paths: tuple[str, ...], stamp: float) -> bytes:
+    return frames_gif([Image.open(p).convert("RGB") for p in paths], frame_ms=400)
+
+
+def _controls(store: JobStore, job: Job) -> None:
+    state = job.state
+    c = st.columns([1, 1, 1, 3])
+    if state == "running":
+        c[0].button("Pause", key="train.pause", on_click=_command, args=(job.id, "pause"), icon=":material/pause:")
+    if state == "paused":
+        c[0].button("Resume", key="train.resume", on_click=_command, args=(job.id, "run"), icon=":material/play_arrow:")
+    if state in ("queued", "running", "paused"):
+        c[1].button("Stop", key="train.stop", on_click=_command, args=(job.id, "stop"), icon=":material/stop:",
+                    help="Ends the run now; the last completed epoch is kept and scored.")
+    if state in ("interrupted", "stopped", "failed") and job.history()["epochs"] < job.train_config.epochs:
+        c[0].button(f"Resume from epoch {job.history()['epochs']}", key="train.continue", on_click=_command,
+                    args=(job.id, "run"), icon=":material/replay:")
+
+
+def _progress(store: JobStore, job: Job, history: dict) -> None:
+    status, epochs = job.status, job.train_config.epochs
+    done = history["epochs"]
+    if job.state == "queued":
+        st.info(f"Waiting in the queue: position {store.queue_position(job)}. It starts when a running job ends "
+                f"(at most {store.limit} at once).", icon=":material/hourglass_top:")
+        return
+    steps, step = status.get("steps") or 1, status.get("step") or 0
+    fraction = min(1.0, (done + (step / steps if job.state in ("running", "paused") else 0)) / epochs)
+    text = f"Epoch {done}/{epochs}"
+    if job.state == "running":
+        text += f" · step {step}/{steps} of epoch {done + 1} · about {_duration(status.get('eta_seconds'))} left"
+    elif job.state == "paused":
+        text += " · paused"
+    elif job.state == "scoring":
+        text += " · scoring the finished model with the strong classifier (FID)..."
+    st.progress(fraction, text=text)
+    if job.state == "failed":
+        st.error(f"The run failed: {status.get('error')}")
+        log = job.folder / "worker.log"
+        if log.is_file():
+            with st.expander("Worker log"):
+                st.code(log.read_text(errors="replace")[-4000:])
+    if job.state == "interrupted":
+        st.warning(f"The run was interrupted (its worker ended, e.g. the server restarted). Epoch {done} is "
+                   "saved; resume to continue from it.")
+
+
+def _monitoring(job: Job, history: dict) -> None:
+    kind = job.train_config.kind
+    left, right = st.columns(2)
+    with left:
+        if history.get("losses"):
+            vae = kind == "vae"   # its total (1000 x reconstruction + KL) would flatten the two terms
+            st.plotly_chart(loss_history_figure(history, hide=("total",) if vae else (), right=("kl",) if vae else ()),
+                            width="stretch", key="train.losses")
+        else:
+            st.caption("The losses appear after the first epoch.")
+        maps = job.maps()
+        if maps:
+            label = f", generated with label {CGAN_MAP_LABEL}" if kind == "cgan" else ""
+            plane = {"vae": f"[{VAE_RANGE[0]:g}, {VAE_RANGE[1]:g}]^2", "ae": "the encoded test digits' box"}.get(
+                kind, "[-1, 1]^2")
+            others = ", other coordinates 0" if job.train_config.model.get("latent_dim", 2) > 2 else ""
+            st.image(str(maps[-1].with_suffix(".png")), width=320,
+                     caption=f"Class-area map after epoch {int(maps[-1].stem)}: plane z1, z2 over {plane}"
+                             f"{others}{label}, coloured by the strong classifier (paler where it is unsure)")
+            st.html(class_legend(DATASETS[job.train_config.dataset].class_names))
+    with right:
+        samples = job.samples()
+        if samples:
+            st.image(str(samples[-1]), width=320,
+                     caption=f"Samples after epoch {int(samples[-1].stem)}, from the same fixed noise every epoch")
+        if history.get("monitor", {}).get("score_epochs") or len(history.get("monitor", {}).get("map_change", [])) > 1:
+            st.plotly_chart(monitor_figure(history), width="stretch", key="train.monitor")
+
+
+def _finished(job: Job) -> None:
+    scores = job.status.get("scores") or {}
+    if scores:
+        names = {"mean_top_probability": "strong classifier's confidence", "classes_covered": "classes covered",
+                 "fid": "FID (strong classifier's features; lower is better)",
+                 "test_reconstruction_mse": "test reconstruction error (MSE)", "test_accuracy": "test accuracy"}
+        st.table({names[k]: [scores[k]] for k in names if k in scores})
+    model = job.status.get("model")
+    if model:
+        file = model.rsplit("/", 1)[-1]
+        if job.train_config.kind != "classifier":
+            st.page_link("pages/explorer.py", label=f"Explore {file} in the Latent Explorer",
+                         icon=":material/explore:", query_params={"model": file})
+        else:
+            st.caption(f"Saved as {file}.")
+    c = st.columns(2)
+    for column, (label, paths, suffix) in zip(c, (("Samples per epoch (GIF)", job.samples(), "samples"),
+                                                  ("Class map per epoch (GIF)", [p.with_suffix(".png") for p in
+                                                                                 job.maps()], "maps"))):
+        if len(paths) > 1:
+            data = _gif(tuple(map(str, paths)), paths[-1].stat().st_mtime)
+            column.download_button(label, data, file_name=f"{job.name}_{suffix}.gif", mime="image/gif",
+                                   key=f"train.gif.{suffix}", icon=":material/download:")
+
+
+def job_view(job_id: str, was_live: bool) -> None:
+    """Everything about one job; polled every second while the job is queued or training."""
+    store = job_store()
+    store.tick()
+    job = store.get(job_id)
+    if job is None:
+        st.warning("This run no longer exists.")
+        return
+    if was_live and job.state not in LIVE_STATES:
+        st.rerun(scope="app")   # it just ended: redraw the page once, without polling
+    cfg = job.train_config
+    history = job.history()
+    st.markdown(f"#### {job.name} {STATE_BADGES.get(job.state, job.state)}")
+    latent = f", {cfg.model.get('latent_dim')}D latent" if "latent_dim" in cfg.model else ""
+    activation = f", {ACTIVATION_LABELS[cfg.model['activation']]}" if "activation" in cfg.model else ""
+    loss = f", {cfg.loss} loss" if cfg.kind in ("gan", "cgan") else ""
+    st.caption(f"{KIND_LABELS[cfg.kind]}{latent}{activation}{loss} · {cfg.optimizer}, lr {cfg.learning_rate:g}, "
+               f"batch {cfg.batch_size} · {cfg.dataset}{f' (first {cfg.limit:,} images)' if cfg.limit else ''}")
+    _controls(store, job)
+    _progress(store, job, history)
+    _monitoring(job, history)
+    if job.state in ("done", "stopped"):
+        _finished(job)
+
+
+def watch_view() -> None:
+    """Pick a run (the running one by default) and follow it live."""
+    store = job_store()
+    store.tick()
+    jobs = store.jobs()[::-1]
+    if not jobs:
+        st.info("No runs yet. Start one under **New run**.")
+        return
+    ids = [j.id for j in jobs]
+    if ss.get("train.job") not in ids:
+        live = [j.id for j in jobs if j.state in LIVE_STATES]
+        ss["train.job"] = live[-1] if live else ids[0]
+    by_id = {j.id: j for j in jobs}
+    st.selectbox("Run", ids, key="train.job",
+                 format_func=lambda i: f"{by_id[i].name} — {by_id[i].state} ({by_id[i].id[:15]})")
+    live = by_id[ss["train.job"]].state in LIVE_STATES
+    st.fragment(job_view, run_every=1.0 if live else None)(ss["train.job"], live)
+
+
+# 3. comparing runs
+def compare_view() -> None:
+    rows = compare_rows(job_store().jobs())
+    if not rows:
+        st.info("Finished runs appear here. The preset **Activation-function experiment** trains four GANs "
+                "that differ only in their activation function.")
+        return
+    groups = sorted({r["group"] for r in rows if r["group"]})
+    group = st.selectbox("Runs", ["All finished runs"] + groups, key="train.group")
+    if group != "All finished runs":
+        rows = [r for r in rows if r["group"] == group]
+    shown = [{k: v for k, v in r.items() if k != "group" and any(x[k] not in (None, "-") for x in rows)}
+             for r in rows]
+    st.dataframe(shown, hide_index=True, width="stretch")
+    names = [r["run"] for r in rows]
+    c = st.columns(3)
+    for column, key, title, axis in ((c[0], "fid", "FID (lower is better)", "FID"),
+                                     (c[1], "confidence", "Strong classifier's confidence", "mean top probability"),
+                                     (c[2], "seconds_per_epoch", "Time per epoch", "seconds")):
+        values = [r[key] for r in rows]
+        if any(v is not None for v in values):
+            column.plotly_chart(runs_bar_figure(names, values, title, axis), width="stretch", key=f"train.bar.{key}")
+    store = job_store()
+    histories = {j.name: j.history() for j in store.jobs() if j.name in names}
+    losses = sorted({k for h in histories.values() for k in h.get("losses", {})})
+    if losses:
+        loss = st.selectbox("Loss to compare", losses, key="train.compare_loss")
+        st.plotly_chart(runs_loss_figure(histories, loss), width="stretch", key="train.compare_chart")
+    st.caption(f"Updated {time.strftime('%H:%M:%S')}.")

@@ -1,0 +1,153 @@
+"""Training jobs (genlab.training.jobs + worker): real worker processes on tiny runs.
+
+Each test starts worker processes that train a few steps on the embedded digits, so they are the
+slowest unit tests; the runs are as small as the behaviour allows.
+"""
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from genlab.catalog import list_models
+from genlab.checkpoints import load_checkpoint
+from genlab.data import load_dataset
+from genlab.metrics import frechet_distance
+from genlab.training.jobs import JobSpec, JobStore
+from genlab.training.monitor import map_change
+from genlab.training.presets import compare_rows
+
+TINY_MONITOR = {"map_resolution": 8, "score_samples": 20, "samples": 16, "final_images": 200}
+
+
+def tiny(name, kind="gan", epochs=2, limit=128, batch_size=64, **train):
+    model = {"latent_dim": 2, **train.pop("model", {})}
+    return JobSpec(name, {"kind": kind, "model": model, "epochs": epochs, "limit": limit, "batch_size": batch_size,
+                          **train}, dict(TINY_MONITOR))
+
+
+def wait_for(store, job_id, condition, timeout=240):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        store.tick()
+        job = store.get(job_id)
+        if condition(job):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"timed out; last status {store.get(job_id).status}")
+
+
+def finished(job):
+    return job.state in ("done", "stopped", "failed", "interrupted")
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    monkeypatch.setenv("GENLAB_TRAIN_THREADS", "1")
+    return JobStore(tmp_path, limit=1)
+
+
+def test_queue_runs_jobs_one_at_a_time_and_publishes_them(store):
+    first = store.submit(tiny("relu_run", model={"activation": "relu"}))
+    second = store.submit(tiny("elu_run", model={"activation": "elu"}))
+    assert store.get(second.id).state == "queued" and store.queue_position(store.get(second.id)) == 1
+    first = wait_for(store, first.id, finished)
+    assert first.state == "done", first.status
+    second = wait_for(store, second.id, finished)   # started by the first worker when it ended
+    assert second.state == "done", second.status
+    # every epoch's monitoring is stored, and the history in the checkpoint carries it
+    history = second.history()
+    assert history["epochs"] == 2 and len(second.samples()) == 2 and len(second.maps()) == 2
+    assert history["monitor"]["map_epochs"] == [1, 2] and history["monitor"]["map_change"][0] is None
+    assert 0 <= history["monitor"]["map_change"][1] <= 1
+    # the finished models appear beside the shipped ones, scored by the strong classifier
+    files = {row["file"]: row for row in list_models()[0]}
+    assert {"relu_run.safetensors", "elu_run.safetensors"} <= set(files)
+    assert files["elu_run.safetensors"]["source"] == "trained" and files["elu_run.safetensors"]["metrics"]["fid"] > 0
+    rows = compare_rows(store.jobs())
+    assert [(r["run"], r["activation"]) for r in rows] == [("relu_run", "relu"), ("elu_run", "elu")]
+    assert all(r["fid"] > 0 and r["seconds_per_epoch"] > 0 and r["parameters"].startswith("generator 1,076,160")
+               for r in rows)
+
+
+def test_pause_resume_and_stop(store):
+    job = store.submit(tiny("paused_run", epochs=20, limit=512, batch_size=16))
+    job = wait_for(store, job.id, lambda j: j.state == "running" and (j.status.get("step") or 0) > 1)
+    store.command(job.id, "pause")
+    job = wait_for(store, job.id, lambda j: j.state == "paused")
+    step, epoch = job.status.get("step"), job.status.get("epoch")
+    time.sleep(1.5)
+    job = store.get(job.id)
+    assert (job.status.get("step"), job.status.get("epoch")) == (step, epoch), "a paused job must not train"
+    store.command(job.id, "run")
+    job = wait_for(store, job.id, lambda j: j.state == "running" and j.history()["epochs"] >= 1)
+    store.command(job.id, "stop")
+    job = wait_for(store, job.id, finished)
+    assert job.state == "stopped"
+    epochs = job.history()["epochs"]
+    assert 1 <= epochs < 20
+    assert load_checkpoint(job.status["model"]).epochs == epochs   # the last completed epoch was published
+
+
+def test_a_killed_worker_leaves_its_last_epoch_and_resumes_from_it(store):
+    job = store.submit(tiny("crashed_run", kind="vae", epochs=3, limit=256, batch_size=16))
+    job = wait_for(store, job.id, lambda j: j.history()["epochs"] >= 1 and j.state == "running")
+    os.kill(job.status["pid"], signal.SIGKILL)
+    job = wait_for(store, job.id, lambda j: j.state == "interrupted")
+    before = job.history()
+    assert 1 <= before["epochs"] < 3
+    ckpt = load_checkpoint(job.checkpoint)    # intact, loadable
+    assert ckpt.epochs == before["epochs"]
+    store.command(job.id, "run")
+    job = wait_for(store, job.id, finished)
+    assert job.state == "done", job.status
+    after = job.history()
+    assert after["epochs"] == 3 and len(after["losses"]["reconstruction"]) == 3
+    assert after["losses"]["reconstruction"][:before["epochs"]] == before["losses"]["reconstruction"]
+
+
+def test_a_failing_job_shows_its_error(store):
+    job = store.submit(tiny("failing_run", dataset="mnist", data_dir="/nonexistent/folder"))
+    job = wait_for(store, job.id, finished)
+    assert job.state == "failed"
+    assert "mnist" in job.status["error"] and "not on this machine" in job.status["error"]
+
+
+def test_specs_are_checked_before_anything_runs(store):
+    with pytest.raises(ValueError, match="at most 20 epochs"):
+        store.submit(tiny("too_long", epochs=50), demo=True)
+    with pytest.raises(ValueError, match="embedded"):
+        store.submit(tiny("full_set", dataset="mnist"), demo=True)
+    with pytest.raises(ValueError, match="unknown training settings"):
+        store.submit(JobSpec("bad", {"kind": "gan", "colour": "red"}, {}))
+    with pytest.raises(ValueError, match="loss"):
+        store.submit(tiny("bad_loss", loss="perceptual"))
+    demo = store.submit(tiny("demo_run", limit=None, epochs=1), demo=True)
+    assert demo.spec["train"]["limit"] == 5000   # the demo bounds the data too
+    store.command(demo.id, "stop")
+    assert wait_for(store, demo.id, finished).state == "stopped"
+
+
+def test_fid_is_zero_for_identical_sets_and_grows_with_the_difference():
+    classifier = load_checkpoint("checkpoints/classifier_strong.safetensors").model
+    test = load_dataset("mnist5k", "test").images[:400]
+    train = load_dataset("mnist5k", "train").images[:400]
+    same = frechet_distance(test, test, classifier)
+    real = frechet_distance(test, train, classifier)
+    blurred = frechet_distance(test, torch.nn.functional.avg_pool2d(train, 3, 1, 1), classifier)
+    noise = frechet_distance(test, torch.rand(400, 1, 28, 28) * 2 - 1, classifier)
+    assert abs(same) < 1e-3
+    assert real < blurred < noise
+    assert real < 0.1 * noise
+
+
+def test_map_change_counts_changed_grid_points():
+    a = np.zeros((4, 4), dtype=np.int16)
+    b = a.copy()
+    b[0, :2] = 3
+    assert map_change(a, a) == 0 and map_change(a, b) == 2 / 16
+    with pytest.raises(ValueError):
+        map_change(a, np.zeros((5, 5)))
