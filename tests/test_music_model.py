@@ -82,3 +82,17 @@ def test_musegan_config_errors_are_clear():
         TrainConfig("musegan", dataset="mnist5k")
     with pytest.raises(ValueError, match="84"):
         build_model("musegan", {"n_pitches": 88})
+
+
+def test_the_critic_can_learn_at_its_own_rate():
+    from genlab.training import TrainConfig
+    from genlab.training.loop import _make_optimizers
+    from train.__main__ import build_parser, config_from_args
+
+    model = build_model("musegan", TINY)
+    rates = lambda cfg: {k: o.param_groups[0]["lr"] for k, o in _make_optimizers(model, cfg).items()}  # noqa: E731
+    assert rates(TrainConfig("musegan", dataset="chorales", lr=5e-4)) == {"G": 5e-4, "D": 5e-4}
+    args = build_parser().parse_args(["musegan", "--lr", "5e-4", "--critic-lr", "1e-3", "--out", "x"])
+    assert rates(config_from_args(args)) == {"G": 5e-4, "D": 1e-3}
+    with pytest.raises(ValueError, match="critic_lr"):
+        TrainConfig("musegan", dataset="chorales", critic_lr=2.0)

@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--gp-weight", type=float, default=10.0, help="weight of the gradient penalty")
             p.add_argument("--transpose", type=int, default=0,
                            help="augmentation: shift each phrase by a random -k..k semitones")
+            p.add_argument("--critic-lr", type=float, default=None,
+                           help="the critic's learning rate (default: --lr; a higher one: two time-scale update rule)")
             p.add_argument("--ema", type=float, default=0.0, help="decay of a moving average of the generator's "
                            "weights per generator step, which the checkpoint stores (0 = off; e.g. 0.99)")
         datasets = MUSIC_DATASETS if kind == "musegan" else tuple(DATASETS)
@@ -103,7 +105,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        beta1=args.beta1, loss=getattr(args, "loss", "bce"),
                        regularizer=getattr(args, "regularizer", "none"), reg_weight=getattr(args, "reg_weight", 1.0), limit=args.limit, seed=args.seed,
                        device=args.device, storage=args.storage, save_optimizer=not args.no_optimizer_state,
-                       **{k: getattr(args, k) for k in ("critic_steps", "gp_weight", "transpose", "ema") if hasattr(args, k)})
+                       **{k: getattr(args, k) for k in ("critic_steps", "gp_weight", "transpose", "critic_lr", "ema") if hasattr(args, k)})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,7 @@ class TrainConfig:
     critic_steps: int = 5                  # musegan (WGAN-GP): critic updates per generator update.
     gp_weight: float = 10.0                # musegan and the wgan-gp loss: weight of the gradient penalty.
     transpose: int = 0                     # musegan: shift each phrase by a random -k..k semitones (augmentation).
+    critic_lr: float | None = None         # musegan: the critic's Adam rate; None -> lr (a higher one: two time-scales).
     ema: float = 0.0                       # musegan: decay of an exponential moving average of the generator's
                                            # weights per generator step, stored in the checkpoint (0 = off).
 
@@ -65,6 +66,8 @@ class TrainConfig:
             raise ValueError(f"limit must be a positive integer, got {self.limit!r}")
         if self.lr is not None and not 0 < self.lr < 1:
             raise ValueError(f"lr must be in (0, 1), got {self.lr!r}")
+        if self.critic_lr is not None and not 0 < self.critic_lr < 1:
+            raise ValueError(f"critic_lr must be in (0, 1), got {self.critic_lr!r}")
         if self.beta1 is not None and not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must be in [0, 1), got {self.beta1!r}")
 

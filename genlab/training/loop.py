@@ -55,13 +55,15 @@ def _distributed_setup(cfg: TrainConfig) -> tuple[int, int, torch.device]:
     return 0, 1, torch.device("cuda" if use_cuda else "cpu")
 
 
-def _optimizer(params, cfg: TrainConfig, beta2: float = 0.999) -> torch.optim.Optimizer:
-    """cfg.optimizer over `params`: Adam(beta1, beta2), SGD with momentum 0.9, or RMSprop."""
+def _optimizer(params, cfg: TrainConfig, beta2: float = 0.999, lr: float | None = None) -> torch.optim.Optimizer:
+    """cfg.optimizer over `params` at rate `lr` (default cfg.learning_rate): Adam(beta1, beta2), SGD with
+    momentum 0.9, or RMSprop."""
+    lr = lr or cfg.learning_rate
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.learning_rate, momentum=0.9)
+        return torch.optim.SGD(params, lr=lr, momentum=0.9)
     if cfg.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.learning_rate)
-    return torch.optim.Adam(params, lr=cfg.learning_rate, betas=(cfg.adam_beta1, beta2))
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=(cfg.adam_beta1, beta2))
 
 
 def _make_optimizers(model: nn.Module, cfg: TrainConfig) -> dict:
@@ -70,7 +72,7 @@ def _make_optimizers(model: nn.Module, cfg: TrainConfig) -> dict:
                 "D": _optimizer(model.discriminator.parameters(), cfg)}
     if model.kind == "musegan":  # the book's WGAN-GP: Adam(beta1 0.5, beta2 0.9)
         return {"G": _optimizer(model.generator.parameters(), cfg, beta2=0.9),
-                "D": _optimizer(model.critic.parameters(), cfg, beta2=0.9)}
+                "D": _optimizer(model.critic.parameters(), cfg, beta2=0.9, lr=cfg.critic_lr)}
     return {"model": _optimizer(model.parameters(), cfg)}
 
 
