@@ -72,25 +72,109 @@ def class_cube_figure(labels: np.ndarray, confidence: np.ndarray, coords: list[n
     return fig
 
 
-def morph_chart(probabilities: np.ndarray | None, realness: np.ndarray | None, class_names: tuple[str, ...]) -> go.Figure:
-    """Along a morph: the classifier's probability of each class that shows up (where the seven becomes
-    a one), and the discriminator's score where the model has one."""
+def morph_chart(probabilities: np.ndarray | None, realness: np.ndarray | None, class_names: tuple[str, ...],
+                steps: list[float] | None = None, x_title: str = "step (A = 1)") -> go.Figure:
+    """Along a morph (or any path): the classifier's probability of each class that shows up (where the
+    seven becomes a one), and the discriminator's score where the model has one. `steps` are the x
+    values (1, 2, ... by default)."""
     fig = go.Figure()
-    steps = list(range(1, len(probabilities if probabilities is not None else realness) + 1))
+    steps = steps if steps is not None else list(range(1, len(probabilities if probabilities is not None else realness) + 1))
     if probabilities is not None:
         for cls in range(probabilities.shape[1]):
             if probabilities[:, cls].max() < 0.05:
                 continue
             fig.add_trace(go.Scatter(x=steps, y=probabilities[:, cls], mode="lines+markers", name=f"class {class_names[cls]}",
                                      line=dict(color=class_color(cls), width=3),
-                                     hovertemplate=f"step %{{x}}: p({class_names[cls]}) = %{{y:.2f}}<extra></extra>"))
+                                     hovertemplate=f"%{{x}}: p({class_names[cls]}) = %{{y:.2f}}<extra></extra>"))
     if realness is not None:
         fig.add_trace(go.Scatter(x=steps, y=realness, mode="lines", name="discriminator: real", line=dict(color="#111", dash="dash"),
-                                 hovertemplate="step %{x}: discriminator %{y:.2f}<extra></extra>"))
+                                 hovertemplate="%{x}: discriminator %{y:.2f}<extra></extra>"))
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10),
-                      xaxis=dict(title="step (A = 1)", dtick=1 if len(steps) <= 24 else None),
+                      xaxis=dict(title=x_title, dtick=1 if len(steps) <= 24 and x_title.startswith("step") else None),
                       yaxis=dict(range=[0, 1.02], title="probability"),
                       legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0))
+    return fig
+
+
+def latent_scatter_figure(xy: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], axis_names: tuple[str, str],
+                          title: str = "", samples: np.ndarray | None = None, marks: list[dict] | None = None,
+                          arrow: tuple[tuple[float, float], tuple[float, float]] | None = None,
+                          ranges: tuple[tuple[float, float], tuple[float, float]] | None = None,
+                          height: int = 430) -> go.Figure:
+    """Encoded digits as a 2D scatter, one colour (and legend entry) per class.
+
+    Args:
+        xy: (N, 2) the points (codes, their p-values, or a PCA projection); labels: (N,) their classes.
+        samples: (M, 2) points drawn from N(0, I), shown as small grey crosses.
+        marks: single points to draw on top: dicts with "name", "x", "y" and optional "symbol", "color".
+        arrow: ((x0, y0), (x1, y1)): an attribute vector drawn from a point.
+        ranges: the axis ranges ((x_lo, x_hi), (y_lo, y_hi)); plotly's own otherwise.
+    """
+    fig = go.Figure()
+    for cls in np.unique(labels):
+        where = labels == cls
+        fig.add_trace(go.Scatter(x=xy[where, 0], y=xy[where, 1], mode="markers", name=class_names[cls],
+                                 marker=dict(size=5, color=class_color(int(cls)), opacity=0.75),
+                                 hovertemplate=f"a {class_names[cls]}" + " (%{x:.2f}, %{y:.2f})<extra></extra>"))
+    if samples is not None:
+        fig.add_trace(go.Scatter(x=samples[:, 0], y=samples[:, 1], mode="markers", name="N(0, I) samples",
+                                 marker=dict(size=5, color="#111", symbol="x-thin", line=dict(width=1, color="#111")),
+                                 hovertemplate="sample (%{x:.2f}, %{y:.2f})<extra></extra>"))
+    if arrow is not None:
+        (x0, y0), (x1, y1) = arrow
+        fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                           arrowhead=3, arrowsize=1.4, arrowwidth=3, arrowcolor="#111", text="")
+    for mark in marks or []:
+        fig.add_trace(go.Scatter(x=[mark["x"]], y=[mark["y"]], mode="markers", name=mark["name"],
+                                 marker=dict(size=mark.get("size", 16), symbol=mark.get("symbol", "star"),
+                                             color=mark.get("color", "#111"), line=dict(width=2, color="#fff")),
+                                 hovertemplate=mark["name"] + " (%{x:.2f}, %{y:.2f})<extra></extra>"))
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+                      legend=dict(itemsizing="constant"), xaxis_title=axis_names[0], yaxis_title=axis_names[1])
+    if ranges is not None:
+        fig.update_xaxes(range=list(ranges[0]))
+        fig.update_yaxes(range=list(ranges[1]))
+    return fig
+
+
+def latent_histograms_figure(z: np.ndarray, kl: np.ndarray | None = None, columns: int = 4) -> go.Figure:
+    """One histogram per latent dimension of codes z (N, d), as densities, each against the N(0, 1) curve
+    (the book's health check of a VAE); `kl` (d,) puts each dimension's KL divergence in its title."""
+    from plotly.subplots import make_subplots
+
+    d = z.shape[1]
+    rows = -(-d // columns)
+    titles = [f"z{i + 1}" + ("" if kl is None else f" · KL {kl[i]:.2f}") for i in range(d)]
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.04, vertical_spacing=0.12)
+    grid = np.linspace(-4, 4, 81)
+    curve = np.exp(-grid ** 2 / 2) / np.sqrt(2 * np.pi)
+    for i in range(d):
+        row, col = i // columns + 1, i % columns + 1
+        fig.add_trace(go.Histogram(x=z[:, i], histnorm="probability density", xbins=dict(start=-4, end=4, size=0.25),
+                                   marker_color="#3f90da", opacity=0.8, showlegend=i == 0, name="codes",
+                                   hovertemplate="%{x}: %{y:.2f}<extra></extra>"), row=row, col=col)
+        fig.add_trace(go.Scatter(x=grid, y=curve, mode="lines", line=dict(color="#111", width=1.5),
+                                 showlegend=i == 0, name="N(0, 1)", hoverinfo="skip"), row=row, col=col)
+    fig.update_xaxes(range=[-4, 4])
+    fig.update_layout(height=170 * rows + 60, margin=dict(l=10, r=10, t=40, b=10), bargap=0.05,
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1))
+    fig.update_annotations(font_size=12)
+    return fig
+
+
+def attribute_chart(alphas: np.ndarray, values: np.ndarray, name: str, unit: str,
+                    mean_values: np.ndarray | None = None) -> go.Figure:
+    """The measured attribute of the decoded images along alpha: for the point (and, dashed, the mean over
+    many test digits moved by the same vector)."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=alphas, y=values, mode="lines+markers", name="this point", line=dict(color="#bd1f01", width=3),
+                             hovertemplate=f"alpha %{{x:.2f}}: {name} %{{y:.2f}} {unit}<extra></extra>"))
+    if mean_values is not None:
+        fig.add_trace(go.Scatter(x=alphas, y=mean_values, mode="lines+markers", name="mean over test digits",
+                                 line=dict(color="#111", dash="dash"),
+                                 hovertemplate=f"alpha %{{x:.2f}}: mean {name} %{{y:.2f}} {unit}<extra></extra>"))
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="alpha",
+                      yaxis_title=f"{name} ({unit})", legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0))
     return fig
 
 

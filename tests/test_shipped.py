@@ -16,6 +16,7 @@ SHIPPED_FILES = {
     "gan_4d": ("gan", {"latent_dim": 4}),
     "cgan_3d": ("cgan", {"latent_dim": 3}),
     "vae_2d": ("vae", {"latent_dim": 2}),
+    "vae_16": ("vae", {"latent_dim": 16}),
     "ae_2d": ("ae", {"latent_dim": 2}),
 }
 

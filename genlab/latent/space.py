@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .encoded import encode_images
+
 AXIS_NAMES = ("z1", "z2", "z3", "z4", "z5", "z6", "z7", "z8")
 
 
@@ -20,16 +22,14 @@ def axis_name(axis: int) -> str:
     return AXIS_NAMES[axis] if axis < len(AXIS_NAMES) else f"z{axis + 1}"
 
 
-@torch.inference_mode()
 def encoded_range(model: nn.Module, images: torch.Tensor, batch_size: int = 500) -> list[tuple[float, float]]:
-    """(low, high) per latent coordinate covering the codes of `images` (an AE's z, a VAE's mu).
+    """(low, high) per latent coordinate covering the codes of `images` (an AE's z, a VAE's mu); see `code_box`."""
+    return code_box(encode_images(model, images, batch_size=batch_size).mu)
 
-    The 0.5 and 99.5 percentiles, widened by 10% and rounded outwards to multiples of 0.5, so a few
-    outliers do not shrink the rest of the map into a corner.
-    """
-    device = next(model.parameters()).device
-    codes = torch.cat([model.encode(images[i:i + batch_size].to(device)).cpu()
-                       for i in range(0, len(images), batch_size)]).numpy()
+
+def code_box(codes: np.ndarray) -> list[tuple[float, float]]:
+    """(low, high) per column of `codes` (N, d): the 0.5 and 99.5 percentiles, widened by 10% and rounded
+    outwards to multiples of 0.5, so a few outliers do not shrink the rest of the map into a corner."""
     low, high = np.percentile(codes, 0.5, axis=0), np.percentile(codes, 99.5, axis=0)
     pad = (high - low) * 0.1
     return [(math.floor((lo - p) * 2) / 2, math.ceil((hi + p) * 2) / 2) for lo, hi, p in zip(low, high, pad)]
