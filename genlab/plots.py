@@ -17,13 +17,19 @@ def loss_history_figure(history: dict, title: str = "Losses per epoch", hide: tu
             continue
         fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines+markers",
                                  name=f"{name} (right axis)" if name in right else name,
-                                 yaxis="y2" if name in right else "y"))
+                                 yaxis="y2" if name in right else "y",
+                                 line=dict(dash="dot") if name in right else None))
     fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="loss", height=320,
                       margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", yanchor="top", y=-0.25))
-    fig.update_xaxes(tickformat="d")
+    _whole_epochs(fig, history.get("epochs", 0))
     if right:
         fig.update_layout(yaxis2=dict(title=", ".join(right), overlaying="y", side="right", showgrid=False))
     return fig
+
+
+def _whole_epochs(fig: go.Figure, epochs: int) -> None:
+    """Ticks on whole epochs only (about ten of them)."""
+    fig.update_xaxes(tickmode="linear", tick0=1, dtick=max(1, -(-epochs // 10)), tickformat="d")
 
 
 def class_cube_figure(labels: np.ndarray, confidence: np.ndarray, coords: list[np.ndarray], class_names: tuple[str, ...],
@@ -193,7 +199,7 @@ def monitor_figure(history: dict) -> go.Figure:
     fig.update_layout(title="Map change and weak classifier per epoch", xaxis_title="epoch", yaxis_title="fraction",
                       yaxis_range=[0, 1.02], height=320, margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.25))
-    fig.update_xaxes(tickformat="d")
+    _whole_epochs(fig, history.get("epochs", 0))
     return fig
 
 

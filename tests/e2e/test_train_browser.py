@@ -1,0 +1,57 @@
+"""End to end in a real browser: start a tiny run on the Train page, watch the progress and the loss chart
+move, then open the model just trained in the Latent Explorer. Its own server, so the run's folder is fresh."""
+import pytest
+from playwright.sync_api import expect
+
+from .server import app_server
+
+
+@pytest.fixture
+def train_url(tmp_path):
+    env = {"GENLAB_RUNS": str(tmp_path / "runs"), "GENLAB_TRAIN_THREADS": "1",
+           "GENLAB_CACHE_DIR": str(tmp_path / "cache")}
+    try:
+        with app_server(tmp_path / "streamlit.log", env=env) as url:
+            yield url
+    except RuntimeError as err:
+        pytest.fail(str(err))
+
+
+def loss_points(main) -> int:
+    """Markers drawn in the loss chart (one per loss and epoch)."""
+    return main.locator(".js-plotly-plot").first.locator(".scatterlayer .point").count()
+
+
+def test_train_a_tiny_vae_watch_it_and_explore_it(page, train_url, tmp_path):
+    page.goto(f"{train_url}/train")
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name="Train")).to_be_visible(timeout=60_000)
+    for label, value in (("Epochs", "3"), ("Training images (0 = all)", "512"), ("Map resolution (points per axis)", "16")):
+        field = main.get_by_label(label, exact=True)
+        field.fill(value)
+        field.press("Enter")
+        expect(field).to_have_value(value, timeout=30_000)
+    name = main.get_by_label("Name", exact=True)
+    name.fill("browser_vae")
+    name.press("Enter")
+    main.get_by_test_id("stSelectbox").filter(has_text="Batch size").click()
+    page.get_by_role("option", name="32", exact=True).click()
+    main.get_by_role("button", name="Start").click()
+    # 1. the progress bar moves epoch by epoch, and the loss chart gains points
+    expect(main.get_by_text("browser_vae", exact=False).first).to_be_visible(timeout=30_000)
+    expect(main.get_by_text("Epoch 1/3", exact=False)).to_be_visible(timeout=120_000)
+    expect(main.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
+    first = loss_points(main)
+    expect(main.get_by_text("Epoch 2/3", exact=False)).to_be_visible(timeout=120_000)
+    page.screenshot(path=str(tmp_path / "training.png"), full_page=True)
+    # 2. it ends, scored, with a link to the explorer
+    expect(main.get_by_text("done", exact=True)).to_be_visible(timeout=180_000)
+    assert loss_points(main) > first > 0
+    link = main.get_by_role("link", name="Explore browser_vae.safetensors in the Latent Explorer")
+    expect(link).to_be_visible(timeout=30_000)
+    link.click()
+    expect(main.get_by_role("heading", name="Latent Explorer")).to_be_visible(timeout=60_000)
+    expect(main.get_by_role("combobox", name="Model")).to_have_value("VAE, 2D latent — browser_vae.safetensors",
+                                                                      timeout=60_000)
+    expect(main.get_by_role("img").first).to_be_visible(timeout=60_000)
+    page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)

@@ -1,0 +1,89 @@
+"""AppTest of the Train page: presets fill the form, Start queues a real (tiny) run, the page follows it to
+the end and compares finished runs; refused settings and failed runs give messages."""
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from genlab.training.jobs import JobSpec, JobStore
+
+from .conftest import ROOT, SHIPPED
+
+
+@pytest.fixture
+def runs(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(SHIPPED))
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    monkeypatch.setenv("GENLAB_TRAIN_THREADS", "1")
+    return JobStore(tmp_path)
+
+
+def open_train() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def wait_until_finished(store: JobStore, timeout: float = 240):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        store.tick()
+        jobs = store.jobs()
+        if jobs and all(j.state in ("done", "stopped", "failed") for j in jobs):
+            return jobs
+        time.sleep(0.3)
+    raise AssertionError([j.status for j in store.jobs()])
+
+
+def test_presets_fill_the_form(runs):
+    at = open_train()
+    assert at.title[0].value == "Train"
+    assert at.selectbox(key="train.preset").value == "quick"
+    assert at.selectbox(key="train.kind").value == "vae" and at.number_input(key="train.epochs").value == 10
+    at.selectbox(key="train.preset").set_value("activations").run()
+    assert at.selectbox(key="train.kind").value == "gan"
+    shown = [t for t in at.text_input if t.label == "Activation"][0]
+    assert shown.value == "ReLU, LeakyReLU (0.3), PReLU, ELU" and shown.disabled
+    assert at.selectbox(key="train.loss").value == "bce"
+
+
+def test_start_a_tiny_run_watch_it_finish_and_compare(runs):
+    at = open_train()
+    for key, value in (("train.epochs", 2), ("train.limit", 128), ("train.map_resolution", 8)):
+        at.number_input(key=key).set_value(value)
+    at.selectbox(key="train.batch_size").set_value(64)
+    at.text_input(key="train.name").set_value("my_vae")
+    at.button(key="train.start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["train.view"] == "Watch a run"
+    [job] = runs.jobs()
+    assert job.name == "my_vae" and job.train_config.kind == "vae" and job.train_config.epochs == 2
+    wait_until_finished(runs)
+    at.run()
+    assert not at.exception
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "my_vae" in markdown and "done" in markdown
+    columns = " ".join(str(c) for t in at.table for c in t.value.columns)
+    assert "FID" in columns and "test reconstruction error" in columns
+    assert len(at.get("plotly_chart")) >= 2          # losses, and map change / weak classifier
+    assert {b.label for b in at.get("download_button")} == {"Samples per epoch (GIF)", "Class map per epoch (GIF)"}
+    # the same name again is refused, with a message
+    at.segmented_control(key="train.view").set_value("New run").run()
+    at.text_input(key="train.name").set_value("my_vae")
+    at.button(key="train.start").click().run()
+    assert any("exists already" in e.value for e in at.error)
+    assert len(runs.jobs()) == 1
+    # compare runs lists it with its scores
+    at.segmented_control(key="train.view").set_value("Compare runs").run()
+    table = at.dataframe[0].value
+    assert list(table["run"]) == ["my_vae"] and table["fid"][0] > 0
+
+
+def test_a_failed_run_shows_its_error(runs):
+    runs.submit(JobSpec("broken", {"kind": "gan", "dataset": "mnist", "data_dir": "/nowhere", "epochs": 1}, {}))
+    wait_until_finished(runs)
+    at = open_train()
+    at.segmented_control(key="train.view").set_value("Watch a run").run()
+    assert any("failed" in e.value and "not on this machine" in e.value for e in at.error)
