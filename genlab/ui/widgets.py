@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from .. import __version__
-from ..catalog import checkpoint_folder, list_models
+from ..catalog import checkpoint_folder, list_models, trained_folder
 from ..checkpoints import Checkpoint, CheckpointError
 from ..models import default_device
 from .loaders import load_model
@@ -14,7 +14,7 @@ def sidebar() -> None:
     """The sidebar every page shares: where models come from and what computes."""
     with st.sidebar:
         st.caption(f"GenLab {__version__} · computing on **{default_device().type.upper()}**")
-        st.caption(f"Models folder: `{checkpoint_folder()}`")
+        st.caption(f"Models: `{checkpoint_folder()}` (shipped) and `{trained_folder()}` (trained on the Train page)")
 
 
 def model_picker(key: str, kinds: tuple[str, ...] | None = None, label: str = "Model", slot=None,
