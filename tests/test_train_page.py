@@ -74,6 +74,9 @@ def test_start_a_tiny_run_watch_it_finish_and_compare(runs):
     at.text_input(key="train.name").set_value("my_vae")
     at.button(key="train.start").click().run()
     assert any("exists already" in e.value for e in at.error)
+    at.text_input(key="train.name").set_value("gan_2d")   # a shipped model's name
+    at.button(key="train.start").click().run()
+    assert any("'gan_2d' exists already" in e.value for e in at.error)
     assert len(runs.jobs()) == 1
     # compare runs lists it with its scores
     at.segmented_control(key="train.view").set_value("Compare runs").run()

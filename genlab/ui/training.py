@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from pathlib import Path
 
 import streamlit as st
 from PIL import Image
 
 from ..bars import class_legend
+from ..catalog import list_models
 from ..data import DATASETS, available_datasets
 from ..images import frames_gif
 from ..models.layers import ACTIVATIONS
@@ -85,13 +87,13 @@ def _specs() -> list[JobSpec]:
 def start_runs() -> None:
     """Submit the form's runs (a callback of Start); a refused spec leaves a message and starts nothing."""
     store = job_store()
-    names = {job.name for job in store.jobs()}
+    names = {job.name for job in store.jobs()} | {Path(row["file"]).stem for row in list_models()[0]}
     try:
         specs = _specs()
         for spec in specs:
             spec.validate(demo_mode())
             if spec.name in names:
-                raise ValueError(f"a run named {spec.name!r} exists already; pick another name")
+                raise ValueError(f"a run or model named {spec.name!r} exists already; pick another name")
         jobs = [store.submit(spec) for spec in specs]
     except ValueError as err:
         ss["train.error"] = str(err)
