@@ -129,3 +129,16 @@ def test_the_vae_fills_the_plane_evenly_where_the_autoencoder_leaves_gaps(mnist5
     assert gappy.empty > 0.5 and compact.empty < 0.3
     assert gappy.class_areas.max() > 0.25 and compact.class_areas.max() < 0.15
     assert vae.log_var is not None and not np.allclose(vae.z, vae.mu) and ae.log_var is None
+
+
+def test_a_class_area_map_over_a_plane_matches_the_map_over_the_axes_it_spans():
+    from genlab.latent.encoded import PlaneDecoder
+    from genlab.latent.maps import agreement, compute_class_area_map
+
+    vae = load_checkpoint(SHIPPED / "vae_2d.safetensors").model
+    classifier = load_checkpoint(SHIPPED / "classifier_strong.safetensors").model
+    ranges = [(-3.0, 3.0), (-3.0, 3.0)]
+    direct = compute_class_area_map(vae, classifier, (0, 1), ranges, 24, method="brute")
+    plane = axes_plane(2).through([0.5, -0.25])                    # the same plane: the axes, through a point
+    over_plane = compute_class_area_map(PlaneDecoder(vae, plane), classifier, (0, 1), ranges, 24, method="brute")
+    assert agreement(direct, over_plane) > 0.99 and len(np.unique(direct.labels)) >= 5

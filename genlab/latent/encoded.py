@@ -90,6 +90,29 @@ class Plane:
         component off the plane stays."""
         return np.asarray(z, np.float64) + (np.asarray(xy, np.float64) - self.project(z)) @ self.directions
 
+    def through(self, z) -> "Plane":
+        """The parallel plane through the point z (d,), with the same plane coordinates as this one."""
+        z = np.asarray(z, np.float64)
+        return Plane(z - self.project(z) @ self.directions, self.directions, self.names, self.explained)
+
+
+class PlaneDecoder(nn.Module):
+    """A model's decoder over a plane of its latent space: plane coordinates (N, 2) -> images, so that a
+    class-area map (genlab.latent.maps) can be drawn over any plane of a larger space."""
+
+    conditional = False
+    latent_dim = 2
+
+    def __init__(self, model: nn.Module, plane: Plane):
+        super().__init__()
+        self.model = model
+        device = next(model.parameters()).device
+        self.register_buffer("origin", torch.tensor(plane.origin, dtype=torch.float32, device=device))
+        self.register_buffer("directions", torch.tensor(plane.directions, dtype=torch.float32, device=device))
+
+    def generate(self, xy: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.model.decode(self.origin + xy @ self.directions)
+
 
 def axes_plane(latent_dim: int) -> Plane:
     """The plane of z1 and z2 through the origin (a 2D latent space itself)."""
