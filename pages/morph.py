@@ -1,7 +1,8 @@
 """Morph: the images from latent point A to B, on the class-area map and along the class chart.
 
 State (prefix "morph."): "morph.a" and "morph.b" are the endpoints; the pad (both points), the
-number inputs ("morph.a0", "morph.b1", ...) and the test-digit picker only write into them.
+number inputs ("morph.a0", "morph.b1", ...), the test-digit picker and an attribute vector (a JSON file
+from the VAE Lab, added alpha times) only write into them.
 """
 import streamlit as st
 import torch
@@ -10,13 +11,14 @@ from genlab.data import load_dataset
 from genlab.generate import GenerateError
 from genlab.images import animated_gif, image_grid, to_pil
 from genlab.latent import views
+from genlab.latent.attributes import apply_vector
 from genlab.latent.morph import MAX_STEPS, METHODS, classes_along, morph
 from genlab.latent.space import axis_name
 from genlab.plots import class_cube_figure, morph_chart
 from genlab.ui.explorer import class_map, class_names_of, png_bytes, ranges_of, strong_classifier
 from genlab.ui.latent_pad import latent_pad
 from genlab.ui.router import require_router
-from genlab.ui.widgets import load_or_stop, model_picker
+from genlab.ui.widgets import load_or_stop, model_picker, vector_upload
 
 KINDS = ("gan", "cgan", "vae", "ae")
 ss = st.session_state
@@ -77,6 +79,23 @@ if hasattr(model, "encode"):
                        args=(test.images[[ia, ib]],))
         if ss.pop("morph.clamped", False):
             st.warning("A code lay outside the map's range and was moved to its edge.")
+
+
+def add_vector(which: str, vector: list[float]) -> None:
+    moved = apply_vector(ss[f"morph.{which}"], vector, float(ss["morph.alpha"])).tolist()
+    ss[f"morph.{which}"], ss["morph.vector_clamped"] = clamp(moved), clamp(moved) != moved
+
+
+with st.expander("Apply an attribute vector to A or B (a JSON file saved on the VAE Lab)"):
+    vector = vector_upload("morph.vector", d, file, "Attribute vector (JSON)")
+    if vector is not None:
+        cols = st.columns([2, 1, 1], vertical_alignment="bottom")
+        cols[0].number_input("alpha", -5.0, 5.0, 1.0, 0.1, key="morph.alpha", help="The point z becomes z + alpha x vector.")
+        for col, which in zip(cols[1:], "ab"):
+            col.button(f"Add to {which.upper()}", key=f"morph.add_{which}", on_click=add_vector, args=(which, vector.vector))
+        st.caption(f"\"{vector.name}\": {vector.description}")
+        if ss.pop("morph.vector_clamped", False):
+            st.warning("The moved point lay outside the map's range and was brought back to its edge.")
 
 slice_axis = None
 if d >= 3:

@@ -21,6 +21,8 @@ PAGES = [
              "A MuseGAN's four-voice Bach-like phrases: steer its latent inputs, listen, morph, download MIDI."),
     PageInfo("pages/morph.py", "Morph", ":material/animation:",
              "From point A to point B: the strip of images, the path on the class map, the class chart, a GIF."),
+    PageInfo("pages/vae_lab.py", "VAE Lab", ":material/draw:",
+             "Draw a digit and see where a VAE puts it; attribute vectors (thicker, slanted, 4 to 9); AE vs VAE maps."),
     PageInfo("pages/cgan.py", "Conditional GAN", ":material/filter_9_plus:",
              "One latent space per class: change the number drawn and the class map shown; one point as every digit."),
     PageInfo("pages/train.py", "Train", ":material/model_training:",

@@ -6,6 +6,7 @@ import streamlit as st
 from .. import __version__
 from ..catalog import checkpoint_folder, list_models, trained_folder
 from ..checkpoints import Checkpoint, CheckpointError
+from ..latent.attributes import AttributeVector, VectorError, vector_from_json
 from ..models import default_device
 from .loaders import load_model
 
@@ -49,3 +50,20 @@ def load_or_stop(row: dict) -> Checkpoint:
     except CheckpointError as err:
         st.error(f"This checkpoint cannot be loaded: {err}")
         st.stop()
+
+
+def vector_upload(key: str, latent_dim: int, model_file: str, label: str) -> AttributeVector | None:
+    """A file uploader for a saved vector (JSON), checked against the latent size; the reason shown when refused,
+    and a note when it was made with another model. Used by the VAE Lab and the Morph page."""
+    upload = st.file_uploader(label, type=["json"], key=key, max_upload_size=1)
+    if upload is None:
+        return None
+    try:
+        vector = vector_from_json(upload.getvalue(), latent_dim)
+    except VectorError as err:
+        st.error(f"{upload.name[:40]}: {err}")
+        return None
+    if vector.model and vector.model != model_file:
+        st.caption(f"Note: this vector was made with {vector.model}, not {model_file}; it moves the same way only "
+                   "if both models share their latent space.")
+    return vector

@@ -73,3 +73,13 @@ def pad_pixel(box: dict, x: float, y: float, low: float = -1.0, high: float = 1.
     inner = box["width"] - 2 * PAD_MARGIN
     return (box["x"] + PAD_MARGIN + (x - low) / (high - low) * inner,
             box["y"] + PAD_MARGIN + (high - y) / (high - low) * inner)
+
+
+def open_page(page, url: str, heading: str):
+    """Go to `url` and wait for the page's title heading; returns the main area (a Playwright locator)."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=60_000)
+    return main

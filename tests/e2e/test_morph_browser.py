@@ -4,13 +4,11 @@ import io
 from PIL import Image
 from playwright.sync_api import expect
 
-from .server import pad_pixel
+from .server import open_page, pad_pixel
 
 
 def test_morph_strip_follows_b_and_downloads_as_a_gif(page, app_url, tmp_path):
-    page.goto(f"{app_url}/morph")
-    main = page.get_by_test_id("stMain")
-    expect(main.get_by_role("heading", name="Morph", exact=True)).to_be_visible(timeout=60_000)
+    main = open_page(page, f"{app_url}/morph", "Morph")
     strip = page.locator(".st-key-morph-strip img")
     expect(strip).to_be_visible(timeout=120_000)
     expect(main.get_by_text("16 steps from A (left) to B")).to_be_visible()

@@ -1,0 +1,38 @@
+"""End to end in a real browser: draw a digit on the VAE Lab's canvas with the mouse and see it appear as a
+point on the latent pad with the VAE's reconstruction; clear the canvas and get a message."""
+import re
+
+from playwright.sync_api import expect
+
+from .server import open_page
+
+THREE = [(90, 60), (130, 45), (175, 55), (190, 85), (170, 120), (135, 135), (175, 150), (195, 185), (180, 220),
+         (135, 240), (90, 225)]                      # on the canvas's 280 x 280 surface
+
+
+def test_a_drawn_stroke_becomes_a_point_and_a_reconstruction(page, app_url, tmp_path):
+    main = open_page(page, f"{app_url}/vae_lab", "VAE Lab")
+    canvas = page.locator(".draw-canvas canvas")
+    expect(canvas).to_be_visible(timeout=120_000)
+    expect(main.get_by_text("Draw a digit on the black square")).to_be_visible()
+    expect(page.locator(".latent-pad")).to_have_count(0)
+
+    box = canvas.bounding_box()
+    scale = box["width"] / 280
+    at = lambda x, y: (box["x"] + x * scale, box["y"] + y * scale)  # noqa: E731
+    page.mouse.move(*at(*THREE[0]))
+    page.mouse.down()
+    for point in THREE[1:]:
+        page.mouse.move(*at(*point), steps=5)
+    page.mouse.up()
+
+    reconstruction = page.locator(".st-key-vae-point-image img")
+    expect(reconstruction).to_be_visible(timeout=60_000)
+    expect(page.locator(".latent-pad .readout")).to_contain_text(re.compile(r"PC1 = -?\d\.\d{3}"), timeout=30_000)
+    expect(main.get_by_text("your drawing, as MNIST")).to_be_visible()
+    expect(main.get_by_text(re.compile(r"^Image class: \d$"))).to_be_visible()
+    page.screenshot(path=str(tmp_path / "vae_lab_drawn.png"))
+
+    page.locator(".draw-canvas button.clear").click()
+    expect(main.get_by_text("The canvas is empty: draw a digit on it.")).to_be_visible(timeout=30_000)
+    expect(reconstruction).to_have_count(0)
