@@ -206,7 +206,8 @@ def monitor_figure(history: dict) -> go.Figure:
 def runs_bar_figure(names: list[str], values: list[float | None], title: str, axis: str) -> go.Figure:
     """One bar per run (runs without the value are left out)."""
     pairs = [(n, v) for n, v in zip(names, values) if v is not None]
-    fig = go.Figure(go.Bar(x=[n for n, _ in pairs], y=[v for _, v in pairs], text=[f"{v:.3g}" for _, v in pairs],
+    fig = go.Figure(go.Bar(x=[n for n, _ in pairs], y=[v for _, v in pairs],
+                           text=[f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}" for _, v in pairs],
                            textposition="auto"))
     fig.update_layout(title=title, yaxis_title=axis, height=300, margin=dict(l=10, r=10, t=40, b=10))
     return fig
@@ -221,4 +222,5 @@ def runs_loss_figure(histories: dict[str, dict], loss: str) -> go.Figure:
             fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines+markers", name=name))
     fig.update_layout(title=f"{loss} per epoch", xaxis_title="epoch", yaxis_title=loss, height=320,
                       margin=dict(l=10, r=10, t=40, b=10))
+    _whole_epochs(fig, max((len(h.get("losses", {}).get(loss, [])) for h in histories.values()), default=0))
     return fig

@@ -81,7 +81,7 @@ def test_start_a_tiny_run_watch_it_finish_and_compare(runs):
     # compare runs lists it with its scores
     at.segmented_control(key="train.view").set_value("Compare runs").run()
     table = at.dataframe[0].value
-    assert list(table["run"]) == ["my_vae"] and table["fid"][0] > 0
+    assert list(table["run"]) == ["my_vae"] and table["FID"][0] > 0
 
 
 def test_a_failed_run_shows_its_error(runs):

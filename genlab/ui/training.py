@@ -30,6 +30,10 @@ STATE_BADGES = {"queued": ":gray[queued]", "running": ":blue[running]", "paused"
                 "scoring": ":blue[scoring]", "done": ":green[done]", "stopped": ":gray[stopped]",
                 "failed": ":red[failed]", "interrupted": ":orange[interrupted]"}
 LIVE_STATES = ("queued",) + ACTIVE
+COLUMNS = {"seconds_per_epoch": "s / epoch", "parameters": "trainable parameters",
+           "confidence": "strong classifier's confidence", "classes": "classes covered", "fid": "FID",
+           "reconstruction_mse": "reconstruction MSE", "test_accuracy": "test accuracy",
+           "last_map_change": "last map change"}
 FIELDS = ("kind", "latent_dim", "activation", "loss", "optimizer", "lr", "batch_size", "epochs", "seed", "dataset",
           "limit", "map_every", "map_resolution", "size")
 
@@ -329,7 +333,7 @@ def compare_view() -> None:
     group = st.selectbox("Runs", ["All finished runs"] + groups, key="train.group")
     if group != "All finished runs":
         rows = [r for r in rows if r["group"] == group]
-    shown = [{k: v for k, v in r.items() if k != "group" and any(x[k] not in (None, "-") for x in rows)}
+    shown = [{COLUMNS.get(k, k): v for k, v in r.items() if k != "group" and any(x[k] not in (None, "-") for x in rows)}
              for r in rows]
     st.dataframe(shown, hide_index=True, width="stretch")
     names = [r["run"] for r in rows]
