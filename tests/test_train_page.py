@@ -90,3 +90,20 @@ def test_a_failed_run_shows_its_error(runs):
     at = open_train()
     at.segmented_control(key="train.view").set_value("Watch a run").run()
     assert any("failed" in e.value and "not on this machine" in e.value for e in at.error)
+
+
+def test_a_queued_run_shows_its_place_in_the_queue(runs):
+    tiny = {"kind": "vae", "epochs": 50, "limit": 256, "batch_size": 16}
+    first = runs.submit(JobSpec("first", tiny, {}))
+    second = runs.submit(JobSpec("second", tiny, {}))
+    try:
+        at = open_train()
+        at.segmented_control(key="train.view").set_value("Watch a run").run()
+        at.selectbox(key="train.job").set_value(second.id).run()
+        assert any("position 1" in i.value for i in at.info)
+        assert [b.label for b in at.button if b.key == "train.stop"] == ["Stop"]
+        at.button(key="train.stop").click().run()     # cancels the queued run
+        assert runs.get(second.id).state == "stopped"
+    finally:
+        runs.command(first.id, "stop")
+        wait_until_finished(runs)
