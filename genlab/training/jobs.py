@@ -202,6 +202,9 @@ class JobStore:
 
     def tick(self) -> None:
         """Mark jobs whose worker died as interrupted, then start queued jobs while slots are free."""
+        for pid, child in list(_children.items()):   # reap the workers of this process that ended
+            if child.poll() is not None:
+                _children.pop(pid, None)
         with self._lock():
             jobs = self.jobs()
             running = 0
