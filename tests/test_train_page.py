@@ -107,3 +107,11 @@ def test_a_queued_run_shows_its_place_in_the_queue(runs):
     finally:
         runs.command(first.id, "stop")
         wait_until_finished(runs)
+
+
+def test_the_hosted_demo_bounds_every_run(runs, monkeypatch):
+    monkeypatch.setenv("GENLAB_DEMO", "1")
+    at = open_train()
+    assert at.number_input(key="train.epochs").proto.max == 20
+    assert all("embedded" in o for o in at.selectbox(key="train.dataset").options)
+    assert any("Hosted demo" in c.value for c in at.caption)
