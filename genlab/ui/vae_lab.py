@@ -187,7 +187,7 @@ def current_point(lab: Lab) -> list[float] | None:
         return None
     owner = (str(lab.vae.path), digit["version"])
     if ss.get("vae.point_for") != owner:
-        ss["vae.point"], ss["vae.point_for"], ss["vae.seq"] = digit_code(lab.vae.model), owner, ss.get("vae.seq", 0)
+        ss["vae.point"], ss["vae.point_for"] = digit_code(lab.vae.model), owner
     return ss["vae.point"]
 
 
