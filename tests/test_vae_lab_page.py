@@ -139,6 +139,22 @@ def test_attribute_sliders_make_the_digit_more_slanted_and_a_class_vector_can_be
     assert "Save this vector (JSON)" in [b.label for b in at.get("download_button")]
 
 
+def test_a_vector_from_picked_examples_and_a_loaded_one_get_sliders():
+    at = open_lab("Attribute vectors")
+    at.multiselect(key="vae.with").set_value([1, 5]).run()
+    at.multiselect(key="vae.without").set_value([0, 2]).run()
+    at.text_input(key="vae.name").set_value("my pick").run()
+    at.button(key="vae.make_examples").click().run()
+    assert not at.exception
+    assert any("my pick" in s.value for s in at.success)
+    assert at.slider(key="vae.alpha.my pick").value == 0
+    saved = AttributeVector("closed top", "examples", [0.1] * 16, "vae_16.safetensors")
+    at.file_uploader(key="vae.load").set_value(("closed.json", saved.to_json().encode(), "application/json")).run()
+    at.button(key="vae.add_loaded").click().run()
+    assert at.selectbox(key="vae.along").value == "closed top"
+    assert at.slider(key="vae.alpha.closed top").value == 0
+
+
 def test_a_digit_drawn_on_the_first_tab_is_where_the_vectors_start():
     at = draw(open_lab(), drawing(ONE), 1)
     at.session_state["vae.tab"] = "Attribute vectors"
