@@ -192,8 +192,9 @@ def _controls(store: JobStore, job: Job) -> None:
         c[1].button("Stop", key="train.stop", on_click=_command, args=(job.id, "stop"), icon=":material/stop:",
                     help="Ends the run now; the last completed epoch is kept and scored.")
     if state in ("interrupted", "stopped", "failed") and job.history()["epochs"] < job.train_config.epochs:
-        c[0].button(f"Resume from epoch {job.history()['epochs']}", key="train.continue", on_click=_command,
-                    args=(job.id, "run"), icon=":material/replay:")
+        c[3].button(f"Resume from epoch {job.history()['epochs']}", key="train.continue", on_click=_command,
+                    args=(job.id, "run"), icon=":material/replay:",
+                    help="Continue training from the last completed epoch up to the planned epochs.")
 
 
 def _progress(store: JobStore, job: Job, history: dict) -> None:
