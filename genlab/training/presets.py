@@ -1,7 +1,9 @@
 """The Train page's presets, and the rows of its "Compare runs" table. Plain values, no interface."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from statistics import mean
 
 from ..catalog import describe
@@ -40,6 +42,12 @@ PRESETS = {
 assert all(a in ACTIVATIONS for p in PRESETS.values() for a in p.activations)
 
 
+@lru_cache(maxsize=64)
+def _parameter_counts(kind: str, config_json: str) -> dict:
+    """Parameter counts per network of a model config (built once per config, not per page run)."""
+    return network_parameter_counts(build_model(kind, json.loads(config_json)))
+
+
 def compare_rows(jobs: list[Job]) -> list[dict]:
     """One row per finished run (done, or stopped after at least one epoch) with its settings, time per
     epoch, parameter counts and final scores from the strong classifier."""
@@ -52,7 +60,7 @@ def compare_rows(jobs: list[Job]) -> list[dict]:
         except CheckpointError:
             continue
         cfg, train, history, metrics = meta["config"], meta["train"], meta["history"], meta["metrics"]
-        counts = network_parameter_counts(build_model(meta["kind"], cfg))
+        counts = _parameter_counts(meta["kind"], json.dumps(cfg, sort_keys=True))
         changes = [c for c in history.get("monitor", {}).get("map_change", []) if c is not None]
         gan = meta["kind"] in ("gan", "cgan")
         rows.append({

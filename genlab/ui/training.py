@@ -181,7 +181,7 @@ def _gif(paths: tuple[str, ...], stamp: float) -> bytes:
     return frames_gif([Image.open(p).convert("RGB") for p in paths], frame_ms=400)
 
 
-def _controls(store: JobStore, job: Job) -> None:
+def _controls(job: Job, history: dict) -> None:
     state = job.state
     c = st.columns([1, 1, 1, 3])
     if state == "running":
@@ -191,8 +191,8 @@ def _controls(store: JobStore, job: Job) -> None:
     if state in ("queued", "running", "paused"):
         c[1].button("Stop", key="train.stop", on_click=_command, args=(job.id, "stop"), icon=":material/stop:",
                     help="Ends the run now; the last completed epoch is kept and scored.")
-    if state in ("interrupted", "stopped", "failed") and job.history()["epochs"] < job.train_config.epochs:
-        c[3].button(f"Resume from epoch {job.history()['epochs']}", key="train.continue", on_click=_command,
+    if state in ("interrupted", "stopped", "failed") and history["epochs"] < job.train_config.epochs:
+        c[3].button(f"Resume from epoch {history['epochs']}", key="train.continue", on_click=_command,
                     args=(job.id, "run"), icon=":material/replay:",
                     help="Continue training from the last completed epoch up to the planned epochs.")
 
@@ -297,7 +297,7 @@ def job_view(job_id: str, was_live: bool) -> None:
     loss = f", {cfg.loss} loss" if cfg.kind in ("gan", "cgan") else ""
     st.caption(f"{KIND_LABELS[cfg.kind]}{latent}{activation}{loss} · {cfg.optimizer}, lr {cfg.learning_rate:g}, "
                f"batch {cfg.batch_size} · {cfg.dataset}{f' (first {cfg.limit:,} images)' if cfg.limit else ''}")
-    _controls(store, job)
+    _controls(job, history)
     _progress(store, job, history)
     _monitoring(job, history)
     if job.state in ("done", "stopped"):
