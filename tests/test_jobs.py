@@ -127,6 +127,8 @@ def test_specs_are_checked_before_anything_runs(store):
         store.submit(tiny("bad_loss", loss="perceptual"))
     demo = store.submit(tiny("demo_run", limit=None, epochs=1), demo=True)
     assert demo.spec["train"]["limit"] == 5000   # the demo bounds the data too
+    with pytest.raises(ValueError, match="exists already"):
+        store.submit(tiny("demo_run"))
     store.command(demo.id, "stop")
     assert wait_for(store, demo.id, finished).state == "stopped"
 

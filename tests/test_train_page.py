@@ -90,6 +90,10 @@ def test_a_failed_run_shows_its_error(runs):
     at = open_train()
     at.segmented_control(key="train.view").set_value("Watch a run").run()
     assert any("failed" in e.value and "not on this machine" in e.value for e in at.error)
+    queued_at = runs.jobs()[0].status["queued_at"]
+    at.button(key="train.continue").click().run()          # "Try again" queues it once more
+    assert runs.jobs()[0].status["queued_at"] > queued_at
+    wait_until_finished(runs)
 
 
 def test_a_queued_run_shows_its_place_in_the_queue(runs):

@@ -168,12 +168,15 @@ class JobStore:
     def submit(self, spec: JobSpec, demo: bool | None = None) -> Job:
         """Queue a run (it starts at once when a slot is free). Raises ValueError when the spec is invalid."""
         spec.validate(demo_mode() if demo is None else demo)
-        stamp = datetime.now(timezone.utc)
-        job_id = f"{stamp:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-        folder = self.folder / "jobs" / job_id
-        folder.mkdir(parents=True)
-        write_json(folder / "status.json", {"state": "queued", "queued_at": time.time()})
-        write_json(folder / "spec.json", {**asdict(spec), "created": stamp.isoformat(timespec="microseconds")})
+        with self._lock():   # two sessions (or a double click) cannot both take a name
+            if spec.name in {job.name for job in self.jobs()} or (self.models_folder / f"{spec.name}.safetensors").exists():
+                raise ValueError(f"a run named {spec.name!r} exists already; pick another name")
+            stamp = datetime.now(timezone.utc)
+            job_id = f"{stamp:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+            folder = self.folder / "jobs" / job_id
+            folder.mkdir(parents=True)
+            write_json(folder / "status.json", {"state": "queued", "queued_at": time.time()})
+            write_json(folder / "spec.json", {**asdict(spec), "created": stamp.isoformat(timespec="microseconds")})
         self.tick()
         return Job(folder)
 

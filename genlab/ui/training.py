@@ -30,6 +30,7 @@ STATE_BADGES = {"queued": ":gray[queued]", "running": ":blue[running]", "paused"
                 "scoring": ":blue[scoring]", "done": ":green[done]", "stopped": ":gray[stopped]",
                 "failed": ":red[failed]", "interrupted": ":orange[interrupted]"}
 LIVE_STATES = ("queued",) + ACTIVE
+TICK_EVERY = 5.0   # seconds between the poll's scheduler ticks (workers tick themselves when they end)
 COLUMNS = {"seconds_per_epoch": "s / epoch", "parameters": "trainable parameters",
            "confidence": "strong classifier's confidence", "classes": "classes covered", "fid": "FID",
            "reconstruction_mse": "reconstruction MSE", "test_accuracy": "test accuracy",
@@ -192,7 +193,7 @@ def _controls(job: Job, history: dict) -> None:
         c[1].button("Stop", key="train.stop", on_click=_command, args=(job.id, "stop"), icon=":material/stop:",
                     help="Ends the run now; the last completed epoch is kept and scored.")
     if state in ("interrupted", "stopped", "failed") and history["epochs"] < job.train_config.epochs:
-        c[3].button(f"Resume from epoch {history['epochs']}", key="train.continue", on_click=_command,
+        c[3].button(f"Resume from epoch {history['epochs']}" if history["epochs"] else "Try again", key="train.continue", on_click=_command,
                     args=(job.id, "run"), icon=":material/replay:",
                     help="Continue training from the last completed epoch up to the planned epochs.")
 
@@ -282,13 +283,15 @@ def _finished(job: Job) -> None:
 def job_view(job_id: str, was_live: bool) -> None:
     """Everything about one job; polled every second while the job is queued or training."""
     store = job_store()
-    store.tick()
+    if time.monotonic() - ss.get("train.ticked", 0.0) > TICK_EVERY:   # notice a dead worker now and then
+        store.tick()
+        ss["train.ticked"] = time.monotonic()
     job = store.get(job_id)
     if job is None:
         st.warning("This run no longer exists.")
         return
-    if was_live and job.state not in LIVE_STATES:
-        st.rerun(scope="app")   # it just ended: redraw the page once, without polling
+    if was_live != (job.state in LIVE_STATES):
+        st.rerun(scope="app")   # it ended (stop polling) or was resumed (start polling): redraw the page once
     cfg = job.train_config
     history = job.history()
     st.markdown(f"#### {job.name} {STATE_BADGES.get(job.state, job.state)}")
