@@ -55,11 +55,12 @@ def read_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PI
                 raise ImageRefused(f"the image has {width} x {height} pixels; the limit is "
                                    f"{max_pixels / 1e6:.0f} million pixels")
             image.load()
+            image = ImageOps.exif_transpose(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRefused("the image declares far more pixels than its file holds (a decompression bomb)") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise ImageRefused(f"the {kind} file is damaged and cannot be read ({str(err)[:80]})") from None
-    return ImageOps.exif_transpose(image)
+    return image
 
 
 def image_from_data_url(url: str, max_bytes: int = MAX_BYTES) -> Image.Image:

@@ -6,6 +6,7 @@ containers, Dropout, Flatten and reshapes are skipped.
 """
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 
 import torch
@@ -32,15 +33,22 @@ def capture_activations(model: nn.Module, layers: list[str] | None = None):
     """Record the output of each named layer during the forward passes inside the block.
 
     Yields a dict name -> tensor (detached; the latest forward's output). Hooks are always removed.
+    Only this thread's forward passes are recorded: the model may be a cached one that other sessions
+    run at the same time in their own threads.
     """
     names = named_layers(model) if layers is None else layers
     captured: dict[str, torch.Tensor] = {}
     handles = []
+    owner = threading.get_ident()
+
+    def record(name: str, out: torch.Tensor) -> None:
+        if threading.get_ident() == owner:
+            captured[name] = out.detach()
+
     try:
         for name in names:
             module = model.get_submodule(name)
-            handles.append(module.register_forward_hook(
-                lambda _m, _inp, out, name=name: captured.__setitem__(name, out.detach())))
+            handles.append(module.register_forward_hook(lambda _m, _inp, out, name=name: record(name, out)))
         yield captured
     finally:
         for handle in handles:

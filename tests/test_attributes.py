@@ -8,7 +8,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from genlab.checkpoints import load_checkpoint
-from genlab.latent.attributes import (AttributeVector, VectorError, attribute_vector, class_vector, examples_vector,
+from genlab.latent.attributes import (VECTOR_FORMAT, AttributeVector, VectorError, attribute_vector, class_vector, examples_vector,
                                       mean_sweep, measure, measured_vector, sweep, vector_from_json)
 from genlab.latent.encoded import axes_plane, encode_images, occupancy, p_values, pca_plane
 
@@ -142,3 +142,13 @@ def test_a_class_area_map_over_a_plane_matches_the_map_over_the_axes_it_spans():
     plane = axes_plane(2).through([0.5, -0.25])                    # the same plane: the axes, through a point
     over_plane = compute_class_area_map(PlaneDecoder(vae, plane), classifier, (0, 1), ranges, 24, method="brute")
     assert agreement(direct, over_plane) > 0.99 and len(np.unique(direct.labels)) >= 5
+
+
+@pytest.mark.parametrize("text", [
+    '{"format": "%s", "vector": [1%s, 1]}' % (VECTOR_FORMAT, "0" * 400),   # an integer no float holds
+    '{"format": "%s", "vector": [1%s]}' % (VECTOR_FORMAT, "0" * 5000),     # beyond Python's int-parsing limit
+    "[" * 100_000,                                                         # nested deeper than the parser goes
+])
+def test_hostile_vector_files_are_refused_with_a_message(text):
+    with pytest.raises(VectorError):
+        vector_from_json(text.encode())

@@ -40,3 +40,24 @@ def test_prefix_restricts_to_one_network():
     model = build_model("gan")
     names = named_layers(model, "generator")
     assert names and all(n.startswith("generator.") for n in names)
+
+
+def test_activations_record_only_their_own_threads_forward_passes():
+    """A cached model is shared by every session's thread: one view must not show another's activations."""
+    import threading
+
+    model = build_model("gan", {"latent_dim": 2}).eval()
+    others_ran = threading.Event()
+
+    def other_session():
+        with torch.inference_mode():
+            model.generate(torch.zeros(7, 2))   # another session's batch of 7, inside our capture
+        others_ran.set()
+
+    with torch.inference_mode(), capture_activations(model) as captured:
+        model.generate(torch.zeros(1, 2))
+        worker = threading.Thread(target=other_session)
+        worker.start()
+        worker.join()
+    assert others_ran.is_set()
+    assert captured and all(a.shape[0] == 1 for a in captured.values())

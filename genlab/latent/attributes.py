@@ -203,6 +203,14 @@ def examples_vector(z, with_indices, without_indices, name: str, model: str = ""
                            f"the mean code of {len(with_indices)} picked images minus that of {len(without_indices)} others")
 
 
+def _finite(v: int | float) -> bool:
+    """A finite number that fits a float (a JSON integer may have hundreds of digits)."""
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:
+        return False
+
+
 def vector_from_json(text: str | bytes, latent_dim: int | None = None) -> AttributeVector:
     """Read a vector saved with `AttributeVector.to_json`, checked (and against `latent_dim` when given).
 
@@ -218,11 +226,13 @@ def vector_from_json(text: str | bytes, latent_dim: int | None = None) -> Attrib
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise VectorError(f"this is not a JSON file ({err.msg} at line {err.lineno})") from None
+    except (ValueError, RecursionError):   # a number of thousands of digits, or arrays nested thousands deep
+        raise VectorError("this JSON file is not a GenLab attribute vector (saved from the VAE Lab)") from None
     if not isinstance(data, dict) or data.get("format") != VECTOR_FORMAT:
         raise VectorError("this JSON file is not a GenLab attribute vector (saved from the VAE Lab)")
     vector = data.get("vector")
     if (not isinstance(vector, list) or not vector
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in vector)):
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and _finite(v) for v in vector)):
         raise VectorError("the file's vector must be a list of finite numbers")
     if latent_dim is not None and len(vector) != latent_dim:
         raise VectorError(f"this vector has {len(vector)} numbers, for a {len(vector)}D latent space; "
