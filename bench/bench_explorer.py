@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 import genlab  # noqa: E402,F401  (first: it sets the OpenMP wait policy the app runs with)
 import torch  # noqa: E402
 from genlab.checkpoints import load_checkpoint  # noqa: E402
+from drag import drag_latencies  # noqa: E402  (bench/drag.py)
 from timing import median_p95_ms  # noqa: E402  (bench/timing.py)
 from genlab.latent.maps import agreement, compute_class_area_map  # noqa: E402
 from genlab.images import animated_gif, image_grid  # noqa: E402
@@ -54,47 +55,13 @@ def _browser_rows(moves: int) -> list[tuple]:
                                                           env={"GENLAB_CACHE_DIR": tmp}) as url, \
             sync_playwright() as p:
         browser = launch_chromium(p)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{url}/explorer?model=gan_2d.safetensors&z=-0.9,-0.9")
-        canvas = page.locator(".latent-pad canvas")
-        canvas.wait_for(timeout=120_000)
-        page.locator(".st-key-explorer-image img").wait_for(timeout=120_000)
-        page.wait_for_timeout(1500)
-        # In-page clocks: when the pad saw each pointer move, and when each new image finished loading.
-        canvas.evaluate("c => { window.__moves = []; c.addEventListener('pointermove', () => "
-                        "window.__moves.push(performance.now())); }")
-        page.locator(".st-key-explorer-image").evaluate(
-            "el => { window.__loads = []; el.addEventListener('load', () => window.__loads.push(performance.now()), true); }")
-        box = canvas.bounding_box()
-        x0, y0 = box["x"] + box["width"] * 0.08, box["y"] + box["height"] * 0.9
-        page.mouse.move(x0, y0)
-        page.mouse.down()
-        page.wait_for_timeout(1000)
-        latencies = []
-        for i in range(moves):
-            loads = page.evaluate("window.__loads.length")
-            x = x0 + box["width"] * 0.84 * (i + 1) / moves
-            y = y0 - box["height"] * 0.8 * (i + 1) / moves
-            page.mouse.move(x, y)
-            page.wait_for_function(f"window.__loads.length > {loads}", timeout=10_000)
-            page.wait_for_timeout(30)
-            latencies.append(page.evaluate("window.__loads[window.__loads.length - 1] - window.__moves[window.__moves.length - 1]"))
-        # A continuous drag: a move every 16 ms for 2 s; how many new images arrive while it lasts.
-        loads = page.evaluate("window.__loads.length")
-        start = time.perf_counter()
-        for i in range(120):
-            page.mouse.move(x0 + box["width"] * 0.84 * (1 - i / 120), y0 - box["height"] * 0.4)
-            page.wait_for_timeout(16)
-        elapsed = time.perf_counter() - start
-        updates = page.evaluate("window.__loads.length") - loads
-        page.mouse.up()
+        latencies, per_second, detail = drag_latencies(browser.new_page(viewport={"width": 1400, "height": 1000}),
+                                                       url, moves)
         browser.close()
-    latencies.sort()
     return [
         (f"browser: drag move -> new image shown, median of {moves}", statistics.median(latencies), "ms", ""),
         (f"browser: drag move -> new image shown, p95 of {moves}", latencies[int(0.95 * (len(latencies) - 1))], "ms", ""),
-        ("browser: new images per second during a continuous drag", updates / elapsed, "1/s",
-         f"{updates} images during {elapsed:.1f} s of moves every 16 ms"),
+        ("browser: new images per second during a continuous drag", per_second, "1/s", detail),
     ]
 
 

@@ -1,8 +1,10 @@
 """Training speed as the Train page runs it: one epoch on the embedded digits (4,000 training images) per
 model kind, and the cost of the per-epoch monitoring (fixed-noise samples, the class-area map, the weak
-classifier's score) at the page's default settings, as a fraction of the epoch's training time.
+classifier's score) at the page's default settings, as a fraction of the epoch's training time. Then how
+responsive the app stays while a run trains: the Latent Explorer's drag latency in Chromium without and
+with a Train page worker training the 2D GAN.
 
-    python bench/bench_training.py [--epochs 1] [--kinds gan vae ...] [--out bench/results/training.json]
+    python bench/bench_training.py [--epochs 1] [--kinds gan vae ...] [--skip-browser] [--out bench/results/training.json]
 
 Prints a table and writes JSON. Monitoring is timed inside the same run as the epoch it follows, so the
 ratio holds on a busy machine too; the absolute times do not (see "load" in the JSON).
@@ -15,6 +17,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,7 +31,9 @@ from genlab.checkpoints import load_checkpoint  # noqa: E402
 from genlab.data import load_dataset  # noqa: E402
 from genlab.training import TrainConfig, train  # noqa: E402
 from genlab.training.monitor import Monitor, MonitorConfig  # noqa: E402
+from genlab.training.jobs import JobSpec, JobStore  # noqa: E402
 from genlab.training.presets import PRESETS  # noqa: E402
+from drag import drag_latencies  # noqa: E402  (bench/drag.py)
 
 RUNS = {   # the page's settings for each kind (the presets' batch sizes)
     "gan": ("GAN 2D", {"kind": "gan", "model": {"latent_dim": 2}, "batch_size": PRESETS["gan2d"].train["batch_size"]}),
@@ -59,10 +64,40 @@ def bench_kind(kind: str, epochs: int, monitor_cfg: MonitorConfig, strong, weak,
             "monitoring_fraction": round(watch / epoch_seconds, 4), "wall_seconds": round(total, 1)}
 
 
+def responsiveness(moves: int) -> list[dict]:
+    """Drag latency in the Latent Explorer, without and then with a training worker busy (the 2D GAN)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.server import app_server, launch_chromium
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, \
+            app_server(Path(tmp) / "streamlit.log", env={"GENLAB_CACHE_DIR": tmp, "GENLAB_RUNS": tmp}) as url, \
+            sync_playwright() as p:
+        browser = launch_chromium(p)
+        store = JobStore(tmp)
+        for training in (False, True):
+            if training:
+                job = store.submit(JobSpec("bench_gan", {**RUNS["gan"][1], "epochs": 50}, {}))
+                while (store.get(job.id).status.get("step") or 0) < 3:   # the worker is past start-up
+                    time.sleep(0.5)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            latencies, per_second, _ = drag_latencies(page, url, moves)
+            page.close()
+            rows.append({"while_training": training, "median_ms": round(statistics.median(latencies), 1),
+                         "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
+                         "images_per_second": round(per_second, 1)})
+        store.command(job.id, "stop")
+        browser.close()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--kinds", nargs="+", choices=tuple(RUNS), default=list(RUNS))
+    parser.add_argument("--skip-browser", action="store_true", help="no drag-latency measurement")
+    parser.add_argument("--moves", type=int, default=40, help="drag moves timed in the browser")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "training.json"))
     args = parser.parse_args()
     strong = load_checkpoint(find_classifier("strong")).model
@@ -77,6 +112,12 @@ def main() -> None:
               f"{r['monitoring_fraction']:12.1%}")
     result = {"machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
               "load_average_at_start": round(load, 2), "monitor": vars(monitor_cfg), "runs": rows}
+    if not args.skip_browser:
+        result["responsiveness"] = responsiveness(args.moves)
+        print(f"\n{'Latent Explorer drag':24} {'median':>8} {'p95':>8} {'images/s':>9}")
+        for r in result["responsiveness"]:
+            label = "while a GAN trains" if r["while_training"] else "nothing training"
+            print(f"{label:24} {r['median_ms']:6.0f}ms {r['p95_ms']:6.0f}ms {r['images_per_second']:9.1f}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print(f"wrote {args.out}")
