@@ -10,6 +10,7 @@ fragment; releasing the point reruns the page (the scatter and the other views f
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,9 +82,18 @@ def measured_vectors(ckpt: Checkpoint) -> dict[str, AttributeVector]:
     return _measured_vectors(*stamp_of(ckpt))
 
 
+@st.cache_resource(max_entries=16)
+def _view_plane(path: str, stamp: tuple) -> tuple[Plane, list[tuple[float, float]]]:
+    """The view plane of a model and the box of its test codes on it, fitted once per checkpoint file
+    (shared read-only: a drag moves a point, never the plane)."""
+    encoded = _codes(path, stamp, "test")
+    plane = view_plane(encoded)
+    return plane, code_box(plane.project(encoded.mu))
+
+
 def plane_of(lab: Lab) -> Plane:
     """The plane the lab draws: z1, z2 of a 2D VAE, else the PCA plane of its test codes."""
-    return view_plane(codes(lab.vae))
+    return _view_plane(*stamp_of(lab.vae))[0]
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing the class-area map of the plane through your digit...")
@@ -108,7 +118,7 @@ def plane_ranges(lab: Lab) -> list[tuple[float, float]]:
     """The pad's and the scatter's ranges: the explorer's for a 2D space (so the maps are shared)."""
     if lab.d == 2:
         return ranges_of(lab.vae)
-    return code_box(plane_of(lab).project(codes(lab.vae).mu))
+    return list(_view_plane(*stamp_of(lab.vae))[1])
 
 
 def keep(key: str, default) -> str:
@@ -196,7 +206,13 @@ def _take_pad_move(lab: Lab) -> None:
     if not moved or moved.get("seq", 0) <= ss.get("vae.seq", 0) or ss.get("vae.point") is None:
         return
     ss["vae.seq"] = int(moved["seq"])
-    ss["vae.point"] = plane_of(lab).move(ss["vae.point"], (float(moved["x"]), float(moved["y"]))).tolist()
+    try:   # the pad's numbers, clamped to its box (as the explorer does); anything else is ignored
+        xy = [min(max(float(moved[k]), lo), hi) for k, (lo, hi) in zip("xy", plane_ranges(lab))]
+    except (TypeError, ValueError, KeyError):
+        return
+    if not all(math.isfinite(v) for v in xy):
+        return
+    ss["vae.point"] = plane_of(lab).move(ss["vae.point"], tuple(xy)).tolist()
     if not moved.get("dragging"):
         ss["vae.commit"] = True
 
