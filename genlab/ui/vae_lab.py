@@ -83,12 +83,19 @@ def measured_vectors(ckpt: Checkpoint) -> dict[str, AttributeVector]:
 
 
 @st.cache_resource(max_entries=16)
-def _view_plane(path: str, stamp: tuple) -> tuple[Plane, list[tuple[float, float]]]:
-    """The view plane of a model and the box of its test codes on it, fitted once per checkpoint file
-    (shared read-only: a drag moves a point, never the plane)."""
+def _view_plane(path: str, stamp: tuple) -> tuple[Plane, list[tuple[float, float]], np.ndarray]:
+    """The view plane of a model, the box of its test codes on it and their projection, fitted once per
+    checkpoint file (shared read-only: a drag moves a point, never the plane)."""
     encoded = _codes(path, stamp, "test")
     plane = view_plane(encoded)
-    return plane, code_box(plane.project(encoded.mu))
+    projected = plane.project(encoded.mu)
+    projected.flags.writeable = False
+    return plane, code_box(projected), projected
+
+
+def projected_codes(lab: Lab) -> np.ndarray:
+    """The test digits' codes on the view plane, (N, 2) (read-only)."""
+    return _view_plane(*stamp_of(lab.vae))[2]
 
 
 def plane_of(lab: Lab) -> Plane:
@@ -299,6 +306,6 @@ def scatter_with_digit(lab: Lab) -> None:
         marks.append(dict(name="the point", symbol="circle", size=12, **dict(zip("xy", plane.project(point)))))
     where = "its codes" if lab.d == 2 else f"a 2D PCA projection of its {lab.d}D codes"
     st.markdown(f"**Among the 1,000 encoded test digits** ({lab.vae.path.name}, {where})")
-    st.plotly_chart(latent_scatter_figure(plane.project(test.mu), test.labels, lab.class_names, plane.names,
+    st.plotly_chart(latent_scatter_figure(projected_codes(lab), test.labels, lab.class_names, plane.names,
                                           marks=marks, ranges=tuple(plane_ranges(lab)[:2])),
                     width="stretch", key="vae.digit_scatter", config={"displayModeBar": False})

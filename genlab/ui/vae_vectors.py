@@ -20,7 +20,7 @@ from .explorer import image_panel
 from .widgets import vector_upload
 from .loaders import load_model
 from .vae_lab import (Lab, codes, current_point, digit_code, digit_image, first_of_class, keep, kept, measured_vectors, plane_of,
-                      plane_ranges, stamp_of)
+                      plane_ranges, projected_codes, stamp_of)
 
 ss = st.session_state
 ALPHA_LIMIT = 3.0                               # sliders run from -ALPHA_LIMIT to +ALPHA_LIMIT
@@ -108,7 +108,7 @@ def sliders_view(lab: Lab, point: list[float], image) -> None:
     with result:
         st.markdown("**The point moved by the sliders**")
         image_panel(view, "vae-moved")
-        start, now = measure_all(generate_images(lab.vae.model, [point])), measure_all(view.image[None])
+        start, now = _start_measures(*stamp_of(lab.vae), tuple(point)), measure_all(view.image[None])
         rows = "".join(f"<tr><td>{name}</td><td>{start[name][0]:.1f}</td><td><b>{now[name][0]:.1f}"
                        f"</b></td><td>{a.unit}</td></tr>" for name, a in ATTRIBUTES.items())
         st.html(f"<table style='font-size:14px;margin:auto'><tr><th></th><th>start</th><th>now</th><th></th></tr>"
@@ -122,7 +122,7 @@ def sliders_view(lab: Lab, point: list[float], image) -> None:
         a, b = plane.project(point), plane.project(moved)
         what = "z1, z2" if lab.d == 2 else f"a 2D PCA projection of the {lab.d}D codes"
         st.markdown(f"**The move in the latent space** ({what})")
-        st.plotly_chart(latent_scatter_figure(plane.project(test.mu), test.labels, lab.class_names, plane.names,
+        st.plotly_chart(latent_scatter_figure(projected_codes(lab), test.labels, lab.class_names, plane.names,
                                               marks=[dict(name="start", symbol="circle", size=12, x=a[0], y=a[1]),
                                                      dict(name="moved", x=b[0], y=b[1])],
                                               arrow=((a[0], a[1]), (b[0], b[1])), ranges=tuple(plane_ranges(lab)[:2]),
@@ -130,6 +130,12 @@ def sliders_view(lab: Lab, point: list[float], image) -> None:
                         width="stretch", key="vae.vector_scatter", config={"displayModeBar": False})
         if image is not None:
             digit_image(image, "the start", width=84)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _start_measures(path: str, stamp: tuple, point: tuple) -> dict:
+    """The attributes measured on the image decoded at the start point (fixed while the sliders move)."""
+    return measure_all(generate_images(load_model(path).model, [list(point)]))
 
 
 def along_alpha_view(lab: Lab, point: list[float]) -> None:
