@@ -42,3 +42,9 @@ def read_json(path: str | os.PathLike, default=None):
         return json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return default
+
+
+def file_stamp(path: str | os.PathLike) -> tuple[int, int]:
+    """(size, modification time in ns): a cache key part that changes when the file is rewritten."""
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns

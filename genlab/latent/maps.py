@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from ..checkpoints import content_hash
-from ..files import atomic_write
+from ..files import atomic_write, file_stamp
 
 MAP_VERSION = 1                  # bump when the computation changes, so old cache files are not used
 METHODS = ("adaptive", "brute")
@@ -289,8 +289,7 @@ def _hash_of(path: str, size: int, mtime_ns: int) -> str:
 
 def file_hash(path: str | os.PathLike) -> str:
     """sha256 of a file's content, remembered while its size and modification time stay the same."""
-    stat = os.stat(path)
-    return _hash_of(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    return _hash_of(str(Path(path).resolve()), *file_stamp(path))
 
 
 def _beside(checkpoint_path: str | os.PathLike) -> Path:

@@ -13,6 +13,7 @@ import streamlit as st
 from ..catalog import list_models
 from ..checkpoints import Checkpoint, CheckpointError
 from ..data import DATASETS, DIGIT_NAMES
+from ..files import file_stamp
 from ..images import feature_map_grid, to_pil
 from ..latent.maps import COARSE_STEP, ClassAreaMap, class_area_map, map_key
 from ..latent.point import PointView
@@ -58,8 +59,7 @@ def ranges_of(ckpt: Checkpoint) -> list[tuple[float, float]]:
     """The latent range per coordinate: the cube [-1, 1]^d for a GAN, the encoded digits' box for an AE/VAE."""
     if not hasattr(ckpt.model, "encode"):
         return explorer_ranges(ckpt.model)
-    stat = ckpt.path.stat()
-    return [tuple(r) for r in _encoded_ranges(str(ckpt.path), (stat.st_size, stat.st_mtime_ns))]
+    return [tuple(r) for r in _encoded_ranges(str(ckpt.path), file_stamp(ckpt.path))]
 
 
 def class_map(ckpt: Checkpoint, classifier: Checkpoint, spec: MapSpec, label: int | None = None,

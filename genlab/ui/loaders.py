@@ -6,11 +6,10 @@ retrained checkpoint at the same path is loaded afresh.
 """
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
 from ..checkpoints import Checkpoint, load_checkpoint
+from ..files import file_stamp
 from ..models import default_device
 
 
@@ -21,5 +20,4 @@ def _load(path: str, stamp: tuple) -> Checkpoint:
 
 def load_model(path: str) -> Checkpoint:
     """The checkpoint at `path` (cached; raises CheckpointError with a message when invalid)."""
-    stat = os.stat(path)
-    return _load(str(path), (stat.st_size, stat.st_mtime_ns))
+    return _load(str(path), file_stamp(path))

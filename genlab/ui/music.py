@@ -8,10 +8,9 @@ Session state (all keys prefixed "music."):
 """
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
+from ..files import file_stamp
 from ..music.audio import soundfont_available
 from ..music.controls import PAD_RANGE, Control, control_names, control_title, default_controls, main_directions
 from ..music.midi import DEFAULT_INSTRUMENTS, PROGRAMS
@@ -30,8 +29,7 @@ def _directions(path: str, stamp: tuple) -> dict:
 
 def music_directions(path: str) -> dict:
     """Main directions of each latent input of the MuseGAN at `path` (cached, read-only)."""
-    stat = os.stat(path)
-    return _directions(str(path), (stat.st_size, stat.st_mtime_ns))
+    return _directions(str(path), file_stamp(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -21,6 +21,7 @@ import torch
 from ..checkpoints import Checkpoint
 from ..data import load_dataset
 from ..drawing import MAX_BYTES, ImageRefused, image_from_data_url, mnist_style, read_image
+from ..files import file_stamp
 from ..images import to_pil
 from ..latent import views
 from ..latent.attributes import ATTRIBUTES, AttributeVector, measured_vector
@@ -55,8 +56,7 @@ class Lab:
 
 def stamp_of(ckpt: Checkpoint) -> tuple:
     """(path, (size, mtime)): the cache key of a checkpoint file (a retrained file is a new key)."""
-    stat = ckpt.path.stat()
-    return str(ckpt.path), (stat.st_size, stat.st_mtime_ns)
+    return str(ckpt.path), file_stamp(ckpt.path)
 
 
 @st.cache_data(max_entries=16, show_spinner="Encoding the embedded digits...")
