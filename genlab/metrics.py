@@ -41,8 +41,10 @@ def reconstruction_error(model: nn.Module, data: ImageDataset, batch_size: int =
 
 
 @torch.inference_mode()
-def generator_scores(model: nn.Module, classifier: nn.Module, n: int = 1000, seed: int = 0) -> dict:
-    """Classify images generated from `n` random latent points (seeded).
+def generator_scores(model: nn.Module, classifier: nn.Module, n: int = 1000, seed: int = 0,
+                     generated: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> dict:
+    """Classify images generated from `n` random latent points (seeded), or the `generated` (images,
+    labels) of `generated_images(model, n, seed)` when the caller has them already.
 
     Returns:
         {"mean_top_probability": mean of the classifier's highest probability,
@@ -50,7 +52,7 @@ def generator_scores(model: nn.Module, classifier: nn.Module, n: int = 1000, see
          "class_fractions": fraction of images per class,
          "label_agreement": (conditional models only) fraction whose class is the requested label}
     """
-    images, labels = generated_images(model, n, seed)
+    images, labels = generated if generated is not None else generated_images(model, n, seed)
     probs = classify(classifier, images)
     top, predicted = probs.max(dim=1)
     fractions = torch.bincount(predicted, minlength=probs.shape[1]).float() / n
@@ -122,9 +124,9 @@ def model_scores(model: nn.Module, test: ImageDataset, classifier: nn.Module, fi
     reconstruction error of an AE/VAE); for a classifier its test accuracy."""
     if model.kind == "classifier":
         return {"test_accuracy": round(classifier_accuracy(model, test), 4)}
-    scores = generator_scores(model, classifier, n=fid_images, seed=seed)
-    fake, _ = generated_images(model, fid_images, seed)
-    scores["fid"] = round(frechet_distance(test.images[:fid_images], fake, classifier), 2)
+    generated = generated_images(model, fid_images, seed)
+    scores = generator_scores(model, classifier, n=fid_images, seed=seed, generated=generated)
+    scores["fid"] = round(frechet_distance(test.images[:fid_images], generated[0], classifier), 2)
     if hasattr(model, "encode"):
         scores["test_reconstruction_mse"] = round(reconstruction_error(model, test), 5)
     return scores
