@@ -6,6 +6,8 @@ State: "vae.vectors" holds the user's vectors per model file; "vae.alphas" (kept
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import streamlit as st
 
@@ -177,6 +179,12 @@ def _slug(name: str) -> str:
 
 
 def add_vector(lab: Lab, vector: AttributeVector) -> None:
+    """Keep a made or loaded vector; a name already taken (a measured attribute, an earlier vector) gets
+    a number, so nothing is replaced silently."""
+    taken, name, n = set(all_vectors(lab)), vector.name, 2
+    while name in taken:
+        name, n = f"{vector.name} ({n})", n + 1
+    vector = dataclasses.replace(vector, name=name)
     user_vectors(lab)[vector.name] = vector
     ss["vae.along"] = ss.setdefault("vae.kept", {})["vae.along"] = vector.name
     ss["vae.vector_message"] = ("success", f"Added the vector \"{vector.name}\": it has a slider above and is shown "
