@@ -55,4 +55,4 @@ with right:
         buffer = io.BytesIO()
         grid.save(buffer, format="PNG")
         st.download_button("Download samples (PNG)", buffer.getvalue(), file_name=f"{row['file']}_samples.png",
-                           mime="image/png", key="models.download")
+                           mime="image/png", key="models.download", on_click="ignore")

@@ -277,7 +277,7 @@ def _finished(job: Job) -> None:
         if len(paths) > 1:
             data = _gif(tuple(map(str, paths)), paths[-1].stat().st_mtime)
             column.download_button(label, data, file_name=f"{job.name}_{suffix}.gif", mime="image/gif",
-                                   key=f"train.gif.{suffix}", icon=":material/download:")
+                                   key=f"train.gif.{suffix}", icon=":material/download:", on_click="ignore")
 
 
 def job_view(job_id: str, was_live: bool) -> None:
