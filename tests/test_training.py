@@ -90,3 +90,20 @@ def test_invalid_training_configs_are_refused_early(field, value, message):
     values = {"kind": "gan", field: value}
     with pytest.raises(ValueError, match=message):
         TrainConfig(**values)
+
+
+@pytest.mark.parametrize("optimizer, kind", [("adam", "gan"), ("sgd", "cgan"), ("rmsprop", "gan")])
+def test_optimiser_choice_and_a_separate_discriminator_rate(optimizer, kind):
+    from genlab.models import build_model
+    from genlab.training.loop import _make_optimizers
+
+    cfg = TrainConfig(kind, {"latent_dim": 2}, optimizer=optimizer, lr=1e-4, critic_lr=4e-4)
+    optimizers = _make_optimizers(build_model(kind, cfg.model), cfg)
+    assert type(optimizers["G"]).__name__.lower() == optimizer
+    assert optimizers["G"].param_groups[0]["lr"] == 1e-4 and optimizers["D"].param_groups[0]["lr"] == 4e-4
+
+
+def test_wgan_gp_loss_trains_an_image_gan(tmp_path):
+    result = train(TrainConfig("gan", {"latent_dim": 2}, epochs=1, batch_size=32, limit=64, loss="wgan-gp"))
+    assert set(result.history["losses"]) == {"G", "D"}
+    assert all(torch.isfinite(torch.tensor(v)).all() for v in result.history["losses"].values())

@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "keep every kind of digit in the latent space (mode-regularised GAN)")
             p.add_argument("--reg-weight", type=float, default=1.0, help="weight of the regulariser")
             p.add_argument("--gp-weight", type=float, default=10.0, help="wgan-gp loss: weight of the gradient penalty")
+            p.add_argument("--critic-lr", type=float, default=None,
+                           help="the discriminator's learning rate (default: --lr; two time-scale update rule)")
             p.add_argument("--score-classifier", metavar="CHECKPOINT",
                            help="classifier checkpoint that scores the samples at the end (stored as metrics)")
         if kind == "cgan":

@@ -37,7 +37,8 @@ class TrainConfig:
     critic_steps: int = 5                  # musegan (WGAN-GP): critic updates per generator update.
     gp_weight: float = 10.0                # musegan and the wgan-gp loss: weight of the gradient penalty.
     transpose: int = 0                     # musegan: shift each phrase by a random -k..k semitones (augmentation).
-    critic_lr: float | None = None         # musegan: the critic's Adam rate; None -> lr (a higher one: two time-scales).
+    critic_lr: float | None = None         # GANs and musegan: the discriminator's (critic's) rate; None -> lr
+                                           # (a different one: the two time-scale update rule).
     ema: float = 0.0                       # musegan: decay of an exponential moving average of the generator's
                                            # weights per generator step, stored in the checkpoint (0 = off).
 

@@ -69,7 +69,7 @@ def _optimizer(params, cfg: TrainConfig, beta2: float = 0.999, lr: float | None 
 def _make_optimizers(model: nn.Module, cfg: TrainConfig) -> dict:
     if model.kind in ("gan", "cgan"):
         return {"G": _optimizer(model.generator.parameters(), cfg),
-                "D": _optimizer(model.discriminator.parameters(), cfg)}
+                "D": _optimizer(model.discriminator.parameters(), cfg, lr=cfg.critic_lr)}
     if model.kind == "musegan":  # the book's WGAN-GP: Adam(beta1 0.5, beta2 0.9)
         return {"G": _optimizer(model.generator.parameters(), cfg, beta2=0.9),
                 "D": _optimizer(model.critic.parameters(), cfg, beta2=0.9, lr=cfg.critic_lr)}

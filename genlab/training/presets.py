@@ -66,7 +66,8 @@ def compare_rows(jobs: list[Job]) -> list[dict]:
         rows.append({
             "run": job.name, "group": job.spec.get("group", ""), "state": job.state, "model": describe(meta),
             "activation": cfg.get("activation", "-"), "loss": train.get("loss", "-") if gan else "-",
-            "optimizer": train.get("optimizer", "adam"), "lr": train.get("lr"), "epochs": history["epochs"],
+            "optimizer": train.get("optimizer", "adam"), "lr": train.get("lr"),
+            "discriminator_lr": train.get("critic_lr") if gan else None, "epochs": history["epochs"],
             "seconds_per_epoch": round(mean(history["seconds"]), 1) if history.get("seconds") else None,
             "parameters": ", ".join(f"{name} {c['trainable']:,}" for name, c in counts.items()),
             "confidence": metrics.get("mean_top_probability"), "classes": metrics.get("classes_covered"),

@@ -31,12 +31,10 @@ STATE_BADGES = {"queued": ":gray[queued]", "running": ":blue[running]", "paused"
                 "failed": ":red[failed]", "interrupted": ":orange[interrupted]"}
 LIVE_STATES = ("queued",) + ACTIVE
 TICK_EVERY = 5.0   # seconds between the poll's scheduler ticks (workers tick themselves when they end)
-COLUMNS = {"seconds_per_epoch": "s / epoch", "parameters": "trainable parameters",
+COLUMNS = {"seconds_per_epoch": "s / epoch", "discriminator_lr": "D lr", "parameters": "trainable parameters",
            "confidence": "strong classifier's confidence", "classes": "classes covered", "fid": "FID",
            "reconstruction_mse": "reconstruction MSE", "test_accuracy": "test accuracy",
            "last_map_change": "last map change"}
-FIELDS = ("kind", "latent_dim", "activation", "loss", "optimizer", "lr", "batch_size", "epochs", "seed", "dataset",
-          "limit", "map_every", "map_resolution", "size")
 
 
 def job_store() -> JobStore:
@@ -59,7 +57,8 @@ def apply_preset() -> None:
               "lr": train.get("lr") or DEFAULT_LR[train["kind"]], "batch_size": train.get("batch_size", 128),
               "epochs": train["epochs"], "seed": train.get("seed", 0), "dataset": train.get("dataset", "mnist5k"),
               "limit": train.get("limit") or 0, "map_every": preset.monitor.get("map_every", 1),
-              "map_resolution": preset.monitor.get("map_resolution", 48), "size": model.get("size", "weak")}
+              "map_resolution": preset.monitor.get("map_resolution", 48), "size": model.get("size", "weak"),
+              "d_lr": train.get("critic_lr") or 0.0}
     for key, value in values.items():
         ss[f"train.{key}"] = value
 
@@ -79,6 +78,7 @@ def _specs() -> list[JobSpec]:
              "seed": int(ss["train.seed"]), "limit": int(ss["train.limit"]) or None}
     if kind in ("gan", "cgan"):
         train["loss"] = ss["train.loss"]
+        train["critic_lr"] = float(ss["train.d_lr"]) or None
     monitor = {"map_every": int(ss["train.map_every"]), "map_resolution": int(ss["train.map_resolution"])}
     name = ss["train.name"].strip() or f"{kind}_{datetime.now():%H%M%S}"
     preset = PRESETS[ss["train.preset"]]
@@ -146,7 +146,8 @@ def run_form() -> None:
                        help="bce: the original GAN; hinge; lsgan: least squares; wgan-gp: a critic with a gradient "
                             "penalty.")
     c[2].selectbox("Optimiser", OPTIMIZERS, key="train.optimizer")
-    c[3].number_input("Learning rate", 1e-6, 0.5, key="train.lr", format="%.5f", step=1e-4)
+    c[3].number_input("Learning rate" + (" (generator)" if kind in ("gan", "cgan") else ""), 1e-6, 0.5,
+                      key="train.lr", format="%.5f", step=1e-4)
     c = st.columns(4)
     c[0].number_input("Epochs", 1, DEMO_LIMITS["epochs"] if demo else 500, key="train.epochs")
     c[1].selectbox("Batch size", (32, 64, 128, 256), key="train.batch_size")
@@ -157,6 +158,10 @@ def run_form() -> None:
         c = st.columns(4)
         c[0].number_input("Class-area map every N epochs (0 = never)", 0, 100, key="train.map_every")
         c[1].number_input("Map resolution (points per axis)", 8, 128, key="train.map_resolution")
+        if kind in ("gan", "cgan"):
+            c[2].number_input("Discriminator learning rate (0 = the same)", 0.0, 0.5, key="train.d_lr",
+                              format="%.5f", step=1e-4, help="A different rate for D than for G: the two time-scale "
+                                                             "update rule (e.g. G 1e-4, D 4e-4).")
     if demo:
         st.caption(f"Hosted demo: at most {DEMO_LIMITS['epochs']} epochs and {DEMO_LIMITS['limit']:,} images per "
                    "run, one run at a time (the others wait in a queue).")
@@ -298,7 +303,8 @@ def job_view(job_id: str, was_live: bool) -> None:
     latent = f", {cfg.model.get('latent_dim')}D latent" if "latent_dim" in cfg.model else ""
     activation = f", {ACTIVATION_LABELS[cfg.model['activation']]}" if "activation" in cfg.model else ""
     loss = f", {cfg.loss} loss" if cfg.kind in ("gan", "cgan") else ""
-    st.caption(f"{KIND_LABELS[cfg.kind]}{latent}{activation}{loss} · {cfg.optimizer}, lr {cfg.learning_rate:g}, "
+    d_lr = f" (D {cfg.critic_lr:g})" if cfg.critic_lr and cfg.kind in ("gan", "cgan") else ""
+    st.caption(f"{KIND_LABELS[cfg.kind]}{latent}{activation}{loss} · {cfg.optimizer}, lr {cfg.learning_rate:g}{d_lr}, "
                f"batch {cfg.batch_size} · {cfg.dataset}{f' (first {cfg.limit:,} images)' if cfg.limit else ''}")
     _controls(job, history)
     _progress(store, job, history)
