@@ -46,9 +46,9 @@ with output_col:
                f"{measures['chord_fraction']:.0%} of the steps form a chord · "
                f"{measures['distinct_pitches_per_voice']:.1f} different pitches per voice")
     left, right = st.columns(2)
-    left.download_button("Download MIDI (.mid)", midi_bytes(phrase.pitches, tempo, instruments),
+    left.download_button("Download MIDI (.mid)", partial(midi_bytes, phrase.pitches, tempo, instruments),
                          file_name="genlab_phrase.mid", mime="audio/midi", key="music.download_midi",
-                         on_click="ignore")   # no rerun: a rerun while the browser fetches the file cancels it
+                         on_click="ignore")   # made on click, and no rerun after it
     right.download_button("Download MusicXML", partial(musicxml_bytes, phrase.pitches, tempo, instruments),
                           file_name="genlab_phrase.musicxml", mime="application/vnd.recordare.musicxml+xml",
                           key="music.download_xml", on_click="ignore")

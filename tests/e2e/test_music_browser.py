@@ -37,6 +37,13 @@ def test_play_a_phrase_change_the_soprano_and_download_the_midi(page, app_url, t
         soprano.press("ArrowRight")
     expect(main.locator("audio").first).not_to_have_attribute("src", before, timeout=60_000)
     assert main.locator("audio").first.evaluate(DURATION) > 1.0
+    # the 15 key presses are 15 reruns: let the last one land (each rerun replaces the files offered for
+    # download, so a click during one can fetch a file that is gone, as a user clicking mid-rerun would)
+    src, stable = None, 0
+    while stable < 3:
+        page.wait_for_timeout(500)
+        now = main.locator("audio").first.get_attribute("src")
+        stable, src = (stable + 1 if now == src else 0), now
 
     with page.expect_download(timeout=60_000) as download:
         main.get_by_role("button", name="Download MIDI (.mid)").click()
