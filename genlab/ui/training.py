@@ -189,7 +189,12 @@ def _gif(paths: tuple[str, ...], stamp: float) -> bytes:
 
 def _controls(job: Job, history: dict) -> None:
     state = job.state
-    c = st.columns([1, 1, 1, 3])
+    if state in ("interrupted", "stopped", "failed") and history["epochs"] < job.train_config.epochs:
+        st.button(f"Resume from epoch {history['epochs']}" if history["epochs"] else "Try again",
+                  key="train.continue", on_click=_command, args=(job.id, "run"), icon=":material/replay:",
+                  help="Continue training from the last completed epoch up to the planned epochs.")
+        return
+    c = st.columns([1, 1, 4])
     if state == "running":
         c[0].button("Pause", key="train.pause", on_click=_command, args=(job.id, "pause"), icon=":material/pause:")
     if state == "paused":
@@ -197,10 +202,6 @@ def _controls(job: Job, history: dict) -> None:
     if state in ("queued", "running", "paused"):
         c[1].button("Stop", key="train.stop", on_click=_command, args=(job.id, "stop"), icon=":material/stop:",
                     help="Ends the run now; the last completed epoch is kept and scored.")
-    if state in ("interrupted", "stopped", "failed") and history["epochs"] < job.train_config.epochs:
-        c[3].button(f"Resume from epoch {history['epochs']}" if history["epochs"] else "Try again", key="train.continue", on_click=_command,
-                    args=(job.id, "run"), icon=":material/replay:",
-                    help="Continue training from the last completed epoch up to the planned epochs.")
 
 
 def _progress(store: JobStore, job: Job, history: dict) -> None:
