@@ -30,3 +30,16 @@ def tiny_checkpoint(tmp_path):
 
     result = train(TrainConfig("gan", {"latent_dim": 2}, epochs=1, batch_size=32, limit=64), out=tmp_path / "gan")
     return Path(result.path)
+
+
+def open_app(page: str, timeout: float = 60, **query):
+    """An AppTest of the whole app (pages need the router's st.navigation) switched to `page`, with the
+    URL's `query` parameters; it has run without an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.query_params.update(query)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from genlab.checkpoints import save_checkpoint
 from genlab.models import build_model
 
-from .conftest import ROOT, SHIPPED
+from .conftest import SHIPPED, open_app
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +26,7 @@ def shipped(monkeypatch, cache_dir):
 
 
 def open_explorer(**query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.query_params.update(query)
-    at.run()
-    at.switch_page("pages/explorer.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_app("pages/explorer.py", timeout=120, **query)
 
 
 def image_class(at: AppTest) -> str:

@@ -1,11 +1,8 @@
 """AppTests of the Morph and Conditional GAN pages (the pad's state set through session_state)."""
-import io
-
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from .conftest import ROOT, SHIPPED
+from .conftest import SHIPPED, open_app
 
 
 @pytest.fixture(autouse=True)
@@ -15,11 +12,7 @@ def shipped(monkeypatch, tmp_path_factory):
 
 
 def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(page, timeout=120)
 
 
 def strip_caption(at: AppTest) -> str:

@@ -4,7 +4,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from .conftest import ROOT, SHIPPED
+from .conftest import ROOT, SHIPPED, open_app
 
 MUSEGAN = SHIPPED / "musegan_chorales.safetensors"
 
@@ -19,11 +19,7 @@ def music_folder(tmp_path, monkeypatch):
 
 
 def _music_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("pages/music.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_app("pages/music.py")
 
 
 def _voices(at: AppTest) -> dict:

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from genlab.training.jobs import JobSpec, JobStore
 
-from .conftest import ROOT, SHIPPED
+from .conftest import SHIPPED, open_app
 
 
 @pytest.fixture
@@ -19,11 +19,7 @@ def runs(monkeypatch, tmp_path):
 
 
 def open_train() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("pages/train.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_app("pages/train.py")
 
 
 def wait_until_finished(store: JobStore, timeout: float = 240):
