@@ -67,7 +67,7 @@ def _chord_table() -> np.ndarray:
 
 def phrase_measures(pitches: np.ndarray) -> dict:
     """The four measures of one phrase (bars, steps, tracks) as plain floats."""
-    p = np.asarray(pitches)
+    p = np.asarray(pitches, dtype=np.int64)     # int8 pitches would overflow the 12-bit chord masks
     line = p.reshape(-1, p.shape[-1])
     tonic, mode = estimate_key(line)
     scale = {(tonic + i) % 12 for i in _SCALES[mode]}
