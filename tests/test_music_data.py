@@ -85,6 +85,24 @@ def test_transposition_keeps_rests_and_the_pitch_range(few):
         assert len(torch.unique((after - before)[~rest])) == 1
 
 
+def test_same_key_moves_each_chorale_to_c_major_or_a_minor(few):
+    from genlab.music.metrics import estimate_key
+
+    shifts = few.same_key_shifts()
+    assert ((-6 <= shifts) & (shifts <= 5)).all()
+    moved = few.same_key_pitches()
+    assert np.array_equal(moved == REST, few.pitches == REST)
+    for i, name in enumerate(few.names):
+        bars = few.chorale == i
+        assert len(np.unique(shifts[bars])) == 1              # one shift per chorale
+        tonic, mode = estimate_key(moved[bars])
+        assert (tonic, mode) in ((0, "major"), (9, "minor")), (name, tonic, mode)
+        original = few.pitches[bars]
+        sounding = original != REST
+        assert np.array_equal(moved[bars][sounding] - original[sounding], np.full(sounding.sum(), shifts[bars][0]))
+    assert few.phrases(2, same_key=True).shape == few.phrases(2).shape
+
+
 def test_rests_take_the_note_before_them_for_training():
     from genlab.data.chorales import fill_rests
 

@@ -75,6 +75,26 @@ def test_a_tiny_wgan_gp_run_trains_saves_and_resumes(tmp_path, capsys):
     assert again.history["epochs"] == 2 and again.model.config.hidden == 32
 
 
+def test_same_key_bfloat16_run_learns_from_the_moved_chorales(tmp_path):
+    from genlab.data.chorales import fill_rests, training_phrases
+    from genlab.training import TrainConfig
+    from genlab.training.loop import _training_data
+    from train.__main__ import build_parser, config_from_args, main as train_main
+
+    args = ["musegan", "--hidden", "32", "--epochs", "1", "--batch-size", "8", "--critic-steps", "2", "--limit", "32",
+            "--same-key", "--precision", "bfloat16", "--quiet", "--out", str(tmp_path / "k")]
+    cfg = config_from_args(build_parser().parse_args(args))
+    inputs, _ = _training_data(cfg, build_model("musegan", cfg.model))
+    assert torch.equal(inputs, fill_rests(training_phrases(2, same_key=True))[:32])
+    assert not torch.equal(inputs, fill_rests(training_phrases(2))[:32])
+    assert train_main(args) == 0
+    ckpt = load_checkpoint(tmp_path / "k.safetensors")
+    assert ckpt.config["same_key"] is True and ckpt.model.config.same_key and ckpt.train["precision"] == "bfloat16"
+    assert all(np.isfinite(v[0]) for v in ckpt.history["losses"].values())
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig("musegan", dataset="chorales", precision="float8")
+
+
 def test_musegan_config_errors_are_clear():
     from genlab.training import TrainConfig
 
@@ -82,6 +102,8 @@ def test_musegan_config_errors_are_clear():
         TrainConfig("musegan", dataset="mnist5k")
     with pytest.raises(ValueError, match="84"):
         build_model("musegan", {"n_pitches": 88})
+    with pytest.raises(ValueError, match="same_key"):
+        build_model("musegan", {"same_key": "yes"})
 
 
 def test_the_critic_can_learn_at_its_own_rate():

@@ -20,7 +20,7 @@ from genlab.data import DATASETS, DatasetUnavailable
 from genlab.data.chorales import MUSIC_DATASETS
 from genlab.models.layers import ACTIVATIONS
 from genlab.training import TrainConfig, train
-from genlab.training.config import OPTIMIZERS
+from genlab.training.config import OPTIMIZERS, PRECISIONS
 from genlab.training.losses import GAN_LOSSES
 
 KINDS = {
@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="augmentation: shift each phrase by a random -k..k semitones")
             p.add_argument("--critic-lr", type=float, default=None,
                            help="the critic's learning rate (default: --lr; a higher one: two time-scale update rule)")
+            p.add_argument("--same-key", action="store_true", help="train on every chorale moved to C major "
+                           "or A minor (the key without sharps or flats); the model then writes in those keys")
+            p.add_argument("--precision", choices=PRECISIONS, default="float32", help="bfloat16: autocast forward "
+                           "passes (about 2x faster on CPUs with AVX-512 BF16)")
             p.add_argument("--ema", type=float, default=0.0, help="decay of a moving average of the generator's "
                            "weights per generator step, which the checkpoint stores (0 = off; e.g. 0.99)")
         datasets = MUSIC_DATASETS if kind == "musegan" else tuple(DATASETS)
@@ -99,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     model = {}
     for flag, key in (("latent_dim", "latent_dim"), ("activation", "activation"), ("conditioning", "conditioning"),
-                      ("r_loss_factor", "r_loss_factor"), ("size", "size"), ("hidden", "hidden")):
+                      ("r_loss_factor", "r_loss_factor"), ("size", "size"), ("hidden", "hidden"),
+                      ("same_key", "same_key")):
         if getattr(args, flag, None) is not None:
             model[key] = getattr(args, flag)
     return TrainConfig(kind=args.kind, model=model, dataset=args.dataset, data_dir=args.data_dir,
@@ -107,7 +112,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        beta1=args.beta1, loss=getattr(args, "loss", "bce"),
                        regularizer=getattr(args, "regularizer", "none"), reg_weight=getattr(args, "reg_weight", 1.0), limit=args.limit, seed=args.seed,
                        device=args.device, storage=args.storage, save_optimizer=not args.no_optimizer_state,
-                       **{k: getattr(args, k) for k in ("critic_steps", "gp_weight", "transpose", "critic_lr", "ema") if hasattr(args, k)})
+                       **{k: getattr(args, k) for k in ("critic_steps", "gp_weight", "transpose", "critic_lr", "ema", "precision") if hasattr(args, k)})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ import argparse
 import os
 import time
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -52,15 +52,44 @@ class ChoraleSet:
         same = self.segments[n_bars - 1:] == self.segments[: len(self.segments) - n_bars + 1]
         return np.flatnonzero(same)
 
-    def phrases(self, n_bars: int = 2) -> np.ndarray:
-        """int (windows, n_bars, 16, 4): every window of consecutive bars."""
+    def phrases(self, n_bars: int = 2, same_key: bool = False) -> np.ndarray:
+        """int (windows, n_bars, 16, 4): every window of consecutive bars; with same_key, each moved to
+        C major or A minor (see same_key_shifts)."""
         starts = self.phrase_starts(n_bars)
-        return np.stack([self.pitches[starts + i] for i in range(n_bars)], axis=1) if len(starts) else \
-            np.zeros((0, n_bars, STEPS_PER_BAR, len(VOICES)), dtype=np.int8)
+        if not len(starts):
+            return np.zeros((0, n_bars, STEPS_PER_BAR, len(VOICES)), dtype=np.int8)
+        pitches = self.same_key_pitches() if same_key else self.pitches
+        return np.stack([pitches[starts + i] for i in range(n_bars)], axis=1)
+
+    @cached_property
+    def keys(self) -> list[tuple[int, str]]:
+        """(tonic pitch class, "major" | "minor") of each chorale, estimated from all its kept bars."""
+        from ..music.metrics import estimate_key
+
+        return [estimate_key(self.pitches[self.chorale == i]) for i in range(len(self.names))]
+
+    def same_key_shifts(self) -> np.ndarray:
+        """int (bars,): the semitones (-6..5) that move each bar's chorale to the key without sharps or flats,
+        C major or A minor; the smaller move, so voices stay near their ranges."""
+        tonic_to = {"major": 0, "minor": 9}
+        per_chorale = np.array([(tonic_to[mode] - tonic + 6) % 12 - 6 for tonic, mode in self.keys], np.int16)
+        return per_chorale[self.chorale]
+
+    def same_key_pitches(self) -> np.ndarray:
+        """int8 (bars, 16, 4): `pitches` with every chorale moved to C major or A minor (rests stay rests)."""
+        shifted = np.where(self.pitches == REST, REST, self.pitches + self.same_key_shifts()[:, None, None])
+        return shifted.astype(np.int8)
 
     def label(self, bar: int) -> str:
         """"bwv10.7, bar 3" for the bar at index `bar`."""
         return f"{self.names[self.chorale[bar]]}, bar {self.bar_numbers[bar]}"
+
+    def key_name(self, bar: int) -> str:
+        """"G major" : the estimated key of the chorale of the bar at index `bar`."""
+        from ..music.metrics import KEY_NAMES
+
+        tonic, mode = self.keys[self.chorale[bar]]
+        return f"{KEY_NAMES[tonic]} {mode}"
 
 
 def _voice_parts(score) -> list:
@@ -176,9 +205,10 @@ def load_chorales(path: str | os.PathLike = CACHE) -> ChoraleSet:
     return ChoraleSet(**arrays)
 
 
-def training_phrases(n_bars: int = 2, path: str | os.PathLike = CACHE) -> torch.Tensor:
-    """int64 (windows, n_bars, 16, 4) MIDI pitches of every window of consecutive bars (REST = -1)."""
-    return torch.from_numpy(load_chorales(path).phrases(n_bars).astype(np.int64))
+def training_phrases(n_bars: int = 2, path: str | os.PathLike = CACHE, same_key: bool = False) -> torch.Tensor:
+    """int64 (windows, n_bars, 16, 4) MIDI pitches of every window of consecutive bars (REST = -1);
+    same_key: every chorale moved to C major or A minor."""
+    return torch.from_numpy(load_chorales(path).phrases(n_bars, same_key).astype(np.int64))
 
 
 def fill_rests(pitches: torch.Tensor) -> torch.Tensor:

@@ -67,6 +67,8 @@ class MuseGANConfig:
     hidden: int = 1024              # Width of the temporal networks and the bar generators' Dense (book: 1024);
                                     # the bar generators' ConvT channels are hidden/2, hidden/4 x 3.
     lowest_pitch: int = 24          # MIDI pitch of pitch index 0 (C1).
+    same_key: bool = False          # Trained on chorales moved to C major or A minor (no sharps or flats),
+                                    # so it writes in those keys; False: in the chorales' own keys.
 
     def __post_init__(self):
         for name, low, high in (("n_bars", 2, 16), ("n_tracks", 1, 8), ("z_dim", 1, 512), ("hidden", 8, 4096),
@@ -74,6 +76,8 @@ class MuseGANConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(f"{name} must be an integer in {low}..{high}, got {value!r}")
+        if not isinstance(self.same_key, bool):
+            raise ValueError(f"same_key must be true or false, got {self.same_key!r}")
         if self.n_steps_per_bar != 16 or self.n_pitches != 84:
             raise ValueError("the MuseGAN's bar generator makes 16 steps x 84 pitches; "
                              f"got {self.n_steps_per_bar} x {self.n_pitches}")

@@ -113,13 +113,15 @@ def generator_music_metrics(model, n: int = 256, seed: int = 0) -> dict:
 
     phrases = generated_phrases(model, n, seed)
     metrics = phrase_metrics(phrases)
-    _, mismatch = nearest_phrases(phrases, load_chorales().phrases(model.config.n_bars))
+    real = load_chorales().phrases(model.config.n_bars, getattr(model.config, "same_key", False))
+    _, mismatch = nearest_phrases(phrases, real)
     metrics["nearest_real_mismatch"] = round(float(mismatch.mean()), 4)
     return metrics
 
 
-def real_music_metrics(n_bars: int = 2) -> dict:
-    """`phrase_metrics` of every real phrase of n_bars consecutive bars in the chorale cache."""
+def real_music_metrics(n_bars: int = 2, same_key: bool = False) -> dict:
+    """`phrase_metrics` of every real phrase of n_bars consecutive bars in the chorale cache (same_key: each
+    chorale moved to C major or A minor)."""
     from ..data.chorales import load_chorales
 
-    return phrase_metrics(load_chorales().phrases(n_bars))
+    return phrase_metrics(load_chorales().phrases(n_bars, same_key))

@@ -11,6 +11,7 @@ from .losses import GAN_LOSSES, GAN_REGULARIZERS
 
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+PRECISIONS = ("float32", "bfloat16")
 DEFAULT_LR = {"gan": 2e-4, "cgan": 2e-4, "ae": 5e-4, "vae": 5e-4, "classifier": 1e-3, "musegan": 1e-3}
 
 
@@ -39,6 +40,8 @@ class TrainConfig:
     transpose: int = 0                     # musegan: shift each phrase by a random -k..k semitones (augmentation).
     critic_lr: float | None = None         # GANs and musegan: the discriminator's (critic's) rate; None -> lr
                                            # (a different one: the two time-scale update rule).
+    precision: str = "float32"             # musegan: float32, or bfloat16 (autocast forward passes: about 2x
+                                           # faster on CPUs with AVX-512 BF16 and on recent GPUs).
     ema: float = 0.0                       # musegan: decay of an exponential moving average of the generator's
                                            # weights per generator step, stored in the checkpoint (0 = off).
 
@@ -53,6 +56,7 @@ class TrainConfig:
             raise ValueError(f"reg_weight must be in [0, 1000], got {self.reg_weight!r}")
         check_choice("device", self.device, DEVICES)
         check_choice("storage", self.storage, ("float32", "float16"))
+        check_choice("precision", self.precision, PRECISIONS)
         for name in ("epochs", "batch_size", "critic_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

@@ -156,14 +156,16 @@ def _wgan_gp_step(nets: dict, optimizers: dict, x: torch.Tensor, y, cfg: TrainCo
     G, C, mc = nets["generator"], nets["critic"], model.config
     real_all = pitches_to_roll(transpose_phrases(x, cfg.transpose), mc.n_pitches, mc.lowest_pitch).to(x.device)
     sums = {"critic": 0.0, "gp": 0.0, "wasserstein": 0.0}
+    low = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16")
     for real in real_all.split(cfg.batch_size):
         # 1. critic: real, generated and interpolated phrases in one forward; the penalty on the interpolates
         n = real.shape[0]
-        with torch.no_grad():
-            fake = G(torch.randn(n, model.latent_dim, device=x.device))
+        with torch.no_grad(), low:
+            fake = G(torch.randn(n, model.latent_dim, device=x.device)).float()
         alpha = torch.rand(n, 1, 1, 1, 1, device=x.device)
         between = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-        scores = C(torch.cat([real, fake, between]))
+        with low:
+            scores = C(torch.cat([real, fake, between])).float()
         wasserstein = scores[:n].mean() - scores[n:2 * n].mean()
         gp = gradient_penalty(scores[2 * n:], between)
         loss_c = -wasserstein + cfg.gp_weight * gp
@@ -173,7 +175,8 @@ def _wgan_gp_step(nets: dict, optimizers: dict, x: torch.Tensor, y, cfg: TrainCo
         for k, v in (("critic", loss_c), ("gp", gp), ("wasserstein", wasserstein)):
             sums[k] += v.detach() / cfg.critic_steps
     # 2. generator: raise the critic's score of new phrases
-    loss_g = -C(G(torch.randn(cfg.batch_size, model.latent_dim, device=x.device))).mean()
+    with low:
+        loss_g = -C(G(torch.randn(cfg.batch_size, model.latent_dim, device=x.device))).float().mean()
     optimizers["G"].zero_grad(set_to_none=True)
     loss_g.backward()
     optimizers["G"].step()
@@ -227,7 +230,7 @@ def _training_data(cfg: TrainConfig, model: nn.Module) -> tuple[torch.Tensor, to
     if cfg.kind == "musegan":
         from ..data.chorales import fill_rests, training_phrases
 
-        inputs = fill_rests(training_phrases(model.config.n_bars))
+        inputs = fill_rests(training_phrases(model.config.n_bars, same_key=model.config.same_key))
         labels = torch.zeros(len(inputs), dtype=torch.long)
     else:
         data = load_dataset(cfg.dataset, "train", cfg.data_dir, cfg.download)
