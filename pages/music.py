@@ -8,6 +8,7 @@ from genlab.music import studio
 from genlab.music.metrics import key_name, phrase_measures
 from genlab.music.midi import MidiError, midi_bytes, midi_to_pitches, musicxml_bytes
 from genlab.music.plots import piano_roll_figure
+from genlab.music.roll import shift_pitches
 from genlab.ui.loaders import load_model
 from genlab.ui.music import (cached_play, current_controls, init_state, latent_controls, morph_point,
                              music_directions, save_point, sound_settings)
@@ -29,14 +30,17 @@ except CheckpointError as err:
     st.error(f"This checkpoint cannot be loaded: {err}")
     st.stop()
 init_state(model)
+if model.config.same_key:
+    st.caption("This MuseGAN learned from the chorales moved to C major or A minor (no sharps or flats), so it "
+               "writes in those keys; Transpose, under Sound, moves a phrase to another key.")
 
 controls_col, output_col = st.columns([5, 6], gap="large")
 with controls_col:
     latent_controls(model)
-    with st.expander("Sound: tempo and instruments", expanded=False):
-        tempo, instruments, renderer = sound_settings()
+    with st.expander("Sound: tempo, key and instruments", expanded=False):
+        tempo, instruments, renderer, transpose = sound_settings()
 controls = current_controls(model)
-phrase = studio.compose(model, controls, directions, tempo, instruments, renderer)
+phrase = studio.compose(model, controls, directions, tempo, instruments, renderer, transpose)
 
 with output_col:
     measures = phrase_measures(phrase.pitches)
@@ -53,12 +57,13 @@ with output_col:
                           file_name="genlab_phrase.musicxml", mime="application/vnd.recordare.musicxml+xml",
                           key="music.download_xml", on_click="ignore")
 
-    nearest = studio.nearest_chorale(phrase.pitches)
+    nearest = studio.nearest_chorale(shift_pitches(phrase.pitches, -transpose), model.config.same_key)
     with st.container(border=True):
         st.markdown(f"**Nearest real chorale phrase:** {nearest.label} — differs in "
                     f"{nearest.mismatch:.0%} of the (step, voice) cells (0% would be a copy)")
-        st.plotly_chart(piano_roll_figure(nearest.pitches, height=240), width="stretch", key="music.nearest_roll")
-        st.audio(cached_play(nearest.pitches, tempo, instruments, renderer), format="audio/wav")
+        real = shift_pitches(nearest.pitches, transpose)
+        st.plotly_chart(piano_roll_figure(real, height=240), width="stretch", key="music.nearest_roll")
+        st.audio(cached_play(real, tempo, instruments, renderer), format="audio/wav")
 
 st.subheader("Morph from A to B")
 st.write("The book's morph: evenly spaced points on the line from A to B, each one's phrase after the other.")
@@ -68,7 +73,7 @@ b_col.button("Set B to the current phrase", key="music.set_b", on_click=save_poi
 steps = steps_col.slider("Points from A to B", 2, 8, 4, key="music.morph_steps")
 if st.toggle("Play the morph", key="music.morph"):
     morph = studio.morph(model, morph_point("a", model, 0), morph_point("b", model, 1), directions, steps, tempo,
-                         instruments, renderer)
+                         instruments, renderer, transpose)
     st.plotly_chart(piano_roll_figure(morph.pitches), width="stretch", key="music.morph_roll")
     st.audio(morph.wav, format="audio/wav")
 

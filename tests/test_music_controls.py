@@ -62,6 +62,15 @@ def test_compose_and_morph_render_audio(tiny, directions):
         C.morph_path(torch.zeros(320), torch.ones(320), 1)
 
 
+def test_transpose_moves_every_voice_and_keeps_the_length(tiny, directions):
+    a, b = C.default_controls(tiny, 0), C.default_controls(tiny, 1)
+    plain = studio.compose(tiny, a, directions, 90, ("Choir",) * 4, renderer="synth")
+    up = studio.compose(tiny, a, directions, 90, ("Choir",) * 4, renderer="synth", transpose=3)
+    assert np.array_equal(up.pitches, plain.pitches + 3) and len(up.wav) == len(plain.wav) and up.wav != plain.wav
+    down = studio.morph(tiny, a, b, directions, 2, 90, ("Piano",) * 4, renderer="synth", transpose=-5)
+    assert np.array_equal(down.pitches[:2], plain.pitches - 5)
+
+
 def test_nearest_chorale_and_pictures(tiny, directions):
     phrase = C.generate_pitches(tiny, C.compose_z(tiny, C.default_controls(tiny), directions))[0]
     nearest = studio.nearest_chorale(phrase)
@@ -70,3 +79,17 @@ def test_nearest_chorale_and_pictures(tiny, directions):
     assert [t.name for t in fig.data] == ["Soprano", "Alto", "Tenor", "Bass"]
     image = piano_roll_image(np.stack([phrase, nearest.pitches]))
     assert image.size[0] == 4 * 16 * 4
+
+
+def test_the_nearest_chorale_of_a_same_key_model_is_found_among_the_moved_chorales():
+    from genlab.data.chorales import load_chorales
+
+    chorales = load_chorales()
+    start = chorales.phrase_starts(2)[100]
+    moved = chorales.phrases(2, same_key=True)[100]
+    nearest = studio.nearest_chorale(moved, same_key=True)
+    assert nearest.mismatch == 0 and np.array_equal(nearest.pitches, moved)
+    target = "C major" if chorales.keys[chorales.chorale[start]][1] == "major" else "A minor"
+    assert nearest.label == f"{chorales.label(start)} ({chorales.key_name(start)}, here in {target})"
+    if chorales.same_key_shifts()[start]:            # in its own key it is not an exact match
+        assert studio.nearest_chorale(moved).mismatch > 0

@@ -32,6 +32,12 @@ class Note:
     pitch: int                # MIDI pitch
 
 
+def shift_pitches(pitches, semitones: int) -> np.ndarray:
+    """int pitches (..., tracks) moved by `semitones` (rests stay rests), e.g. to play a phrase in another key."""
+    p = np.asarray(pitches).astype(np.int16)
+    return np.where(p == REST, REST, p + int(semitones)).astype(np.int16)
+
+
 def pitches_to_roll(pitches, n_pitches: int = N_PITCHES, lowest_pitch: int = LOWEST_PITCH) -> torch.Tensor:
     """int (..., steps, tracks) MIDI pitches (REST = -1) -> float32 (..., steps, n_pitches, tracks) in [-1, 1].
 

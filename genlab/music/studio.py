@@ -14,6 +14,7 @@ from ..models.musegan import MuseGAN
 from .audio import render, wav_bytes
 from .controls import Control, compose_z, generate_pitches, morph_path
 from .metrics import nearest_phrases
+from .roll import shift_pitches
 
 
 @dataclass
@@ -24,8 +25,8 @@ class Rendered:
 
 @dataclass
 class NearestChorale:
-    label: str               # "bwv10.7, bar 3"
-    pitches: np.ndarray      # the real phrase (bars, 16, tracks)
+    label: str               # "bwv10.7, bar 3" (and "G major, here moved to C major" when same_key)
+    pitches: np.ndarray      # the real phrase (bars, 16, tracks), moved to C major or A minor when same_key
     mismatch: float          # fraction of (step, voice) cells that differ; 0 = a copy
 
 
@@ -35,25 +36,31 @@ def play(pitches: np.ndarray, tempo: float, instruments, renderer: str = "auto")
 
 
 def compose(model: MuseGAN, controls: dict[str, Control], directions: dict, tempo: float, instruments,
-            renderer: str = "auto") -> Rendered:
-    """The phrase of the current controls, with its audio."""
-    pitches = generate_pitches(model, compose_z(model, controls, directions))[0]
+            renderer: str = "auto", transpose: int = 0) -> Rendered:
+    """The phrase of the current controls (moved by `transpose` semitones), with its audio."""
+    pitches = shift_pitches(generate_pitches(model, compose_z(model, controls, directions))[0], transpose)
     return Rendered(pitches, play(pitches, tempo, instruments, renderer))
 
 
 def morph(model: MuseGAN, controls_a: dict[str, Control], controls_b: dict[str, Control], directions: dict,
-          steps: int, tempo: float, instruments, renderer: str = "auto") -> Rendered:
+          steps: int, tempo: float, instruments, renderer: str = "auto", transpose: int = 0) -> Rendered:
     """From point A to point B: the phrases of `steps` evenly spaced points, one after the other
     (steps x bars bars)."""
     z = morph_path(compose_z(model, controls_a, directions), compose_z(model, controls_b, directions), steps)
-    pitches = np.concatenate(list(generate_pitches(model, z)), axis=0)
+    pitches = shift_pitches(np.concatenate(list(generate_pitches(model, z)), axis=0), transpose)
     return Rendered(pitches, play(pitches, tempo, instruments, renderer))
 
 
-def nearest_chorale(pitches: np.ndarray) -> NearestChorale:
-    """The real phrase of the same number of bars closest to `pitches` (bars, 16, tracks), cell by cell."""
+def nearest_chorale(pitches: np.ndarray, same_key: bool = False) -> NearestChorale:
+    """The real phrase of the same number of bars closest to `pitches` (bars, 16, tracks), cell by cell;
+    same_key: among the chorales moved to C major or A minor (what a same_key MuseGAN learned from)."""
     chorales = load_chorales()
     n_bars = len(pitches)
-    index, mismatch = nearest_phrases(np.asarray(pitches)[None], chorales.phrases(n_bars))
+    real = chorales.phrases(n_bars, same_key)
+    index, mismatch = nearest_phrases(np.asarray(pitches)[None], real)
     first_bar = chorales.phrase_starts(n_bars)[index[0]]
-    return NearestChorale(chorales.label(first_bar), chorales.phrases(n_bars)[index[0]], float(mismatch[0]))
+    label = chorales.label(first_bar)
+    if same_key:
+        mode = chorales.keys[chorales.chorale[first_bar]][1]
+        label += f" ({chorales.key_name(first_bar)}, here in {'C major' if mode == 'major' else 'A minor'})"
+    return NearestChorale(label, real[index[0]], float(mismatch[0]))

@@ -102,9 +102,13 @@ def latent_controls(model) -> None:
 RENDERERS = {"SoundFont (fluidsynth)": "soundfont", "GenLab's synthesiser (numpy)": "synth"}
 
 
-def sound_settings() -> tuple[int, tuple[str, ...], str]:
-    """Tempo, an instrument per voice, and the renderer ("soundfont" when one is installed, else "synth")."""
-    tempo = st.slider("Tempo (quarter notes per minute)", 40, 160, 72, 2, key="music.tempo")
+def sound_settings() -> tuple[int, tuple[str, ...], str, int]:
+    """Tempo, an instrument per voice, the renderer ("soundfont" when one is installed, else "synth") and
+    the transposition in semitones."""
+    tempo_col, transpose_col = st.columns(2)
+    tempo = tempo_col.slider("Tempo (quarter notes per minute)", 40, 160, 72, 2, key="music.tempo")
+    transpose = transpose_col.slider("Transpose (semitones)", -6, 6, 0, 1, key="music.transpose",
+                                     help="Moves every voice up or down: the same phrase in another key.")
     if soundfont_available():
         renderer = RENDERERS[st.radio("Sound", list(RENDERERS), horizontal=True, key="music.renderer")]
     else:
@@ -115,7 +119,7 @@ def sound_settings() -> tuple[int, tuple[str, ...], str]:
         with column:
             names = list(PROGRAMS)
             instruments.append(st.selectbox(voice.title(), names, index=names.index(default), key=f"music.{voice}"))
-    return tempo, tuple(instruments), renderer
+    return tempo, tuple(instruments), renderer, transpose
 
 
 def save_point(slot: str, controls: dict[str, Control]) -> None:
