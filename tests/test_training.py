@@ -63,6 +63,19 @@ def test_same_seed_same_run_and_resume_continues(tmp_path):
     assert all(torch.allclose(x, y) for x, y in zip(a.model.state_dict().values(), resumed.model.state_dict().values()))
 
 
+def test_a_resumed_run_keeps_adams_moments_but_takes_its_own_learning_rate(tmp_path, monkeypatch):
+    import genlab.training.loop as loop
+
+    made, make = {}, loop._make_optimizers
+    monkeypatch.setattr(loop, "_make_optimizers", lambda model, cfg: made.update(make(model, cfg)) or made)
+    cfg = dict(kind="ae", model={"latent_dim": 2}, batch_size=32, limit=64, seed=3)
+    first = train(TrainConfig(epochs=1, lr=1e-3, **cfg), out=tmp_path / "run")
+    steps = int(next(iter(made["model"].state.values()))["step"])
+    train(TrainConfig(epochs=2, lr=1e-4, **cfg), resume=first.path)
+    assert [g["lr"] for g in made["model"].param_groups] == [1e-4]        # the new run's rate
+    assert int(next(iter(made["model"].state.values()))["step"]) == 2 * steps   # Adam went on counting
+
+
 def test_resume_refuses_another_kind(tiny_checkpoint):
     with pytest.raises(ValueError, match="cannot resume a vae run from a gan checkpoint"):
         train(TrainConfig("vae", epochs=2, limit=32), resume=tiny_checkpoint)

@@ -287,8 +287,11 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
     images, labels = _training_data(cfg, model)
     optimizers = _make_optimizers(model, cfg)
     for name, state in optimizer_state.items():
-        if name in optimizers:
+        if name in optimizers:   # Adam's moments carry on; the learning rates are this run's (e.g. lowered)
+            rates = [group["lr"] for group in optimizers[name].param_groups]
             optimizers[name].load_state_dict(state)
+            for group, lr in zip(optimizers[name].param_groups, rates):
+                group["lr"] = lr
     encoder = None
     if cfg.regularizer == "reconstruction" and model.kind in ("gan", "cgan"):
         # a training-only encoder (the book's AE encoder); it is not part of the checkpoint
