@@ -63,6 +63,18 @@ def test_resampling_the_chords_changes_the_harmony_and_the_morph_plays(music_fol
     assert len(at.get("audio")) == 3
 
 
+def test_transpose_moves_every_voice_and_the_nearest_chorale_stays(music_folder):
+    at = _music_page()
+    before, nearest = _voices(at), [m.value for m in at.markdown if "Nearest real chorale" in m.value]
+    at.slider(key="music.transpose").set_value(-3).run()
+    assert not at.exception
+    after = _voices(at)
+    for voice, (x, y) in before.items():
+        moved = [b - a for a, b in zip(y, after[voice][1]) if a is not None]     # None: gaps between notes
+        assert after[voice][0] == x and moved and set(moved) == {-3}
+    assert [m.value for m in at.markdown if "Nearest real chorale" in m.value] == nearest
+
+
 def test_without_a_musegan_the_page_says_how_to_train_one(tmp_path, monkeypatch):
     monkeypatch.setenv("GENLAB_CHECKPOINTS", str(tmp_path))
     at = _music_page()
