@@ -39,8 +39,11 @@ with controls_col:
     latent_controls(model)
     with st.expander("Sound: tempo, key and instruments", expanded=False):
         tempo, instruments, renderer, transpose = sound_settings()
+    hold = st.toggle("Hold a voice's note where the generator turns no pitch on", value=True, key="music.hold",
+                     help="Off: the book's plain argmax, a note at every sixteenth even where all of a voice's "
+                          "outputs say 'off'; those notes are often an octave or two away.")
 controls = current_controls(model)
-phrase = studio.compose(model, controls, directions, tempo, instruments, renderer, transpose)
+phrase = studio.compose(model, controls, directions, tempo, instruments, renderer, transpose, hold)
 
 with output_col:
     measures = phrase_measures(phrase.pitches)
@@ -73,7 +76,7 @@ b_col.button("Set B to the current phrase", key="music.set_b", on_click=save_poi
 steps = steps_col.slider("Points from A to B", 2, 8, 4, key="music.morph_steps")
 if st.toggle("Play the morph", key="music.morph"):
     morph = studio.morph(model, morph_point("a", model, 0), morph_point("b", model, 1), directions, steps, tempo,
-                         instruments, renderer, transpose)
+                         instruments, renderer, transpose, hold)
     st.plotly_chart(piano_roll_figure(morph.pitches), width="stretch", key="music.morph_roll")
     st.audio(morph.wav, format="audio/wav")
 

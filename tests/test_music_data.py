@@ -103,8 +103,27 @@ def test_same_key_moves_each_chorale_to_c_major_or_a_minor(few):
     assert few.phrases(2, same_key=True).shape == few.phrases(2).shape
 
 
+def test_a_generated_voice_holds_its_note_where_no_pitch_is_on():
+    from genlab.music.roll import decode_generated
+
+    roll = torch.full((2, 16, 84, 4), -1.0)                 # one phrase, every output "off"
+    roll[0, 0:4, 36, 0] = 1.0                                # soprano: C4 for four steps, then off ...
+    roll[0, 5, 70, 0] = -0.5                                 # ... where the largest "off" value is far away
+    roll[1, 0, 40, 0] = 0.5                                  # and E4 at the second bar's start
+    roll[0, 2:, 30, 1] = roll[1, :, 30, 1] = 0.3             # alto: on from step 2 only
+    roll[..., 50, 2] = -0.2                                  # tenor: never on
+    roll[..., 20, 3] = 1.0                                   # bass: always on
+    plain, held = decode_generated(roll, hold=False), decode_generated(roll)
+    assert plain[0, 5, 0] == 94 and plain[0, 4, 0] == 24     # the book's argmax: stray notes
+    assert held[0, :, 0].tolist() == [60] * 16 and held[1, :, 0].tolist() == [64] * 16
+    assert held[..., 1].ravel().tolist() == [54] * 32        # the start takes the first note sung
+    assert np.array_equal(held[..., 2], plain[..., 2]) and (held[..., 3] == 44).all()
+    batch = decode_generated(torch.stack([roll, roll]))
+    assert batch.shape == (2, 2, 16, 4) and np.array_equal(batch[1], held)
+
+
 def test_rests_take_the_note_before_them_for_training():
-    from genlab.data.chorales import fill_rests
+    from genlab.music.roll import fill_rests
 
     x = torch.tensor([[[[REST, 60], [62, REST]], [[REST, REST], [64, 65]]]])   # (1, 2 bars, 2 steps, 2 voices)
     assert fill_rests(x).tolist() == [[[[62, 60], [62, 60]], [[62, 60], [64, 65]]]]

@@ -76,7 +76,8 @@ def test_a_tiny_wgan_gp_run_trains_saves_and_resumes(tmp_path, capsys):
 
 
 def test_same_key_bfloat16_run_learns_from_the_moved_chorales(tmp_path):
-    from genlab.data.chorales import fill_rests, training_phrases
+    from genlab.data.chorales import training_phrases
+    from genlab.music.roll import fill_rests
     from genlab.training import TrainConfig
     from genlab.training.loop import _training_data
     from train.__main__ import build_parser, config_from_args, main as train_main

@@ -75,6 +75,16 @@ def test_transpose_moves_every_voice_and_the_nearest_chorale_stays(music_folder)
     assert [m.value for m in at.markdown if "Nearest real chorale" in m.value] == nearest
 
 
+def test_the_books_plain_argmax_is_one_switch_away(music_folder):
+    at = _music_page()
+    held = _voices(at)
+    at.toggle(key="music.hold").set_value(False).run()
+    assert not at.exception
+    plain = _voices(at)
+    notes = lambda voices: sum(ys.count(None) for _, ys in voices.values())   # noqa: E731  (a None ends a note)
+    assert plain != held and notes(plain) > notes(held)     # more, shorter notes: the stray ones
+
+
 def test_without_a_musegan_the_page_says_how_to_train_one(tmp_path, monkeypatch):
     monkeypatch.setenv("GENLAB_CHECKPOINTS", str(tmp_path))
     at = _music_page()

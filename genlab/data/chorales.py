@@ -211,23 +211,6 @@ def training_phrases(n_bars: int = 2, path: str | os.PathLike = CACHE, same_key:
     return torch.from_numpy(load_chorales(path).phrases(n_bars, same_key).astype(np.int64))
 
 
-def fill_rests(pitches: torch.Tensor) -> torch.Tensor:
-    """Each voice's rests (REST) take the note before them (the first note after, at a phrase's start);
-    a voice that never sings stays silent. pitches: int (N, bars, steps, tracks).
-
-    The MuseGAN's argmax always sings a note, so a rest in its training data would only teach it an
-    all-off column that the argmax turns into a random pitch.
-    """
-    n, bars, steps, tracks = pitches.shape
-    line = pitches.reshape(n, bars * steps, tracks).clone()
-    for direction in (1, -1):               # forward fill, then backward fill for leading rests
-        order = range(1, line.shape[1]) if direction == 1 else range(line.shape[1] - 2, -1, -1)
-        for i in order:
-            rest = line[:, i] == REST
-            line[:, i] = torch.where(rest, line[:, i - direction], line[:, i])
-    return line.reshape(pitches.shape)
-
-
 def transpose_phrases(pitches: torch.Tensor, max_shift: int, generator: torch.Generator | None = None,
                       n_pitches: int = N_PITCHES, lowest_pitch: int = LOWEST_PITCH) -> torch.Tensor:
     """Shift each phrase (N, ...) by a random number of semitones in [-max_shift, max_shift] (augmentation);

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..models.musegan import MuseGAN, input_slices
-from .roll import VOICES, roll_to_pitches
+from .roll import VOICES, decode_generated
 
 PAD_RANGE = 3.0     # a pad spans -3..3 standard deviations along each main direction
 
@@ -102,6 +102,6 @@ def morph_path(z_a: torch.Tensor, z_b: torch.Tensor, steps: int) -> torch.Tensor
 
 
 @torch.inference_mode()
-def generate_pitches(model: MuseGAN, z: torch.Tensor) -> np.ndarray:
-    """z (N, latent_dim) -> int (N, bars, 16, tracks) MIDI pitches (argmax: one note per voice and step)."""
-    return roll_to_pitches(model.generate(z), model.config.lowest_pitch)
+def generate_pitches(model: MuseGAN, z: torch.Tensor, hold: bool = True) -> np.ndarray:
+    """z (N, latent_dim) -> int (N, bars, 16, tracks) MIDI pitches (genlab.music.roll.decode_generated)."""
+    return decode_generated(model.generate(z), model.config.lowest_pitch, hold)

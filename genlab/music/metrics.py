@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .roll import REST, VOICES, notes_of, roll_to_pitches
+from .roll import REST, VOICES, decode_generated, notes_of
 
 VOICE_RANGES = {"soprano": (60, 79), "alto": (55, 74), "tenor": (48, 67), "bass": (40, 60)}  # MIDI, inclusive
 _MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -101,17 +101,18 @@ def nearest_phrases(pitches: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, 
 
 
 @torch.inference_mode()
-def generated_phrases(model, n: int = 256, seed: int = 0) -> np.ndarray:
-    """int (n, bars, steps, tracks) MIDI pitches of n phrases from random latent points (seeded)."""
+def generated_phrases(model, n: int = 256, seed: int = 0, hold: bool = True) -> np.ndarray:
+    """int (n, bars, steps, tracks) MIDI pitches of n phrases from random latent points (seeded), decoded as
+    the page decodes them (hold=False: the book's plain argmax; see roll.decode_generated)."""
     rolls = model.sample(n, torch.Generator().manual_seed(seed))
-    return roll_to_pitches(rolls, model.config.lowest_pitch)
+    return decode_generated(rolls, model.config.lowest_pitch, hold)
 
 
-def generator_music_metrics(model, n: int = 256, seed: int = 0) -> dict:
+def generator_music_metrics(model, n: int = 256, seed: int = 0, hold: bool = True) -> dict:
     """`phrase_metrics` of n generated phrases, and how far they are from the nearest real phrase."""
     from ..data.chorales import load_chorales
 
-    phrases = generated_phrases(model, n, seed)
+    phrases = generated_phrases(model, n, seed, hold)
     metrics = phrase_metrics(phrases)
     real = load_chorales().phrases(model.config.n_bars, getattr(model.config, "same_key", False))
     _, mismatch = nearest_phrases(phrases, real)

@@ -65,6 +65,43 @@ def roll_to_pitches(roll, lowest_pitch: int = LOWEST_PITCH, threshold: float | N
     return pitches
 
 
+def fill_rests(pitches: torch.Tensor) -> torch.Tensor:
+    """Each voice's rests (REST) take the note before them (the first note after, at a phrase's start);
+    a voice that never sings stays silent. pitches: int (N, bars, steps, tracks).
+
+    The MuseGAN's argmax always sings a note, so a rest in its training data would only teach it an
+    all-off column that the argmax turns into a random pitch. `decode_generated` reads the generator's
+    all-off columns the same way back.
+    """
+    n, bars, steps, tracks = pitches.shape
+    line = pitches.reshape(n, bars * steps, tracks).clone()
+    for direction in (1, -1):               # forward fill, then backward fill for leading rests
+        order = range(1, line.shape[1]) if direction == 1 else range(line.shape[1] - 2, -1, -1)
+        for i in order:
+            rest = line[:, i] == REST
+            line[:, i] = torch.where(rest, line[:, i - direction], line[:, i])
+    return line.reshape(pitches.shape)
+
+
+def decode_generated(roll, lowest_pitch: int = LOWEST_PITCH, hold: bool = True) -> np.ndarray:
+    """A generated roll (..., bars, steps, pitches, tracks) -> int (..., bars, steps, tracks) MIDI pitches.
+
+    hold=False is the book's plain argmax: a note at every step, even where the generator turns no
+    pitch on (every output below 0, the midpoint of a real roll's off -1 and on +1). There the argmax
+    picks among "off" values, often an octave or two away: most of a young MuseGAN's out-of-range notes.
+    hold=True (GenLab's default) reads such a step as the training data's filled rests were written: the
+    voice holds the note it sang before (at a phrase's start, the first note it sings); a voice that
+    turns no pitch on in the whole phrase falls back to the argmax.
+    """
+    plain = roll_to_pitches(roll, lowest_pitch)
+    if not hold:
+        return plain
+    on = roll_to_pitches(roll, lowest_pitch, threshold=0.0)
+    phrases = torch.from_numpy(on.reshape(-1, *on.shape[-3:]).astype(np.int64))
+    held = fill_rests(phrases).numpy().reshape(on.shape)
+    return np.where(held == REST, plain, held).astype(np.int16)
+
+
 def flatten_bars(pitches: np.ndarray) -> np.ndarray:
     """(bars, steps, tracks) -> (bars * steps, tracks): one timeline."""
     p = np.asarray(pitches)

@@ -36,18 +36,20 @@ def play(pitches: np.ndarray, tempo: float, instruments, renderer: str = "auto")
 
 
 def compose(model: MuseGAN, controls: dict[str, Control], directions: dict, tempo: float, instruments,
-            renderer: str = "auto", transpose: int = 0) -> Rendered:
-    """The phrase of the current controls (moved by `transpose` semitones), with its audio."""
-    pitches = shift_pitches(generate_pitches(model, compose_z(model, controls, directions))[0], transpose)
+            renderer: str = "auto", transpose: int = 0, hold: bool = True) -> Rendered:
+    """The phrase of the current controls (moved by `transpose` semitones), with its audio; `hold`: see
+    roll.decode_generated."""
+    pitches = shift_pitches(generate_pitches(model, compose_z(model, controls, directions), hold)[0], transpose)
     return Rendered(pitches, play(pitches, tempo, instruments, renderer))
 
 
 def morph(model: MuseGAN, controls_a: dict[str, Control], controls_b: dict[str, Control], directions: dict,
-          steps: int, tempo: float, instruments, renderer: str = "auto", transpose: int = 0) -> Rendered:
+          steps: int, tempo: float, instruments, renderer: str = "auto", transpose: int = 0,
+          hold: bool = True) -> Rendered:
     """From point A to point B: the phrases of `steps` evenly spaced points, one after the other
     (steps x bars bars)."""
     z = morph_path(compose_z(model, controls_a, directions), compose_z(model, controls_b, directions), steps)
-    pitches = shift_pitches(np.concatenate(list(generate_pitches(model, z)), axis=0), transpose)
+    pitches = shift_pitches(np.concatenate(list(generate_pitches(model, z, hold)), axis=0), transpose)
     return Rendered(pitches, play(pitches, tempo, instruments, renderer))
 
 

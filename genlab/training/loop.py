@@ -228,7 +228,8 @@ def _final_metrics(model: nn.Module, cfg: TrainConfig, score_classifier: nn.Modu
 def _training_data(cfg: TrainConfig, model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     """(inputs, labels) of the training set, cut to cfg.limit: images, or chorale phrases for musegan."""
     if cfg.kind == "musegan":
-        from ..data.chorales import fill_rests, training_phrases
+        from ..data.chorales import training_phrases
+        from ..music.roll import fill_rests
 
         inputs = fill_rests(training_phrases(model.config.n_bars, same_key=model.config.same_key))
         labels = torch.zeros(len(inputs), dtype=torch.long)
