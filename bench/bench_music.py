@@ -110,8 +110,15 @@ def main() -> None:
     train_model = build_model("musegan").train()
     optimizers, nets = _make_optimizers(train_model, cfg), _wrap(train_model, 1, torch.device("cpu"), None)
     x = torch.randint(48, 72, (cfg.batch_size * cfg.critic_steps, 2, 16, 4))
-    t = times(lambda: STEPS["musegan"](nets, optimizers, x, None, cfg, train_model), 3)
-    rows.append(("train: one generator step (3 critic steps, batch 32)", statistics.median(t), "s"))
+    low = replace(cfg, precision="bfloat16")
+    step = {c.precision: (lambda c=c: STEPS["musegan"](nets, optimizers, x, None, c, train_model)) for c in (cfg, low)}
+    t = {name: [] for name in step}
+    for _ in range(3):              # interleaved, so the ratio holds on a busy machine
+        for name, fn in step.items():
+            t[name] += times(fn, 1)
+    rows.append(("train: one generator step (3 critic steps, batch 32), float32", statistics.median(t["float32"]), "s"))
+    rows.append(("train: the same step, --precision bfloat16", statistics.median(t["bfloat16"]), "s"))
+    rows.append(("train: bfloat16 speed-up", statistics.median(t["float32"]) / statistics.median(t["bfloat16"]), "x"))
 
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'value':>9}  unit")
