@@ -114,7 +114,7 @@ def generator_music_metrics(model, n: int = 256, seed: int = 0, hold: bool = Tru
 
     phrases = generated_phrases(model, n, seed, hold)
     metrics = phrase_metrics(phrases)
-    real = load_chorales().phrases(model.config.n_bars, getattr(model.config, "same_key", False))
+    real = load_chorales().phrases(model.config.n_bars, model.config.same_key)
     _, mismatch = nearest_phrases(phrases, real)
     metrics["nearest_real_mismatch"] = round(float(mismatch.mean()), 4)
     return metrics

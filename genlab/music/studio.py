@@ -25,7 +25,7 @@ class Rendered:
 
 @dataclass
 class NearestChorale:
-    label: str               # "bwv10.7, bar 3" (and "G major, here moved to C major" when same_key)
+    label: str               # "bwv10.7, bar 3", plus " (G minor, here in A minor)" when same_key
     pitches: np.ndarray      # the real phrase (bars, 16, tracks), moved to C major or A minor when same_key
     mismatch: float          # fraction of (step, voice) cells that differ; 0 = a copy
 
