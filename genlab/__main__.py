@@ -8,6 +8,8 @@ Examples:
   python -m genlab sample checkpoints/gan_2d.safetensors --z -0.84,0.54 --z 0,0 --scale 8 --out two.png
   python -m genlab score runs/my_gan.safetensors --classifier checkpoints/classifier_strong.safetensors --write
   python -m genlab maps checkpoints/gan_*.safetensors --classifier checkpoints/classifier_strong.safetensors
+  python -m genlab quality                                   # every shipped generative model, 10,000 samples each
+  python -m genlab quality runs/gan_2d.safetensors --samples 2000 --no-detector
 """
 from __future__ import annotations
 
@@ -75,6 +77,86 @@ def _maps(args: argparse.Namespace) -> int:
     return 0
 
 
+def _percent(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _quality(args: argparse.Namespace) -> int:
+    """The quality report (genlab.quality): a table on the terminal, JSON, and the figures in each checkpoint."""
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from . import quality
+    from .catalog import checkpoint_folder
+    from .files import atomic_write
+
+    if not 100 <= args.samples <= 100_000:
+        raise GenerateError(f"--samples must be in 100..100000, got {args.samples}")
+    judge = load_checkpoint(args.classifier)
+    if judge.kind != "classifier":
+        raise GenerateError(f"--classifier must be a classifier checkpoint, {args.classifier} is a {judge.kind}")
+    paths = args.checkpoints or [p for p in sorted(checkpoint_folder().glob("*.safetensors"))
+                                 if read_metadata(p)["kind"] in quality.GENERATIVE_KINDS]
+    before = {}
+    if args.before and Path(args.before).is_file():
+        before = {m["name"]: m["fid"] for m in json.loads(Path(args.before).read_text())["models"]}
+    refs = quality.load_references(args.data_dir)
+    fid = quality.FidReference(judge.model, refs.test.images)
+    floor = quality.judge_figures(judge.model, refs, fid)
+    print(f"judge {args.classifier}: {_percent(floor['accuracy'])} on the {floor['test_digits']:,} {refs.source} "
+          f"test digits, {_percent(floor['blurred_accuracy'])} on them through a 5x5 box blur")
+    print(f"real test digits: unsure {_percent(floor['unsure_share'])}, cannot place "
+          f"{_percent(floor['unplaced_share'])}; FID of {floor['test_digits']:,} training against the test digits "
+          f"(the floor) {floor['fid_floor']:.1f}\n")
+    header = (f"{'model':<14}{'classes':>8}{'rarest':>12}{'commonest':>12}{'top p':>7}{'unsure':>8}{'no place':>9}"
+              f"{'FID':>8}{'labels ok':>11}{'recon':>8}{'detector':>10}  targets")
+    print(header + "\n" + "-" * len(header))
+    models, failed = [], 0
+    for path in paths:
+        ckpt = load_checkpoint(path)
+        if ckpt.kind not in quality.GENERATIVE_KINDS:
+            print(f"{path}: a {ckpt.kind} is not a generative model of digits; skipped")
+            continue
+        name = quality.model_name(path)
+        figures = quality.model_quality(ckpt.model, judge.model, refs, fid, args.samples, args.seed,
+                                        detector=not args.no_detector)
+        checks = quality.target_checks(name, figures, before.get(name))
+        failed += sum(not ok for ok in checks.values())
+        labels = (f"{_percent(figures['worst_label_agreement'])} min" if "worst_label_agreement" in figures else "")
+        print(f"{name:<14}{figures['classes_covered']:>8}"
+              f"{_percent(figures['rarest_class_fraction']) + ' (' + str(figures['rarest_class']) + ')':>12}"
+              f"{_percent(figures['commonest_class_fraction']) + ' (' + str(figures['commonest_class']) + ')':>12}"
+              f"{figures['mean_top_probability']:>7.3f}{_percent(figures['unsure_share']):>8}"
+              f"{_percent(figures['unplaced_share']):>9}{figures['fid']:>8.1f}{labels:>11}"
+              f"{figures.get('test_reconstruction_mse', float('nan')):>8.4f}"
+              f"{_percent(figures['detector_error']) if 'detector_error' in figures else '':>10}  "
+              + ", ".join(f"{what} {'met' if ok else 'MISSED'}" for what, ok in checks.items()))
+        models.append({"name": name, "path": str(path), "kind": ckpt.kind, "config": ckpt.config,
+                       "epochs": ckpt.epochs, "images_seen": ckpt.history.get("images_seen"), **figures,
+                       "targets": checks})
+        if args.write:
+            stamp = {"scored_by": Path(args.classifier).name, "fid_reference": f"{len(refs.test)} {refs.source} test digits",
+                     "fid_floor": floor["fid_floor"],
+                     "scored_on": datetime.now(timezone.utc).date().isoformat()}
+            stored = {k: v for k, v in figures.items() if not isinstance(v, dict)}
+            save_checkpoint(ckpt.path, ckpt.model, ckpt.dataset, ckpt.history, {**stored, **stamp}, train=ckpt.train,
+                            optimizers=ckpt.optimizers or None, storage=read_metadata(ckpt.path)["storage"],
+                            training_state=ckpt.training_state or None)
+    print(f"\n{args.samples:,} samples per model (seed {args.seed}); unsure: top probability < 0.9, no place: < 0.5; "
+          "detector: test error of a fresh CNN telling generated from real digits (the thesis' measure)")
+    if args.json:
+        report = {"judge": {"path": args.classifier, **floor}, "samples": args.samples, "seed": args.seed,
+                  "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "models": models}
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(Path(args.json), json.dumps(report, indent=1).encode())
+        print(f"wrote {args.json}")
+    if args.write:
+        print("stored the figures in each checkpoint's metrics")
+    if failed:
+        print(f"{failed} target(s) missed")
+    return 0
+
+
 def _parse_point(text: str) -> list[float]:
     try:
         return [float(v) for v in text.split(",")]
@@ -106,6 +188,20 @@ def main(argv: list[str] | None = None) -> int:
     maps = commands.add_parser("maps", help="precompute the class-area maps the Latent Explorer opens with")
     maps.add_argument("checkpoints", nargs="+", help="GAN, VAE or AE checkpoints")
     maps.add_argument("--classifier", required=True, help="the strong classifier checkpoint that colours the maps")
+    qual = commands.add_parser("quality", help="the quality report: every generative model judged by the strong "
+                               "classifier, beside the real digits' figures")
+    qual.add_argument("checkpoints", nargs="*", help="checkpoints (default: every GAN, CGAN, VAE and AE in the "
+                      "models folder)")
+    qual.add_argument("--classifier", default="checkpoints/classifier_strong.safetensors", help="the judge")
+    qual.add_argument("--samples", type=int, default=10_000, help="samples per model")
+    qual.add_argument("--seed", type=int, default=0, help="seed of the samples")
+    qual.add_argument("--data-dir", help="folder with mnist.npz (default $GENLAB_DATA_DIR); without it the "
+                      "embedded 1,000 test digits are the reference")
+    qual.add_argument("--no-detector", action="store_true", help="skip the real-vs-generated CNN (about 20 s a model)")
+    qual.add_argument("--write", action="store_true", help="store the figures in each checkpoint's metrics")
+    qual.add_argument("--json", default=None, help="also write the report as JSON to this file")
+    qual.add_argument("--before", default="bench/results/quality_before.json",
+                      help="a report of the pre-release models (its FIDs are what the FID targets divide)")
     args = parser.parse_args(argv)
     try:
         if args.command == "info":
@@ -116,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             return _score(args)
         if args.command == "maps":
             return _maps(args)
+        if args.command == "quality":
+            return _quality(args)
         if not 1 <= args.scale <= 32:
             raise GenerateError(f"--scale must be in 1..32, got {args.scale}")
         model = load_checkpoint(args.checkpoint).model

@@ -15,6 +15,10 @@ Metadata (format_version 1):
   storage     "float32" or "float16" (float16 weights are restored to float32 on load)
   train       the training config as a dict (optional)
   optimizers  {name: param_groups} when optimiser state is stored (for resuming)
+
+Tensors named "optimizer.<name>.<index>.<slot>" hold optimiser state, and "state.<name>.<key>" the
+weights of training-only networks (a GAN's raw generator beside its stored moving average, the
+reconstruction regulariser's encoder): both only for resuming, both absent from shipped checkpoints.
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ SUFFIX = ".safetensors"
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 STORAGES = ("float32", "float16")
 _OPTIMIZER_PREFIX = "optimizer."
+_STATE_PREFIX = "state."
 
 
 class CheckpointError(ValueError):
@@ -55,6 +60,7 @@ class Checkpoint:
     created: str = ""
     train: dict = field(default_factory=dict)
     optimizers: dict = field(default_factory=dict)   # name -> optimizer state_dict, empty if not stored
+    training_state: dict = field(default_factory=dict)  # name -> state_dict of a training-only network
     path: Path | None = None
 
     @property
@@ -87,12 +93,14 @@ def _unflatten_optimizers(tensors: dict, param_groups: dict) -> dict:
 
 def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, dataset: str, history: dict | None = None,
                     metrics: dict | None = None, train: dict | None = None, optimizers: dict | None = None,
-                    storage: str = "float32") -> Path:
+                    storage: str = "float32", training_state: dict | None = None) -> Path:
     """Write `model` and its metadata atomically to `path` (".safetensors" is added if missing).
 
     Args:
         model: a model from genlab.models (its `kind` and `config` are stored).
         optimizers: {name: torch.optim.Optimizer or its state_dict} to store for resuming (omitted when None).
+        training_state: {name: nn.Module or its state_dict} of training-only networks, stored (float32) for
+            resuming (omitted when None).
         storage: "float16" halves the file; floating weights are restored to float32 on load.
     Returns:
         The path written.
@@ -108,6 +116,10 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, dataset: st
         if storage == "float16" and value.is_floating_point():
             value = value.half()
         tensors[key] = value.contiguous()
+    for name, module in (training_state or {}).items():
+        state = module.state_dict() if hasattr(module, "state_dict") else module
+        for key, value in state.items():
+            tensors[f"{_STATE_PREFIX}{name}.{key}"] = value.detach().cpu().contiguous()
     groups = {}
     for name, optimizer in (optimizers or {}).items():
         state = optimizer.state_dict() if hasattr(optimizer, "state_dict") else optimizer
@@ -219,10 +231,14 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
     except ValueError as err:
         raise CheckpointError(f"{path.name}: {err}") from None
     expected = model.state_dict()
-    weights, optimizer_tensors = {}, {}
+    weights, optimizer_tensors, training_state = {}, {}, {}
     try:
         with safe_open(str(path), framework="pt") as f:
             for key in f.keys():
+                if key.startswith(_STATE_PREFIX):
+                    name, _, inner = key[len(_STATE_PREFIX):].partition(".")
+                    training_state.setdefault(name, {})[inner] = f.get_tensor(key)
+                    continue
                 target = optimizer_tensors if key.startswith(_OPTIMIZER_PREFIX) else weights
                 target[key] = f.get_tensor(key)
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
@@ -244,7 +260,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
     optimizers = _unflatten_optimizers(optimizer_tensors, meta.get("optimizers", {})) if optimizer_tensors else {}
     return Checkpoint(model=model, kind=meta["kind"], config=meta["config"], dataset=meta["dataset"],
                       history=meta["history"], metrics=meta["metrics"], created=meta["created"],
-                      train=meta.get("train", {}), optimizers=optimizers, path=path)
+                      train=meta.get("train", {}), optimizers=optimizers, training_state=training_state, path=path)
 
 
 def content_hash(path: str | os.PathLike) -> str:
@@ -268,4 +284,5 @@ def update_metrics(path: str | os.PathLike, metrics: dict) -> Path:
     meta = read_metadata(path)
     ckpt = load_checkpoint(path)
     return save_checkpoint(path, ckpt.model, ckpt.dataset, ckpt.history, {**ckpt.metrics, **metrics},
-                           train=ckpt.train, optimizers=ckpt.optimizers or None, storage=meta["storage"])
+                           train=ckpt.train, optimizers=ckpt.optimizers or None, storage=meta["storage"],
+                           training_state=ckpt.training_state or None)

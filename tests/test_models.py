@@ -83,3 +83,19 @@ def test_activation_choices_build(activation):
 def test_invalid_configs_are_refused_with_a_message(kind, values, message):
     with pytest.raises(ValueError, match=message):
         make_config(kind, values)
+
+
+def test_fast_dropout_is_dropout():
+    from genlab.models.layers import FastDropout
+
+    drop = FastDropout(0.3)
+    x = torch.ones(200, 500, requires_grad=True)
+    torch.manual_seed(0)
+    y = drop(x)
+    zeros = (y == 0).float().mean()
+    assert abs(zeros - 0.3) < 0.01 and torch.allclose(y[y != 0], torch.tensor(1 / 0.7))
+    torch.manual_seed(0)
+    assert torch.equal(drop(x), y)          # seeded by torch's generator
+    y.sum().backward()                      # the gradient flows through the kept elements only
+    assert torch.equal(x.grad, y.detach())
+    assert torch.equal(drop.eval()(x), x)

@@ -120,3 +120,55 @@ def test_wgan_gp_loss_trains_an_image_gan(tmp_path):
     result = train(TrainConfig("gan", {"latent_dim": 2}, epochs=1, batch_size=32, limit=64, loss="wgan-gp"))
     assert set(result.history["losses"]) == {"G", "D"}
     assert all(torch.isfinite(torch.tensor(v)).all() for v in result.history["losses"].values())
+
+
+def test_ema_gan_stores_the_average_and_resumes_exactly(tmp_path):
+    """A moving average with the regulariser: the checkpoint's generator is the average (raw generator and
+    encoder kept as training state), and 1 + 1 resumed epochs give exactly the weights of 2 straight."""
+    cfg = dict(kind="gan", model={"latent_dim": 2}, batch_size=32, limit=64, ema=0.9, regularizer="reconstruction",
+               reg_weight=5.0, seed=1)
+    straight = train(TrainConfig(epochs=2, **cfg), out=tmp_path / "straight")
+    ckpt = load_checkpoint(straight.path)
+    assert set(ckpt.training_state) == {"generator", "encoder"} and {"G", "D", "E"} <= set(ckpt.optimizers)
+    raw = ckpt.training_state["generator"]
+    average = ckpt.model.generator.state_dict()
+    assert not torch.equal(raw["layers.dense.weight"], average["layers.dense.weight"])
+    # the average's BatchNorm statistics are re-estimated for it, not the raw generator's
+    assert not torch.equal(raw["layers.bn1.running_mean"], average["layers.bn1.running_mean"])
+    assert straight.history["steps"] == 4 and straight.history["images_seen"] == 128
+    first = train(TrainConfig(epochs=1, **cfg), out=tmp_path / "resumed")
+    resumed = train(TrainConfig(epochs=2, **cfg), out=tmp_path / "resumed", resume=first.path)
+    for key, value in straight.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
+    assert load_checkpoint(resumed.path).training_state["encoder"].keys() == ckpt.training_state["encoder"].keys()
+
+
+def test_ema_decay_ramps_up():
+    from genlab.training.loop import _ema_decay
+
+    cfg = TrainConfig("gan", ema=0.999)
+    assert _ema_decay(cfg, 0) == 0.1 and _ema_decay(cfg, 90) == 0.91 and _ema_decay(cfg, 10 ** 6) == 0.999
+    with pytest.raises(ValueError, match="ema applies"):
+        TrainConfig("vae", ema=0.9)
+
+
+def test_bfloat16_channels_last_snapshots_and_cosine(tmp_path):
+    cfg = TrainConfig("gan", {"latent_dim": 2}, epochs=2, batch_size=32, limit=64, precision="bfloat16",
+                      memory_format="channels_last", snapshot_every=1, lr_schedule="cosine")
+    result = train(cfg, out=tmp_path / "g")
+    assert all(torch.isfinite(torch.tensor(v)).all() for v in result.history["losses"].values())
+    snapshots = sorted((tmp_path / "g.epochs").glob("*.safetensors"))
+    assert [p.name for p in snapshots] == ["epoch_0001.safetensors", "epoch_0002.safetensors"]
+    snap = load_checkpoint(snapshots[-1])
+    assert not snap.optimizers and not snap.training_state
+    for key, value in snap.model.state_dict().items():   # float16 copies of the last epoch's weights
+        assert torch.allclose(value.float(), result.model.state_dict()[key].float(), rtol=1e-2, atol=1e-3), key
+
+
+def test_augmented_classifier_trains(tmp_path):
+    result = train(TrainConfig("classifier", {"size": "weak"}, epochs=2, batch_size=32, limit=128,
+                               augment="digits", lr=2e-3), out=tmp_path / "c")
+    assert load_checkpoint(result.path).train["augment"] == "digits"
+    assert result.history["losses"]["loss"][-1] < result.history["losses"]["loss"][0]
+    with pytest.raises(ValueError, match="augment applies"):
+        TrainConfig("gan", augment="digits")

@@ -20,7 +20,8 @@ from genlab.data import DATASETS, DatasetUnavailable
 from genlab.data.chorales import MUSIC_DATASETS
 from genlab.models.layers import ACTIVATIONS
 from genlab.training import TrainConfig, train
-from genlab.training.config import OPTIMIZERS, PRECISIONS
+from genlab.data.augment import AUGMENTATIONS
+from genlab.training.config import LR_SCHEDULES, MEMORY_FORMATS, OPTIMIZERS, PRECISIONS
 from genlab.training.losses import GAN_LOSSES
 
 KINDS = {
@@ -63,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--r-loss-factor", type=float, default=1000.0, help="weight of the MSE against KL")
         if kind == "classifier":
             p.add_argument("--size", choices=("strong", "weak"), default="strong", help="classifier size")
+            p.add_argument("--augment", choices=AUGMENTATIONS, default="none", help="digits: train on blurred, "
+                           "warped, thickened or thinned and noisy digits too (a classifier to trust on generated ones)")
         if kind == "musegan":
             p.add_argument("--hidden", type=int, default=1024, help="width of the temporal networks and bar "
                            "generators (the book: 1024; smaller for quick experiments)")
@@ -74,10 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
                            help="the critic's learning rate (default: --lr; a higher one: two time-scale update rule)")
             p.add_argument("--same-key", action="store_true", help="train on every chorale moved to C major "
                            "or A minor (the key without sharps or flats); the model then writes in those keys")
-            p.add_argument("--precision", choices=PRECISIONS, default="float32", help="bfloat16: autocast forward "
-                           "passes (about 2x faster on CPUs with AVX-512 BF16)")
+        if kind in ("gan", "cgan", "musegan"):
             p.add_argument("--ema", type=float, default=0.0, help="decay of a moving average of the generator's "
-                           "weights per generator step, which the checkpoint stores (0 = off; e.g. 0.99)")
+                           "weights per generator step, ramped up from 0; the checkpoint's generator is the average, "
+                           "with BatchNorm statistics re-estimated for it (0 = off; e.g. 0.999)")
+        p.add_argument("--precision", choices=PRECISIONS, default="float32", help="bfloat16: autocast forward "
+                       "passes (about 2x faster on CPUs with AVX-512 BF16 and on recent GPUs)")
+        p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
+                       help="cosine: decay the learning rates to 0 over --epochs")
+        p.add_argument("--memory-format", choices=MEMORY_FORMATS, default="contiguous",
+                       help="channels_last: faster convolutions on some CPUs (bench/bench_training.py measures it)")
+        p.add_argument("--snapshot-every", type=int, default=0, metavar="N",
+                       help="also keep every N-th epoch's model in OUT.epochs/ (float16), to choose the epoch to ship")
         datasets = MUSIC_DATASETS if kind == "musegan" else tuple(DATASETS)
         p.add_argument("--dataset", choices=datasets, default=datasets[0], help="training data")
         p.add_argument("--data-dir", help=".npz file or folder for the full datasets (default $GENLAB_DATA_DIR)")
@@ -112,7 +123,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        beta1=args.beta1, loss=getattr(args, "loss", "bce"),
                        regularizer=getattr(args, "regularizer", "none"), reg_weight=getattr(args, "reg_weight", 1.0), limit=args.limit, seed=args.seed,
                        device=args.device, storage=args.storage, save_optimizer=not args.no_optimizer_state,
-                       **{k: getattr(args, k) for k in ("critic_steps", "gp_weight", "transpose", "critic_lr", "ema", "precision") if hasattr(args, k)})
+                       **{k: getattr(args, k) for k in ("critic_steps", "gp_weight", "transpose", "critic_lr", "ema", "precision", "memory_format",
+                                                "snapshot_every", "augment", "lr_schedule") if hasattr(args, k)})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .layers import Reshape
+from .layers import Reshape, standing_batchnorm
 
 INPUTS = ("chords", "style", "melody", "groove")   # the four latent inputs, in z's order
 
@@ -253,18 +253,9 @@ class MuseGAN(nn.Module):
         (BigGAN's "standing statistics"). Training moves the generator faster than the running averages
         follow, and the critic only ever sees batch statistics; without this, eval-mode phrases lose
         their chords. Uses its own seeded generator: the global random state is untouched."""
-        norms = [m for m in self.generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-        was_training, device = self.generator.training, next(self.parameters()).device
-        g = torch.Generator().manual_seed(seed)
-        for bn in norms:
-            bn.reset_running_stats()
-            bn.momentum = None                     # a cumulative average over the batches below
-        self.generator.train()
-        for _ in range(batches):
-            self.generator(torch.randn(batch_size, self.latent_dim, generator=g).to(device))
-        for bn in norms:
-            bn.momentum = 0.1
-        self.generator.train(was_training)
+        g, device = torch.Generator().manual_seed(seed), next(self.parameters()).device
+        standing_batchnorm(self.generator, lambda i: self.generator(
+            torch.randn(batch_size, self.latent_dim, generator=g).to(device)), batches)
 
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n latent points from N(0, I) (the book's MuseGAN noise), shape (n, latent_dim)."""

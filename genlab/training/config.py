@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..data import DATASETS
+from ..data.augment import AUGMENTATIONS
 from ..data.chorales import MUSIC_DATASETS
 from ..models import MODELS, make_config
 from ..models.layers import check_choice
@@ -12,6 +13,9 @@ from .losses import GAN_LOSSES, GAN_REGULARIZERS
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 PRECISIONS = ("float32", "bfloat16")
+MEMORY_FORMATS = ("contiguous", "channels_last")
+LR_SCHEDULES = ("constant", "cosine")
+EMA_KINDS = ("gan", "cgan", "musegan")
 DEFAULT_LR = {"gan": 2e-4, "cgan": 2e-4, "ae": 5e-4, "vae": 5e-4, "classifier": 1e-3, "musegan": 1e-3}
 
 
@@ -40,10 +44,17 @@ class TrainConfig:
     transpose: int = 0                     # musegan: shift each phrase by a random -k..k semitones (augmentation).
     critic_lr: float | None = None         # GANs and musegan: the discriminator's (critic's) rate; None -> lr
                                            # (a different one: the two time-scale update rule).
-    precision: str = "float32"             # musegan: float32, or bfloat16 (autocast forward passes: about 2x
-                                           # faster on CPUs with AVX-512 BF16 and on recent GPUs).
-    ema: float = 0.0                       # musegan: decay of an exponential moving average of the generator's
-                                           # weights per generator step, stored in the checkpoint (0 = off).
+    precision: str = "float32"             # float32, or bfloat16 (autocast forward passes: about 2x faster on
+                                           # CPUs with AVX-512 BF16 and on recent GPUs).
+    ema: float = 0.0                       # gan, cgan, musegan: decay of an exponential moving average of the
+                                           # generator's weights per generator step, ramped up from 0 as
+                                           # min(ema, (1 + t) / (10 + t)); the checkpoint's generator is the
+                                           # average, with BatchNorm statistics re-estimated for it (0 = off).
+    memory_format: str = "contiguous"      # contiguous, or channels_last (faster convolutions on some CPUs).
+    augment: str = "none"                  # classifier: none, or digits (blur, affine/elastic, stroke width, noise).
+    lr_schedule: str = "constant"          # constant, or cosine (decays every rate to 0 over cfg.epochs).
+    snapshot_every: int = 0                # also keep every N-th epoch's model (float16, no optimiser state) in
+                                           # OUT.epochs/ so the epoch to ship can be chosen later (0 = off).
 
     def __post_init__(self):
         check_choice("kind", self.kind, tuple(MODELS))
@@ -57,6 +68,13 @@ class TrainConfig:
         check_choice("device", self.device, DEVICES)
         check_choice("storage", self.storage, ("float32", "float16"))
         check_choice("precision", self.precision, PRECISIONS)
+        check_choice("memory_format", self.memory_format, MEMORY_FORMATS)
+        check_choice("augment", self.augment, AUGMENTATIONS)
+        if self.augment != "none" and self.kind != "classifier":
+            raise ValueError(f"augment applies to classifiers, not to {self.kind}")
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        if not isinstance(self.snapshot_every, int) or self.snapshot_every < 0:
+            raise ValueError(f"snapshot_every must be a non-negative integer, got {self.snapshot_every!r}")
         for name in ("epochs", "batch_size", "critic_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -65,6 +83,8 @@ class TrainConfig:
             raise ValueError(f"transpose must be an integer in 0..12, got {self.transpose!r}")
         if not 0 <= self.ema < 1:
             raise ValueError(f"ema must be in [0, 1), got {self.ema!r}")
+        if self.ema and self.kind not in EMA_KINDS:
+            raise ValueError(f"ema applies to {', '.join(EMA_KINDS)}, not to {self.kind}")
         if not 0 <= self.gp_weight <= 1000:
             raise ValueError(f"gp_weight must be in [0, 1000], got {self.gp_weight!r}")
         if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 1):

@@ -8,9 +8,11 @@ gradients are averaged by DDP (gloo on CPU, nccl on GPU), and rank 0 writes the 
 from __future__ import annotations
 
 import copy
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -21,6 +23,7 @@ from tqdm.auto import tqdm
 
 from ..checkpoints import empty_history, load_checkpoint, save_checkpoint
 from ..data import load_dataset
+from ..data.augment import make_augmentation
 from ..models import build_model
 from ..models.autoencoder import Encoder
 from .config import TrainConfig
@@ -55,6 +58,11 @@ def _distributed_setup(cfg: TrainConfig) -> tuple[int, int, torch.device]:
     return 0, 1, torch.device("cuda" if use_cuda else "cpu")
 
 
+def _autocast(cfg: TrainConfig, device: torch.device):
+    """bfloat16 autocast for forward passes when cfg.precision asks for it (losses stay float32)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16")
+
+
 def _optimizer(params, cfg: TrainConfig, beta2: float = 0.999, lr: float | None = None) -> torch.optim.Optimizer:
     """cfg.optimizer over `params` at rate `lr` (default cfg.learning_rate): Adam(beta1, beta2), SGD with
     momentum 0.9, or RMSprop."""
@@ -79,35 +87,42 @@ def _make_optimizers(model: nn.Module, cfg: TrainConfig) -> dict:
 def _gan_step(nets: dict, optimizers: dict, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, model) -> dict:
     G, D, E = nets["generator"], nets["discriminator"], nets.get("encoder")
     n = x.shape[0]
+    low = _autocast(cfg, x.device)
     z = torch.rand(n, model.latent_dim, device=x.device) * 2 - 1
     fake_labels = torch.randint(0, model.n_classes, (n,), device=x.device) if model.conditional else None
     # 0. with the reconstruction regulariser, half the real batch is encoded into the cube and
     #    generated in the same forward pass as the random points
     m = n // 2 if E is not None else 0
-    encoded = torch.tanh(E(x[:m])) if m else None
-    z_all = torch.cat([z, encoded]) if m else z
-    if model.conditional:
-        out = G(z_all, torch.cat([fake_labels, y[:m]]))
-        all_labels = torch.cat([y, fake_labels])
-    else:
-        out = G(z_all)
-        all_labels = None
+    with low:
+        encoded = torch.tanh(E(x[:m]).float()) if m else None
+        z_all = torch.cat([z, encoded]) if m else z
+        if model.conditional:
+            out = G(z_all, torch.cat([fake_labels, y[:m]]))
+            all_labels = torch.cat([y, fake_labels])
+        else:
+            out = G(z_all)
+            all_labels = None
     fake, recon = out[:n], out[n:]
     # 1. discriminator: real and generated in one forward (one DDP forward per backward)
-    logits = D(torch.cat([x, fake.detach()]), all_labels)
+    with low:
+        logits = D(torch.cat([x.to(fake.dtype), fake.detach()]), all_labels).float()
     loss_d = discriminator_loss(cfg.loss, logits[:n], logits[n:])
     if cfg.loss == "wgan-gp":  # the penalty on random real/generated interpolates (same labels as the real)
         alpha = torch.rand(n, 1, 1, 1, device=x.device)
-        between = (alpha * x + (1 - alpha) * fake.detach()).requires_grad_(True)
-        loss_d = loss_d + cfg.gp_weight * gradient_penalty(D(between, y if model.conditional else None), between)
+        between = (alpha * x + (1 - alpha) * fake.detach().float()).requires_grad_(True)
+        with low:
+            scores = D(between, y if model.conditional else None).float()
+        loss_d = loss_d + cfg.gp_weight * gradient_penalty(scores, between)
     optimizers["D"].zero_grad(set_to_none=True)
     loss_d.backward()
     optimizers["D"].step()
     # 2. generator: fool the updated discriminator (and reconstruct the encoded real images)
-    loss_g = generator_loss(cfg.loss, D(fake, fake_labels))
+    with low:
+        fake_logits = D(fake, fake_labels).float()
+    loss_g = generator_loss(cfg.loss, fake_logits)
     losses = {"G": loss_g.detach(), "D": loss_d.detach()}
     if m:
-        loss_r = reconstruction_loss(recon, x[:m])
+        loss_r = reconstruction_loss(recon.float(), x[:m])
         loss_sw = sliced_wasserstein(encoded, z[:m])
         loss_g = loss_g + cfg.reg_weight * (loss_r + loss_sw)
         losses["reconstruction"], losses["latent_sw"] = loss_r.detach(), loss_sw.detach()
@@ -122,13 +137,15 @@ def _gan_step(nets: dict, optimizers: dict, x: torch.Tensor, y: torch.Tensor, cf
 
 def _autoencoder_step(nets: dict, optimizers: dict, x: torch.Tensor, y, cfg: TrainConfig, model) -> dict:
     net = nets["model"]
+    with _autocast(cfg, x.device):
+        out = net(x)
     if model.variational:
-        recon, mu, log_var = net(x)
+        recon, mu, log_var = (t.float() for t in out)
         r_loss, kl = reconstruction_loss(recon, x), kl_divergence(mu, log_var)
         loss = model.config.r_loss_factor * r_loss + kl
         losses = {"total": loss.detach(), "reconstruction": r_loss.detach(), "kl": kl.detach()}
     else:
-        loss = reconstruction_loss(net(x), x)
+        loss = reconstruction_loss(out.float(), x)
         losses = {"reconstruction": loss.detach()}
     optimizers["model"].zero_grad(set_to_none=True)
     loss.backward()
@@ -137,7 +154,10 @@ def _autoencoder_step(nets: dict, optimizers: dict, x: torch.Tensor, y, cfg: Tra
 
 
 def _classifier_step(nets: dict, optimizers: dict, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, model) -> dict:
-    logits = nets["model"](x)
+    if "augment" in nets:
+        x = nets["augment"](x)
+    with _autocast(cfg, x.device):
+        logits = nets["model"](x).float()
     loss = nn.functional.cross_entropy(logits, y)
     optimizers["model"].zero_grad(set_to_none=True)
     loss.backward()
@@ -156,7 +176,7 @@ def _wgan_gp_step(nets: dict, optimizers: dict, x: torch.Tensor, y, cfg: TrainCo
     G, C, mc = nets["generator"], nets["critic"], model.config
     real_all = pitches_to_roll(transpose_phrases(x, cfg.transpose), mc.n_pitches, mc.lowest_pitch).to(x.device)
     sums = {"critic": 0.0, "gp": 0.0, "wasserstein": 0.0}
-    low = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16")
+    low = _autocast(cfg, x.device)
     for real in real_all.split(cfg.batch_size):
         # 1. critic: real, generated and interpolated phrases in one forward; the penalty on the interpolates
         n = real.shape[0]
@@ -180,10 +200,6 @@ def _wgan_gp_step(nets: dict, optimizers: dict, x: torch.Tensor, y, cfg: TrainCo
     optimizers["G"].zero_grad(set_to_none=True)
     loss_g.backward()
     optimizers["G"].step()
-    if "generator_ema" in nets:   # 3. the moving average of the generator's weights
-        with torch.no_grad():
-            for average, current in zip(nets["generator_ema"].parameters(), G.parameters()):
-                average.lerp_(current, 1 - cfg.ema)
     return {"G": loss_g.detach(), **sums}
 
 
@@ -241,16 +257,40 @@ def _training_data(cfg: TrainConfig, model: nn.Module) -> tuple[torch.Tensor, to
     return inputs, labels
 
 
+def _ema_decay(cfg: TrainConfig, step: int) -> float:
+    """The moving average's decay after `step` generator updates: ramped up from 0, so the average does
+    not carry the first random weights for thousands of steps (NOTES: a constant 0.999 from step 0 was
+    useless for the first 1,400 steps)."""
+    return min(cfg.ema, (1 + step) / (10 + step))
+
+
+@torch.no_grad()
+def _update_ema(average: nn.Module, current: nn.Module, decay: float) -> None:
+    for a, c in zip(average.parameters(), current.parameters()):
+        a.lerp_(c, 1 - decay)
+
+
 def _model_to_save(model: nn.Module, nets: dict, cfg: TrainConfig) -> nn.Module:
-    """The model a checkpoint stores: a MuseGAN gets its generator's moving average (when kept) and
-    standing BatchNorm statistics, on a copy, so training goes on undisturbed."""
-    if model.kind != "musegan":
+    """The model a checkpoint stores and the monitoring sees: with a moving average, a copy whose generator
+    is the average, with BatchNorm statistics re-estimated for the averaged weights (a MuseGAN always
+    gets standing statistics); training goes on undisturbed on the raw networks."""
+    if "generator_ema" not in nets and model.kind != "musegan":
         return model
     if "generator_ema" in nets:
         model = copy.deepcopy(model)
         model.generator.load_state_dict(nets["generator_ema"].state_dict())
-    model.standing_statistics(seed=cfg.seed)   # eval-ready BatchNorm statistics in every checkpoint
+    if model.kind == "musegan":
+        model.standing_statistics(seed=cfg.seed)   # eval-ready BatchNorm statistics in every checkpoint
+    else:
+        model.standing_statistics(batches=4, seed=cfg.seed)
     return model
+
+
+def _snapshot_path(out: str | os.PathLike, epoch: int) -> Path:
+    """OUT.epochs/epoch_0007.safetensors for `out` = OUT or OUT.safetensors."""
+    out = Path(out)
+    stem = out.name[:-len(".safetensors")] if out.name.endswith(".safetensors") else out.name
+    return out.with_name(stem + ".epochs") / f"epoch_{epoch:04d}.safetensors"
 
 
 def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
@@ -261,49 +301,65 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
 
     Args:
         out: checkpoint path, rewritten atomically after every epoch (rank 0 only).
-        resume: a checkpoint to continue from (weights, optimiser state, history).
+        resume: a checkpoint to continue from (weights, optimiser state, training-only networks, history).
         progress: show a tqdm bar per epoch (rank 0 only).
-        on_epoch: called after each epoch with (epoch, history, model); may raise StopTraining.
+        on_epoch: called after each epoch with (epoch, history, model), the model as the checkpoint stores
+            it (with cfg.ema, the moving average); may raise StopTraining.
             Values it adds to `history` (e.g. monitoring series) are saved in the checkpoint.
         on_step: called after each optimisation step with (epoch index, steps done, steps per epoch);
             an exception it raises propagates, leaving the last completed epoch's checkpoint as it was.
         score_classifier: a classifier (or its checkpoint path) to score a GAN's samples with at the end.
     Returns:
-        TrainResult with the model, its per-epoch loss history and final metrics.
+        TrainResult with the model (as the checkpoint stores it), its per-epoch loss history and final metrics.
     """
     if cfg.kind == "musegan" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError("musegan trains in one process: its gradient penalty (a double backward) is not DDP-safe")
     rank, world, device = _distributed_setup(cfg)
     torch.manual_seed(cfg.seed)
-    optimizer_state, history = {}, empty_history()
+    optimizer_state, history, training_state = {}, empty_history(), {}
     if resume:
         ckpt = load_checkpoint(resume)
         if ckpt.kind != cfg.kind:
             raise ValueError(f"cannot resume a {cfg.kind} run from a {ckpt.kind} checkpoint ({resume})")
         model, history, optimizer_state = ckpt.model, ckpt.history, ckpt.optimizers
+        training_state = ckpt.training_state
         cfg = replace(cfg, model=ckpt.config)  # the checkpoint's architecture wins; the caller's cfg is untouched
     else:
         model = build_model(cfg.kind, cfg.model)
+    ema = None
+    if cfg.ema > 0:
+        # the checkpoint's generator is the average; the raw generator, when stored, is what trains on
+        ema = copy.deepcopy(model.generator).requires_grad_(False)
+    if "generator" in training_state:
+        model.generator.load_state_dict(training_state["generator"])
     model.to(device).train()
+    if cfg.memory_format == "channels_last":
+        model.to(memory_format=torch.channels_last)
     images, labels = _training_data(cfg, model)
     optimizers = _make_optimizers(model, cfg)
+    encoder = None
+    if cfg.regularizer == "reconstruction" and model.kind in ("gan", "cgan"):
+        # a training-only encoder (the book's AE encoder), stored only as training state for resuming
+        encoder = Encoder(model.latent_dim, variational=False)
+        if "encoder" in training_state:
+            encoder.load_state_dict(training_state["encoder"])
+        encoder.to(device).train()
+        if cfg.memory_format == "channels_last":
+            encoder.to(memory_format=torch.channels_last)
+        optimizers["E"] = torch.optim.Adam(encoder.parameters(), lr=cfg.learning_rate, betas=(cfg.adam_beta1, 0.999))
     for name, state in optimizer_state.items():
         if name in optimizers:   # Adam's moments carry on; the learning rates are this run's (e.g. lowered)
             rates = [group["lr"] for group in optimizers[name].param_groups]
             optimizers[name].load_state_dict(state)
             for group, lr in zip(optimizers[name].param_groups, rates):
                 group["lr"] = lr
-    encoder = None
-    if cfg.regularizer == "reconstruction" and model.kind in ("gan", "cgan"):
-        # a training-only encoder (the book's AE encoder); it is not part of the checkpoint
-        encoder = Encoder(model.latent_dim, variational=False).to(device).train()
-        optimizers_extra = {"E": torch.optim.Adam(encoder.parameters(), lr=cfg.learning_rate,
-                                                  betas=(cfg.adam_beta1, 0.999))}
-    else:
-        optimizers_extra = {}
     nets = _wrap(model, world, device, encoder)
-    if model.kind == "musegan" and cfg.ema > 0:
-        nets["generator_ema"] = copy.deepcopy(model.generator)
+    if ema is not None:
+        nets["generator_ema"] = ema.to(device)
+    augment = make_augmentation(cfg.augment)
+    if augment is not None:
+        nets["augment"] = augment.to(device)
+    base_rates = {name: [group["lr"] for group in opt.param_groups] for name, opt in optimizers.items()}
     step = STEPS[cfg.kind]
     # a musegan step updates the critic critic_steps times, each on its own batch
     step_size = cfg.batch_size * (cfg.critic_steps if cfg.kind == "musegan" else 1)
@@ -320,10 +376,21 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
         bar = tqdm(range(batches), desc=f"{cfg.kind} epoch {epoch + 1}/{cfg.epochs}", leave=False,
                    disable=not progress or rank != 0)
         for b in bar:
-            # 2. one optimisation step on a batch
+            # 2. one optimisation step on a batch (and the moving average of the generator)
             idx = order[b * step_size:(b + 1) * step_size]
-            losses = step(nets, {**optimizers, **optimizers_extra}, images[idx].to(device), labels[idx].to(device),
-                          cfg, model)
+            if cfg.lr_schedule == "cosine":
+                factor = 0.5 * (1 + math.cos(math.pi * min(1.0, (epoch * batches + b) / (cfg.epochs * batches))))
+                for name, opt in optimizers.items():
+                    for group, rate in zip(opt.param_groups, base_rates[name]):
+                        group["lr"] = rate * factor
+            x = images[idx].to(device)
+            if cfg.memory_format == "channels_last" and x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
+            losses = step(nets, optimizers, x, labels[idx].to(device), cfg, model)
+            history["steps"] = history.get("steps", 0) + 1
+            history["images_seen"] = history.get("images_seen", 0) + len(idx) * world
+            if ema is not None:
+                _update_ema(ema, model.generator, _ema_decay(cfg, history["steps"] - 1))
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0) + v
             if on_step is not None:
@@ -342,21 +409,31 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
         if progress and rank == 0:
             tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}: " + ", ".join(
                 f"{k} {history['losses'][k][-1]:.4f}" for k in sorted(sums)) + f" ({history['seconds'][-1]:.1f} s)")
+        # 4. the model as stored (the moving average, when kept), monitored, saved
+        saved = _model_to_save(model, nets, cfg) if rank == 0 else model
+        saved.eval()
         stop = False
         if on_epoch is not None:
             try:
-                on_epoch(epoch + 1, history, model)
+                on_epoch(epoch + 1, history, saved)
             except StopTraining:
                 stop = True
         is_last = stop or epoch + 1 == cfg.epochs
-        saved = _model_to_save(model, nets, cfg) if rank == 0 and (is_last or out is not None) else model
         if is_last:
-            saved.eval()
             metrics_ = _final_metrics(saved, cfg, score_classifier) if rank == 0 else {}
         if out is not None and rank == 0:
+            extra = {}
+            if cfg.save_optimizer and ema is not None:
+                extra["generator"] = model.generator
+            if cfg.save_optimizer and encoder is not None:
+                extra["encoder"] = encoder
             path = str(save_checkpoint(out, saved, cfg.dataset, history, metrics_, train=asdict(cfg),
                                        optimizers=optimizers if cfg.save_optimizer else None,
-                                       storage=cfg.storage))
+                                       storage=cfg.storage, training_state=extra or None))
+            if cfg.snapshot_every and (epoch + 1) % cfg.snapshot_every == 0:
+                snapshot = _snapshot_path(out, epoch + 1)
+                snapshot.parent.mkdir(parents=True, exist_ok=True)
+                save_checkpoint(snapshot, saved, cfg.dataset, history, {}, train=asdict(cfg), storage="float16")
         model.train()
         if stop:
             break
@@ -364,6 +441,6 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
-    if model.kind == "musegan":
+    if model.kind == "musegan" or ema is not None:
         model = saved.eval()   # what the checkpoint holds
     return TrainResult(model=model, history=history, metrics=metrics_, path=path)
