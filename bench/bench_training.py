@@ -1,10 +1,14 @@
-"""Training speed as the Train page runs it: one epoch on the embedded digits (4,000 training images) per
+"""Training speed. First, images per second of one thesis-GAN training step (the 2D GAN with the
+reconstruction regulariser, as the shipped models train) per speed option, measured side by side
+(interleaved rounds, median): float32 with torch's dropout (before), the numpy-mask dropout, bfloat16
+autocast, channels_last, batch sizes, the moving average, torch.compile. Then, as the Train page runs it: one epoch on the embedded digits (4,000 training images) per
 model kind, and the cost of the per-epoch monitoring (fixed-noise samples, the class-area map, the weak
 classifier's score) at the page's default settings, as a fraction of the epoch's training time. Then how
 responsive the app stays while a run trains: the Latent Explorer's drag latency in Chromium without and
 with a Train page worker training the 2D GAN.
 
-    python bench/bench_training.py [--epochs 1] [--kinds gan vae ...] [--skip-browser] [--out bench/results/training.json]
+    python bench/bench_training.py [--threads 1] [--epochs 1] [--kinds gan vae ...] [--skip-steps] [--skip-epochs]
+                                   [--skip-browser] [--out bench/results/training.json]
 
 Prints a table and writes JSON. Monitoring is timed inside the same run as the epoch it follows, so the
 ratio holds on a busy machine too; the absolute times do not (see "load" in the JSON).
@@ -43,6 +47,88 @@ RUNS = {   # the page's settings for each kind (the presets' batch sizes)
     "ae": ("Autoencoder 2D", {"kind": "ae", "model": {"latent_dim": 2}, "batch_size": 128}),
     "classifier": ("Classifier (weak)", {"kind": "classifier", "model": {"size": "weak"}, "batch_size": 128}),
 }
+
+
+STEP_OPTIONS = [   # (label, TrainConfig fields, torch dropout?, compile?)
+    ("float32, torch dropout (before)", {"precision": "float32", "batch_size": 64}, True, False),
+    ("float32", {"precision": "float32", "batch_size": 64}, False, False),
+    ("bfloat16", {"precision": "bfloat16", "batch_size": 64}, False, False),
+    ("bfloat16, batch 128", {"precision": "bfloat16", "batch_size": 128}, False, False),
+    ("bfloat16, batch 256", {"precision": "bfloat16", "batch_size": 256}, False, False),
+    ("bfloat16, batch 128, channels_last", {"precision": "bfloat16", "batch_size": 128,
+                                            "memory_format": "channels_last"}, False, False),
+    ("bfloat16, batch 128, moving average", {"precision": "bfloat16", "batch_size": 128, "ema": 0.999}, False, False),
+    ("bfloat16, batch 128, torch.compile", {"precision": "bfloat16", "batch_size": 128}, False, True),
+]
+
+
+def cpu_kind() -> str:
+    """The CPU's name and whether it has native bfloat16 (AVX-512 BF16 / AMX)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    native = [f for f in ("avx512_bf16", "amx_bf16") if f in flags]
+    return f"{name} ({', '.join(native) if native else 'no native bfloat16'})"
+
+
+def step_options(seconds: float, rounds: int) -> list[dict]:
+    """Images per second of the thesis GAN's training step per option (see STEP_OPTIONS)."""
+    from torch import nn
+
+    from genlab.models import build_model
+    from genlab.models.autoencoder import Encoder
+    from genlab.training.loop import _ema_decay, _gan_step, _make_optimizers, _update_ema
+
+    real = load_dataset("mnist5k", "train").images
+
+    def make(fields, torch_dropout, compiled):
+        torch.manual_seed(0)
+        cfg = TrainConfig("gan", {"latent_dim": 2}, regularizer="reconstruction", reg_weight=100, **fields)
+        model = build_model("gan", cfg.model).train()
+        if torch_dropout:
+            for name in ("drop1", "drop2"):
+                setattr(model.discriminator.layers, name, nn.Dropout(0.3))
+        encoder = Encoder(2, variational=False).train()
+        if cfg.memory_format == "channels_last":
+            model.to(memory_format=torch.channels_last)
+            encoder.to(memory_format=torch.channels_last)
+        optimizers = {**_make_optimizers(model, cfg), "E": torch.optim.Adam(encoder.parameters())}
+        nets = {"generator": model.generator, "discriminator": model.discriminator, "encoder": encoder}
+        if compiled:
+            nets = {k: torch.compile(v) for k, v in nets.items()}
+        average = build_model("gan", cfg.model).generator if cfg.ema else None
+        count = [0]
+
+        def step():
+            idx = torch.randint(0, len(real), (cfg.batch_size,))
+            x = real[idx]
+            if cfg.memory_format == "channels_last":
+                x = x.contiguous(memory_format=torch.channels_last)
+            _gan_step(nets, optimizers, x, torch.zeros(len(x), dtype=torch.long), cfg, model)
+            if average is not None:
+                _update_ema(average, model.generator, _ema_decay(cfg, count[0]))
+            count[0] += 1
+            return len(x)
+
+        for _ in range(3):   # warm-up (and compilation)
+            step()
+        return step
+
+    steps = [(label, make(fields, td, comp)) for label, fields, td, comp in STEP_OPTIONS]
+    rates = {label: [] for label, _ in steps}
+    for _ in range(rounds):
+        for label, step in steps:
+            done, started = 0, time.perf_counter()
+            while time.perf_counter() - started < seconds:
+                done += step()
+            rates[label].append(done / (time.perf_counter() - started))
+    base = statistics.median(rates[STEP_OPTIONS[0][0]])
+    return [{"option": label, "images_per_second": round(statistics.median(r), 1),
+             "speedup": round(statistics.median(r) / base, 2), "rounds": [round(v) for v in r]}
+            for label, r in rates.items()]
 
 
 def bench_kind(kind: str, epochs: int, monitor_cfg: MonitorConfig, strong, weak, real) -> dict:
@@ -99,19 +185,23 @@ def main() -> None:
     parser.add_argument("--skip-browser", action="store_true", help="no drag-latency measurement")
     parser.add_argument("--moves", type=int, default=40, help="drag moves timed in the browser")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "training.json"))
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    parser.add_argument("--skip-steps", action="store_true", help="no per-option step throughput")
+    parser.add_argument("--skip-epochs", action="store_true", help="no per-kind epoch and monitoring times")
+    parser.add_argument("--step-seconds", type=float, default=4.0, help="seconds per option and round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per option")
     args = parser.parse_args()
-    strong = load_checkpoint(find_classifier("strong")).model
-    weak = load_checkpoint(find_classifier("weak")).model
-    real = load_dataset("mnist5k", "test").images[:500]
-    monitor_cfg = MonitorConfig()   # the Train page's defaults: a 48 x 48 map every epoch
-    load = os.getloadavg()[0]
-    rows = [bench_kind(kind, args.epochs, monitor_cfg, strong, weak, real) for kind in args.kinds]
-    print(f"{'model':24} {'batch':>5} {'s/epoch':>8} {'monitor s':>9} {'monitor/epoch':>13}")
-    for r in rows:
-        print(f"{r['model']:24} {r['batch_size']:5d} {r['seconds_per_epoch']:8.2f} {r['monitoring_seconds']:9.3f} "
-              f"{r['monitoring_fraction']:12.1%}")
-    result = {"machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-              "load_average_at_start": round(load, 2), "monitor": vars(monitor_cfg), "runs": rows}
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    result = {"machine": cpu_kind(), "threads": torch.get_num_threads(), "load_average_at_start": os.getloadavg()[0]}
+    print(f"{result['machine']}, {result['threads']} torch thread(s), load average {result['load_average_at_start']:.1f}")
+    if not args.skip_steps:
+        result["step_options"] = step_options(args.step_seconds, args.rounds)
+        print(f"\n{'thesis GAN 2D + regulariser, one training step':48} {'images/s':>9} {'vs before':>9}")
+        for r in result["step_options"]:
+            print(f"{r['option']:48} {r['images_per_second']:9.0f} {r['speedup']:8.2f}x")
+    if not args.skip_epochs:
+        result.update(epoch_runs(args))
     if not args.skip_browser:
         result["responsiveness"] = responsiveness(args.moves)
         print(f"\n{'Latent Explorer drag':24} {'median':>8} {'p95':>8} {'images/s':>9}")
@@ -121,6 +211,21 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print(f"wrote {args.out}")
+
+
+def epoch_runs(args) -> dict:
+    """One epoch per kind with the Train page's settings and monitoring (the second table)."""
+    strong = load_checkpoint(find_classifier("strong")).model
+    weak = load_checkpoint(find_classifier("weak")).model
+    real = load_dataset("mnist5k", "test").images[:500]
+    monitor_cfg = MonitorConfig()   # the Train page's defaults: a 48 x 48 map every epoch
+    load = os.getloadavg()[0]
+    rows = [bench_kind(kind, args.epochs, monitor_cfg, strong, weak, real) for kind in args.kinds]
+    print(f"\n{'model':24} {'batch':>5} {'s/epoch':>8} {'monitor s':>9} {'monitor/epoch':>13}")
+    for r in rows:
+        print(f"{r['model']:24} {r['batch_size']:5d} {r['seconds_per_epoch']:8.2f} {r['monitoring_seconds']:9.3f} "
+              f"{r['monitoring_fraction']:12.1%}")
+    return {"load_average_at_epochs": round(load, 2), "monitor": vars(monitor_cfg), "runs": rows}
 
 
 if __name__ == "__main__":

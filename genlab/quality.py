@@ -206,6 +206,9 @@ def target_checks(name: str, figures: dict, before_fid: float | None = None) -> 
 
 
 def model_name(path: str | Path) -> str:
-    """gan_2d for checkpoints/gan_2d.safetensors."""
-    name = Path(path).name
-    return name[:-len(".safetensors")] if name.endswith(".safetensors") else name
+    """gan_2d for checkpoints/gan_2d.safetensors; gan_2d@7 for a training snapshot gan_2d.epochs/epoch_0007."""
+    path = Path(path)
+    name = path.name[:-len(".safetensors")] if path.name.endswith(".safetensors") else path.name
+    if path.parent.name.endswith(".epochs") and name.startswith("epoch_") and name[6:].isdigit():
+        return f"{path.parent.name[:-len('.epochs')]}@{int(name[6:])}"
+    return name

@@ -84,6 +84,17 @@ def _make_optimizers(model: nn.Module, cfg: TrainConfig) -> dict:
     return {"model": _optimizer(model.parameters(), cfg)}
 
 
+def _latent_spread(encoded: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """The regulariser's sliced Wasserstein distance from the encoded real images to uniform points in the cube.
+    For a conditional GAN it is taken per class (each class' codes must fill the whole cube), so the codes
+    carry no class and the generator has to take the class from its label."""
+    uniform = torch.rand_like(encoded) * 2 - 1
+    if labels is None:
+        return sliced_wasserstein(encoded, uniform)
+    classes = labels.unique()
+    return sum(sliced_wasserstein(encoded[labels == c], uniform[labels == c]) for c in classes) / len(classes)
+
+
 def _gan_step(nets: dict, optimizers: dict, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, model) -> dict:
     G, D, E = nets["generator"], nets["discriminator"], nets.get("encoder")
     n = x.shape[0]
@@ -123,7 +134,7 @@ def _gan_step(nets: dict, optimizers: dict, x: torch.Tensor, y: torch.Tensor, cf
     losses = {"G": loss_g.detach(), "D": loss_d.detach()}
     if m:
         loss_r = reconstruction_loss(recon.float(), x[:m])
-        loss_sw = sliced_wasserstein(encoded, z[:m])
+        loss_sw = _latent_spread(encoded, y[:m] if model.conditional else None)
         loss_g = loss_g + cfg.reg_weight * (loss_r + loss_sw)
         losses["reconstruction"], losses["latent_sw"] = loss_r.detach(), loss_sw.detach()
         optimizers["E"].zero_grad(set_to_none=True)

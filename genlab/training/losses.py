@@ -7,7 +7,8 @@ import torch.nn.functional as F
 GAN_LOSSES = ("bce", "hinge", "lsgan", "wgan-gp")   # wgan-gp: D is a critic; the step adds the gradient penalty
 # "reconstruction": mode-regularised GAN (Che et al. 2017): an encoder E, used only in training, maps real
 # images into the latent cube and G must reconstruct them, so every kind of real image keeps a region;
-# a sliced Wasserstein term (Kolouri et al. 2018) spreads the encoded images uniformly over the cube.
+# a sliced Wasserstein term (Kolouri et al. 2018) spreads the encoded images uniformly over the cube
+# (for a conditional GAN, each class' codes over the whole cube: the class must come from the label).
 GAN_REGULARIZERS = ("none", "reconstruction")
 
 

@@ -1,0 +1,67 @@
+"""The quality report: its figures, its real-vs-generated detector, and `python -m genlab quality`."""
+import json
+
+import pytest
+import torch
+
+from genlab import quality
+from genlab.checkpoints import load_checkpoint
+from genlab.models import build_model
+
+from .conftest import SHIPPED
+
+
+def test_class_figures():
+    probs = torch.tensor([[0.95, 0.05, 0.0], [0.6, 0.4, 0.0], [0.45, 0.1, 0.45], [0.0, 0.0, 1.0]])
+    f = quality.class_figures(probs)
+    assert f["classes_covered"] == 2 and f["class_fractions"] == [0.75, 0.0, 0.25]
+    assert (f["rarest_class"], f["rarest_class_fraction"]) == (1, 0.0)
+    assert (f["commonest_class"], f["commonest_class_fraction"]) == (0, 0.75)
+    assert f["unsure_share"] == 0.5 and f["unplaced_share"] == 0.25
+
+
+def test_samples_are_seeded_and_balanced_per_label():
+    torch.manual_seed(0)
+    cgan = build_model("cgan", {"latent_dim": 3}).eval()
+    images, labels = quality.quality_samples(cgan, 200, seed=4)
+    assert images.shape == (200, 1, 28, 28) and torch.equal(torch.bincount(labels), torch.full((10,), 20))
+    again, _ = quality.quality_samples(cgan, 200, seed=4)
+    assert torch.equal(images, again)
+    vae = build_model("vae", {"latent_dim": 2}).eval()
+    images, labels = quality.quality_samples(vae, 100)
+    assert labels is None and images.min() >= -1 and images.max() <= 1
+
+
+def test_detector_tells_noise_from_digits_and_not_digits_from_digits(mnist5k_test):
+    real = mnist5k_test.images[:400]
+    noise = torch.rand(400, 1, 28, 28) * 2 - 1
+    assert quality.real_vs_generated(real, noise, epochs=2, batch_size=32)["detector_error"] < 0.05
+    same = quality.real_vs_generated(real[:200], real[200:], epochs=2, batch_size=32)
+    assert same["detector_error"] > 0.3 and same["detector_bce"] > 0.5
+
+
+def test_target_checks():
+    figures = {"unsure_share": 0.08, "unplaced_share": 0.02, "rarest_class_fraction": 0.07, "fid": 90.0}
+    checks = quality.target_checks("gan_2d", figures, before_fid=500.0)
+    assert checks == {"unsure <= 10%": True, "cannot place <= 1.5%": False, "rarest class >= 6%": True,
+                      "FID <= 1/5 of before (500)": True}
+    assert quality.target_checks("my_gan", figures) == {}
+
+
+def test_quality_cli_prints_writes_json_and_stores_metrics(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    from genlab.__main__ import main
+
+    monkeypatch.delenv("GENLAB_DATA_DIR", raising=False)
+    out = tmp_path / "q.json"
+    assert main(["quality", str(tiny_checkpoint), "--classifier", str(SHIPPED / "classifier_strong.safetensors"),
+                 "--samples", "200", "--json", str(out), "--write", "--before", str(tmp_path / "none.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "judge" in printed and "FID" in printed and "the floor" in printed
+    report = json.loads(out.read_text())
+    assert report["judge"]["reference"] == "mnist5k" and report["judge"]["test_digits"] == 1000
+    row = report["models"][0]
+    assert row["samples"] == 200 and 0 <= row["detector_error"] <= 1 and row["fid"] > report["judge"]["fid_floor"]
+    metrics = load_checkpoint(tiny_checkpoint).metrics
+    assert metrics["samples"] == 200 and metrics["scored_by"] == "classifier_strong.safetensors"
+    with pytest.raises(SystemExit):
+        main(["quality", "--bogus"])
