@@ -24,7 +24,7 @@ from .images import image_grid
 from .latent.maps import class_area_map
 from .latent.space import axis_name
 from .latent.views import explorer_map_specs
-from .metrics import generator_scores
+from .metrics import generator_scores, generator_verdict
 
 
 def _print_info(info: dict) -> None:
@@ -108,7 +108,7 @@ def _quality(args: argparse.Namespace) -> int:
     print(f"real test digits: unsure {_percent(floor['unsure_share'])}, cannot place "
           f"{_percent(floor['unplaced_share'])}; FID of {floor['test_digits']:,} training against the test digits "
           f"(the floor) {floor['fid_floor']:.1f}\n")
-    header = (f"{'model':<14}{'classes':>8}{'rarest':>12}{'commonest':>12}{'top p':>7}{'unsure':>8}{'no place':>9}"
+    header = (f"{'model':<14}{'verdict':<15}{'classes':>8}{'rarest':>12}{'commonest':>12}{'top p':>7}{'unsure':>8}{'no place':>9}"
               f"{'FID':>8}{'labels ok':>11}{'recon':>8}{'detector':>10}  targets")
     print(header + "\n" + "-" * len(header))
     models, failed = [], 0
@@ -123,7 +123,8 @@ def _quality(args: argparse.Namespace) -> int:
         checks = quality.target_checks(name, figures, before.get(name))
         failed += sum(not ok for ok in checks.values())
         labels = (f"{_percent(figures['worst_label_agreement'])} min" if "worst_label_agreement" in figures else "")
-        print(f"{name:<14}{figures['classes_covered']:>8}"
+        verdict = generator_verdict(figures, len(figures["class_fractions"]))[0]
+        print(f"{name:<14}{verdict:<15}{figures['classes_covered']:>8}"
               f"{_percent(figures['rarest_class_fraction']) + ' (' + str(figures['rarest_class']) + ')':>12}"
               f"{_percent(figures['commonest_class_fraction']) + ' (' + str(figures['commonest_class']) + ')':>12}"
               f"{figures['mean_top_probability']:>7.3f}{_percent(figures['unsure_share']):>8}"
@@ -136,7 +137,7 @@ def _quality(args: argparse.Namespace) -> int:
                        "targets": checks})
         if args.write:
             stamp = {"scored_by": Path(args.classifier).name, "fid_reference": f"{len(refs.test)} {refs.source} test digits",
-                     "fid_floor": floor["fid_floor"],
+                     "fid_floor": floor["fid_floor"], "real_unsure_share": floor["unsure_share"],
                      "scored_on": datetime.now(timezone.utc).date().isoformat()}
             stored = {k: v for k, v in figures.items() if not isinstance(v, dict)}
             save_checkpoint(ckpt.path, ckpt.model, ckpt.dataset, ckpt.history, {**stored, **stamp}, train=ckpt.train,

@@ -87,3 +87,46 @@ def checkpoint_info(ckpt: Checkpoint) -> dict:
         "final_losses": {k: v[-1] for k, v in ckpt.history.get("losses", {}).items() if v},
         "created": ckpt.created,
     }
+
+
+def quality_summary(metrics: dict) -> str | None:
+    """One line from a checkpoint's quality figures (`python -m genlab quality --write`), worst news first,
+    with the real digits' figure beside the model's; None when the checkpoint has no such figures."""
+    if "unsure_share" not in metrics or "classes_covered" not in metrics:
+        return None
+    from .metrics import generator_verdict
+
+    verdict, _ = generator_verdict(metrics, len(metrics.get("class_fractions", [])) or 10)
+    real = metrics.get("real_unsure_share")
+    parts = [f"{metrics['classes_covered']} classes ({metrics['rarest_class_fraction']:.1%} to "
+             f"{metrics['commonest_class_fraction']:.1%} of samples each)" if verdict == "all classes" else verdict,
+             f"unsure of {metrics['unsure_share']:.1%}" + (f" (real digits {real:.1%})" if real is not None else "")]
+    if "worst_label_agreement" in metrics:
+        parts.append(f"requested label drawn {metrics['label_agreement']:.1%} (worst label "
+                     f"{metrics['worst_label_agreement']:.1%})")
+    if "fid" in metrics:
+        parts.append(f"FID {metrics['fid']:.0f}" + (f" (floor {metrics['fid_floor']:.0f})" if "fid_floor" in metrics else ""))
+    samples = metrics.get("samples")
+    return (f"{samples:,} samples, judged by the strong classifier: " if samples else "") + "; ".join(parts)
+
+
+def training_summary(train: dict, history: dict) -> str:
+    """How a checkpoint was trained, in one line: epochs, images seen, loss and the options that matter."""
+    parts = [f"{history.get('epochs', 0)} epochs"]
+    if history.get("images_seen"):
+        parts.append(f"{history['images_seen']:,} images seen")
+    if train.get("batch_size"):
+        parts.append(f"batch {train['batch_size']}")
+    if train.get("lr"):
+        parts.append(f"lr {train['lr']:g}" + (f" (D {train['critic_lr']:g})" if train.get("critic_lr") else ""))
+    if train.get("kind") in ("gan", "cgan"):
+        parts.append(f"{train.get('loss', 'bce')} loss")
+        if train.get("regularizer", "none") != "none":
+            parts.append(f"{train['regularizer']} regulariser (weight {train.get('reg_weight', 1):g})")
+    if train.get("ema"):
+        parts.append(f"moving average of G ({train['ema']:g})")
+    if train.get("augment", "none") != "none":
+        parts.append(f"{train['augment']} augmentation")
+    if train.get("precision", "float32") != "float32":
+        parts.append(train["precision"])
+    return ", ".join(parts)

@@ -40,6 +40,42 @@ def reconstruction_error(model: nn.Module, data: ImageDataset, batch_size: int =
     return total / len(data)
 
 
+UNSURE_BELOW, UNPLACED_BELOW = 0.9, 0.5   # top probabilities: "unsure" below 0.9, "cannot place" below 0.5
+
+
+def class_figures(probs: torch.Tensor) -> dict:
+    """A classifier's verdicts (N, n_classes) on a set of images: coverage, class shares, confidence."""
+    top, predicted = probs.max(dim=1)
+    fractions = torch.bincount(predicted, minlength=probs.shape[1]).float() / len(probs)
+    return {
+        "classes_covered": int((fractions > 0).sum()),
+        "class_fractions": [round(float(f), 4) for f in fractions],
+        "rarest_class": int(fractions.argmin()), "rarest_class_fraction": round(float(fractions.min()), 4),
+        "commonest_class": int(fractions.argmax()), "commonest_class_fraction": round(float(fractions.max()), 4),
+        "mean_top_probability": round(float(top.mean()), 4),
+        "unsure_share": round(float((top < UNSURE_BELOW).float().mean()), 4),
+        "unplaced_share": round(float((top < UNPLACED_BELOW).float().mean()), 4),
+    }
+
+
+def generator_verdict(scores: dict, n_classes: int = 10) -> tuple[str, str]:
+    """(verdict, one sentence) for a generator's class_figures: "collapsed" when one class takes half the
+    samples or at most a third of the classes occur; "drops classes" when a class is (almost) missing;
+    "mostly unrecognisable" when the classifier is unsure of most samples; else "all classes"."""
+    covered, common, rare = scores["classes_covered"], scores["commonest_class_fraction"], scores["rarest_class_fraction"]
+    unsure = scores["unsure_share"]
+    if common >= 0.5 or covered <= n_classes // 3:
+        return "collapsed", (f"collapsed: {common:.0%} of the samples are class {scores['commonest_class']}, "
+                             f"{covered} of {n_classes} classes occur")
+    if covered < n_classes or rare < 0.01:
+        missing = [str(c) for c, f in enumerate(scores["class_fractions"]) if f < 0.01]
+        return "drops classes", f"drops classes: {', '.join(missing)} (under 1% of the samples each)"
+    if unsure >= 0.5:
+        return "mostly unrecognisable", f"mostly unrecognisable: the classifier is unsure of {unsure:.0%} of the samples"
+    return "all classes", (f"all {n_classes} classes ({rare:.0%} to {common:.0%} of the samples each); "
+                           f"the classifier is unsure of {unsure:.0%}")
+
+
 @torch.inference_mode()
 def generator_scores(model: nn.Module, classifier: nn.Module, n: int = 1000, seed: int = 0,
                      generated: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> dict:
@@ -47,22 +83,15 @@ def generator_scores(model: nn.Module, classifier: nn.Module, n: int = 1000, see
     labels) of `generated_images(model, n, seed)` when the caller has them already.
 
     Returns:
-        {"mean_top_probability": mean of the classifier's highest probability,
-         "classes_covered": how many classes occur as the top class,
-         "class_fractions": fraction of images per class,
-         "label_agreement": (conditional models only) fraction whose class is the requested label}
+        class_figures (classes covered, class fractions, rarest and commonest class, mean top probability,
+        unsure and cannot-place shares), plus "label_agreement" for conditional models (the fraction whose
+        class is the requested label).
     """
     images, labels = generated if generated is not None else generated_images(model, n, seed)
     probs = classify(classifier, images)
-    top, predicted = probs.max(dim=1)
-    fractions = torch.bincount(predicted, minlength=probs.shape[1]).float() / n
-    scores = {
-        "mean_top_probability": round(float(top.mean()), 4),
-        "classes_covered": int((fractions > 0).sum()),
-        "class_fractions": [round(float(f), 4) for f in fractions],
-    }
+    scores = class_figures(probs)
     if labels is not None:
-        scores["label_agreement"] = round(float((predicted == labels.cpu()).float().mean()), 4)
+        scores["label_agreement"] = round(float((probs.argmax(1) == labels.cpu()).float().mean()), 4)
     return scores
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 from genlab.latent import views
 from genlab.latent.space import axis_name
 from genlab.ui import point_explorer as px
-from genlab.ui.explorer import class_names_of, ranges_of, strong_classifier
+from genlab.ui.explorer import class_names_of, ranges_of, strong_classifier, thesis_note
 from genlab.ui.router import require_router
 from genlab.ui.widgets import load_or_stop, model_picker
 
@@ -28,7 +28,7 @@ if "explorer.link" not in ss:
 link = ss["explorer.link"]
 px.begin_page("explorer.")
 top = st.columns([3, 2, 2])
-row = model_picker("explorer.model", KINDS, slot=top[0], preferred=link.get("model"),
+row = model_picker("explorer.model", KINDS, slot=top[0], preferred=link.get("model") or "gan_2d.safetensors",
                    help="Any GAN, VAE or autoencoder checkpoint, shipped or trained by you; the latent dimension "
                         "comes from the checkpoint.",
                    empty="No GAN, VAE or autoencoder in the models folder yet. Train one with `python -m train gan "
@@ -46,6 +46,7 @@ if classifier is None:
     st.info("No strong classifier in the models folder, so there is no class-area map and no image class. "
             "Train one with `python -m train classifier --size strong --out checkpoints/classifier_strong`.")
 space = px.Space("explorer.", ckpt, classifier, class_names_of(classifier), ranges_of(ckpt))
+thesis_note(ckpt, classifier, space.class_names)
 
 # 2. The point (from the link on first open, else the model's default), the slice axis, z4.
 px.start_point(space, file, link.pop("z", None), ss["explorer.messages"])

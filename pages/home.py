@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from genlab.catalog import list_models
+from genlab.catalog import list_models, quality_summary
 from genlab.images import image_grid
 from genlab.music.metrics import generated_phrases
 from genlab.music.plots import piano_roll_image
@@ -29,11 +29,11 @@ for row in rows:
     with st.container(border=True):
         left, right = st.columns([2, 3])
         left.markdown(f"**{row['model']}**  \n`{row['file']}` · trained {row['epochs']} epoch{'' if row['epochs'] == 1 else 's'} on {row['dataset']}")
-        score = row["metrics"].get("test_accuracy") or row["metrics"].get("mean_top_probability")
+        summary = quality_summary(row["metrics"])
         if "test_accuracy" in row["metrics"]:
             left.caption(f"Test accuracy {row['metrics']['test_accuracy']:.2%}")
-        elif score is not None:
-            left.caption(f"Strong classifier's mean confidence on its samples: {score:.2f}")
+        elif summary is not None:
+            left.caption(summary)
         elif "in_key_fraction" in row["metrics"]:
             left.caption(f"{row['metrics']['in_key_fraction']:.0%} of its notes in key")
         if row["kind"] == "musegan":

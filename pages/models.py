@@ -4,7 +4,7 @@ import io
 import streamlit as st
 import torch
 
-from genlab.catalog import checkpoint_info
+from genlab.catalog import checkpoint_info, quality_summary, training_summary
 from genlab.checkpoints import CheckpointError
 from genlab.images import image_grid
 from genlab.music.metrics import generated_phrases
@@ -30,7 +30,11 @@ except CheckpointError as err:
 
 left, right = st.columns(2)
 with left:
-    st.markdown(f"**{row['model']}** trained {info['epochs']} epochs on **{info['dataset']}** ({info['created']})")
+    st.markdown(f"**{row['model']}** trained on **{info['dataset']}** ({info['created']})")
+    st.caption("Trained: " + training_summary(ckpt.train, ckpt.history))
+    summary = quality_summary(ckpt.metrics)
+    if summary:
+        st.caption("Quality: " + summary + " (`python -m genlab quality` measures it; README, Quality)")
     st.markdown("**Configuration**")
     st.table({k: [str(v)] for k, v in info["config"].items()})
     st.markdown("**Parameters**")

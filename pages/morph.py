@@ -15,7 +15,7 @@ from genlab.latent.attributes import apply_vector
 from genlab.latent.morph import MAX_STEPS, METHODS, classes_along, morph
 from genlab.latent.space import axis_name
 from genlab.plots import class_cube_figure, morph_chart
-from genlab.ui.explorer import class_map, class_names_of, png_bytes, ranges_of, strong_classifier
+from genlab.ui.explorer import class_map, class_names_of, png_bytes, ranges_of, strong_classifier, thesis_note
 from genlab.ui.latent_pad import latent_pad
 from genlab.ui.router import require_router
 from genlab.ui.widgets import load_or_stop, model_picker, vector_upload
@@ -161,6 +161,8 @@ def morph_view() -> None:
             st.image(image_grid(result.images, nrow=min(len(result.images), 16), scale=3), width="stretch",
                      output_format="PNG", caption=f"{len(result.images)} steps from A (left) to B, {method} interpolation"
                      + ("" if result.classes is None else ": " + " ".join(names[c] for c in result.classes)))
+        if [list(a), list(b)] == [[-1.0, 0.0], [1.0, 0.0]]:   # the thesis' morph: does it hold for this model?
+            thesis_note(ckpt, classifier, names, only="morph")
         if result.probabilities is not None or result.realness is not None:
             st.markdown("**Along the path:** the classifier's probability of each class that appears"
                         + (", and the discriminator's score (dashed)" if result.realness is not None else ""))

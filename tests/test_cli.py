@@ -99,3 +99,21 @@ def test_score_measures_a_generator_and_can_store_it(tiny_checkpoint, tmp_path, 
     assert after.history == before.history and set(after.optimizers) == {"G", "D"}
     assert genlab_main(["score", ic.path, "--classifier", str(tiny_checkpoint)]) == 2
     assert "generative model and a classifier" in capsys.readouterr().err
+
+
+def test_ship_models_script_dry_run(tmp_path):
+    """train/ship_models.sh (the GPU path) end to end on the CPU with one tiny epoch per GAN."""
+    import os
+
+    from genlab.checkpoints import load_checkpoint
+
+    env = {**os.environ, "DEVICE": "cpu", "EPOCHS": "1", "LIMIT": "256", "DATASET": "mnist5k", "SAMPLES": "100",
+           "OMP_NUM_THREADS": "1", "QUALITY_ARGS": "--no-detector"}
+    env.pop("GENLAB_DATA_DIR", None)
+    done = subprocess.run(["bash", "train/ship_models.sh", str(tmp_path), "1"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    for name in ("gan_2d", "gan_3d", "gan_4d", "cgan_3d"):
+        ckpt = load_checkpoint(tmp_path / f"{name}.safetensors")
+        assert ckpt.train["ema"] == 0.9995 and ckpt.train["precision"] == "bfloat16" and ckpt.epochs == 1
+    assert "gan_4d" in (tmp_path / "quality.json").read_text()

@@ -203,3 +203,20 @@ def test_bfloat16_with_float32_rechecks_gives_the_float32_classes():
     assert fast.fast and 0 < fast.rechecked < len(z) / 2
     assert (fast_classes == classes).mean() >= 0.998
     assert np.abs(fast_probs - probs).max() < 0.05
+
+
+def test_thesis_checks_say_what_this_model_draws():
+    from genlab.latent.thesis import thesis_checks
+    from genlab.models import build_model
+
+    class Fixed(torch.nn.Module):   # a "classifier" that calls everything a 1
+        def forward(self, x):
+            return torch.nn.functional.one_hot(torch.ones(len(x), dtype=torch.long), 10).float() * 10
+
+    gan = build_model("gan", {"latent_dim": 2}).eval()
+    checks = thesis_checks(gan, Fixed(), tuple("0123456789"))
+    assert [c.holds for c in checks] == [True, False, False]
+    assert checks[0].sentence() == "At (0, 0) this model draws a 1 (p 1.00), as the thesis' model did."
+    assert checks[2].sentence() == ("Along the morph from [-1, 0] to [1, 0] the thesis' model drew 7, 1, 8; "
+                                    "this one draws 1.")
+    assert thesis_checks(build_model("gan", {"latent_dim": 3}).eval(), Fixed(), tuple("0123456789")) == []

@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="cosine: decay the learning rates to 0 over --epochs")
         p.add_argument("--memory-format", choices=MEMORY_FORMATS, default="contiguous",
                        help="channels_last: faster convolutions on some CPUs (bench/bench_training.py measures it)")
+        p.add_argument("--time-limit", type=float, default=0.0, metavar="SECONDS",
+                       help="stop after the first epoch that ends this long into the run (0 = no limit)")
         p.add_argument("--snapshot-every", type=int, default=0, metavar="N",
                        help="also keep every N-th epoch's model in OUT.epochs/ (float16), to choose the epoch to ship")
         datasets = MUSIC_DATASETS if kind == "musegan" else tuple(DATASETS)
@@ -124,7 +126,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        regularizer=getattr(args, "regularizer", "none"), reg_weight=getattr(args, "reg_weight", 1.0), limit=args.limit, seed=args.seed,
                        device=args.device, storage=args.storage, save_optimizer=not args.no_optimizer_state,
                        **{k: getattr(args, k) for k in ("critic_steps", "gp_weight", "transpose", "critic_lr", "ema", "precision", "memory_format",
-                                                "snapshot_every", "augment", "lr_schedule") if hasattr(args, k)})
+                                                "snapshot_every", "augment", "lr_schedule", "time_limit") if hasattr(args, k)})
 
 
 def main(argv: list[str] | None = None) -> int:

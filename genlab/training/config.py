@@ -53,6 +53,8 @@ class TrainConfig:
     memory_format: str = "contiguous"      # contiguous, or channels_last (faster convolutions on some CPUs).
     augment: str = "none"                  # classifier: none, or digits (blur, affine/elastic, stroke width, noise).
     lr_schedule: str = "constant"          # constant, or cosine (decays every rate to 0 over cfg.epochs).
+    time_limit: float = 0.0                # stop after the first epoch that ends this many seconds into the run
+                                           # (0 = no limit); the GPU script's way to fit its time budget.
     snapshot_every: int = 0                # also keep every N-th epoch's model (float16, no optimiser state) in
                                            # OUT.epochs/ so the epoch to ship can be chosen later (0 = off).
 
@@ -73,6 +75,8 @@ class TrainConfig:
         if self.augment != "none" and self.kind != "classifier":
             raise ValueError(f"augment applies to classifiers, not to {self.kind}")
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        if not 0 <= self.time_limit <= 30 * 86400:
+            raise ValueError(f"time_limit must be in [0, 30 days] seconds, got {self.time_limit!r}")
         if not isinstance(self.snapshot_every, int) or self.snapshot_every < 0:
             raise ValueError(f"snapshot_every must be a non-negative integer, got {self.snapshot_every!r}")
         for name in ("epochs", "batch_size", "critic_steps"):

@@ -347,6 +347,8 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
     if cfg.memory_format == "channels_last":
         model.to(memory_format=torch.channels_last)
     images, labels = _training_data(cfg, model)
+    if device.type == "cuda":   # digits and chorales fit on any GPU: no copy per step
+        images, labels = images.to(device), labels.to(device)
     optimizers = _make_optimizers(model, cfg)
     encoder = None
     if cfg.regularizer == "reconstruction" and model.kind in ("gan", "cgan"):
@@ -377,6 +379,7 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
     per_rank = len(images) // world
     batches = max(1, per_rank // step_size) if per_rank >= step_size else 1
     path, metrics_ = None, {}
+    run_started = time.perf_counter()
     for epoch in range(history["epochs"], cfg.epochs):
         started = time.perf_counter()
         # 1. the same shuffled order on every rank, seeded by epoch (a resumed run continues it)
@@ -388,7 +391,7 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
                    disable=not progress or rank != 0)
         for b in bar:
             # 2. one optimisation step on a batch (and the moving average of the generator)
-            idx = order[b * step_size:(b + 1) * step_size]
+            idx = order[b * step_size:(b + 1) * step_size].to(images.device)
             if cfg.lr_schedule == "cosine":
                 factor = 0.5 * (1 + math.cos(math.pi * min(1.0, (epoch * batches + b) / (cfg.epochs * batches))))
                 for name, opt in optimizers.items():
@@ -423,7 +426,7 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
         # 4. the model as stored (the moving average, when kept), monitored, saved
         saved = _model_to_save(model, nets, cfg) if rank == 0 else model
         saved.eval()
-        stop = False
+        stop = bool(cfg.time_limit) and time.perf_counter() - run_started >= cfg.time_limit
         if on_epoch is not None:
             try:
                 on_epoch(epoch + 1, history, saved)

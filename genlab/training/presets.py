@@ -8,6 +8,7 @@ from statistics import mean
 
 from ..catalog import describe
 from ..checkpoints import CheckpointError, read_metadata
+from ..metrics import generator_verdict
 from ..models import build_model, network_parameter_counts
 from ..models.layers import ACTIVATIONS
 from .jobs import Job
@@ -70,8 +71,10 @@ def compare_rows(jobs: list[Job]) -> list[dict]:
             "discriminator_lr": train.get("critic_lr") if gan else None, "epochs": history["epochs"],
             "seconds_per_epoch": round(mean(history["seconds"]), 1) if history.get("seconds") else None,
             "parameters": ", ".join(f"{name} {c['trainable']:,}" for name, c in counts.items()),
-            "confidence": metrics.get("mean_top_probability"), "classes": metrics.get("classes_covered"),
-            "fid": metrics.get("fid"), "reconstruction_mse": metrics.get("test_reconstruction_mse"),
+            "fid": metrics.get("fid"), "classes": metrics.get("classes_covered"),
+            "verdict": generator_verdict(metrics)[0] if "commonest_class_fraction" in metrics else None,
+            "unsure": metrics.get("unsure_share"), "confidence": metrics.get("mean_top_probability"),
+            "reconstruction_mse": metrics.get("test_reconstruction_mse"),
             "test_accuracy": metrics.get("test_accuracy"),
             "last_map_change": round(changes[-1], 4) if changes else None,
         })

@@ -17,6 +17,7 @@ from ..files import file_stamp
 from ..images import feature_map_grid, to_pil
 from ..latent.maps import COARSE_STEP, ClassAreaMap, class_area_map, map_key
 from ..latent.point import PointView
+from ..latent.thesis import thesis_checks
 from ..latent.views import MapSpec, explorer_ranges
 from ..bars import layer_bars, probability_bars
 from .loaders import load_model
@@ -53,6 +54,26 @@ def class_names_of(ckpt: Checkpoint | None) -> tuple[str, ...]:
 @st.cache_data(show_spinner="Encoding test digits to find the latent range...", max_entries=32)
 def _encoded_ranges(path: str, stamp: tuple) -> list[tuple[float, float]]:
     return explorer_ranges(load_model(path).model)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _thesis_sentences(path: str, stamp: tuple, classifier_path: str, classifier_stamp: tuple,
+                      names: tuple[str, ...]) -> list[tuple[bool, str]]:
+    checks = thesis_checks(load_model(path).model, load_model(classifier_path).model, names)
+    return [(c.holds, c.sentence()) for c in checks]
+
+
+def thesis_note(ckpt: Checkpoint, classifier: Checkpoint | None, names: tuple[str, ...], only: str | None = None) -> None:
+    """For a 2D GAN: where the thesis' examples ("(0, 0) is a 1", the morph 7, 1, 8) hold for this model, and
+    what it shows instead where they do not. `only` = "morph" keeps the morph's sentence alone."""
+    if classifier is None or ckpt.path is None:
+        return
+    sentences = _thesis_sentences(str(ckpt.path), file_stamp(ckpt.path), str(classifier.path),
+                                  file_stamp(classifier.path), names)
+    if only == "morph":
+        sentences = sentences[-1:]
+    if sentences:
+        st.caption("The thesis' examples on this model: " + " ".join(text for _, text in sentences))
 
 
 def ranges_of(ckpt: Checkpoint) -> list[tuple[float, float]]:
