@@ -22,7 +22,7 @@ from genlab.models.layers import ACTIVATIONS
 from genlab.training import TrainConfig, train
 from genlab.data.augment import AUGMENTATIONS
 from genlab.training.config import LR_SCHEDULES, MEMORY_FORMATS, OPTIMIZERS, PRECISIONS
-from genlab.training.losses import GAN_LOSSES
+from genlab.training.losses import GAN_LOSSES, GAN_REGULARIZERS
 
 KINDS = {
     "gan": "the thesis' DCGAN with a latent cube [-1, 1]^d",
@@ -48,9 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
         if kind in ("gan", "cgan"):
             p.add_argument("--activation", choices=ACTIVATIONS, default="leaky_relu", help="generator activation")
             p.add_argument("--loss", choices=GAN_LOSSES, default="bce", help="GAN loss")
-            p.add_argument("--regularizer", choices=("none", "reconstruction"), default="none",
+            p.add_argument("--regularizer", choices=GAN_REGULARIZERS, default="none",
                            help="reconstruction: a training-only encoder and G's reconstruction of real images "
-                                "keep every kind of digit in the latent space (mode-regularised GAN)")
+                                "keep every kind of digit in the latent space (mode-regularised GAN); "
+                                "class-reconstruction (gan): and the codes must tell the classes apart, so each "
+                                "class gets a region as large as its share of the data")
             p.add_argument("--reg-weight", type=float, default=1.0, help="weight of the regulariser")
             p.add_argument("--gp-weight", type=float, default=10.0, help="wgan-gp loss: weight of the gradient penalty")
             p.add_argument("--critic-lr", type=float, default=None,

@@ -32,7 +32,8 @@ class TrainConfig:
     lr: float | None = None                # Learning rate; None -> DEFAULT_LR[kind].
     beta1: float | None = None             # Adam beta1; None -> 0.5 for GANs (DCGAN), 0.9 otherwise.
     loss: str = "bce"                      # GAN loss: bce, hinge, lsgan, wgan-gp.
-    regularizer: str = "none"              # GAN only: none, or reconstruction (mode-regularised GAN).
+    regularizer: str = "none"              # GAN only: none, reconstruction (mode-regularised GAN), or
+                                           # class-reconstruction (and the codes tell the classes apart).
     reg_weight: float = 1.0                # Weight of the regulariser in G's loss.
     limit: int | None = None               # Use only the first `limit` training images.
     seed: int = 0                          # Seed for weights, shuffling and noise.
@@ -65,6 +66,9 @@ class TrainConfig:
         check_choice("loss", self.loss, GAN_LOSSES)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("regularizer", self.regularizer, GAN_REGULARIZERS)
+        if self.regularizer == "class-reconstruction" and self.kind != "gan":
+            raise ValueError("the class-reconstruction regulariser is for unconditional GANs (a conditional GAN "
+                             "takes its class from the label; use reconstruction)")
         if not 0 <= self.reg_weight <= 1000:
             raise ValueError(f"reg_weight must be in [0, 1000], got {self.reg_weight!r}")
         check_choice("device", self.device, DEVICES)

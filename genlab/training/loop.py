@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
@@ -27,8 +28,14 @@ from ..data.augment import make_augmentation
 from ..models import build_model
 from ..models.autoencoder import Encoder
 from .config import TrainConfig
-from .losses import (discriminator_loss, generator_loss, gradient_penalty, kl_divergence, reconstruction_loss,
-                     sliced_wasserstein)
+from .losses import (CODE_CLASS_WEIGHT, RECONSTRUCTION_REGULARIZERS, discriminator_loss, generator_loss,
+                     gradient_penalty, kl_divergence, reconstruction_loss, sliced_wasserstein)
+
+
+# The training options a stage of a run is recorded by (history["stages"]: one entry per resumed run that
+# changed them, with the epoch it started from), so a checkpoint says how every epoch was trained.
+STAGE_KEYS = ("dataset", "limit", "batch_size", "optimizer", "lr", "critic_lr", "beta1", "loss", "regularizer",
+              "reg_weight", "ema", "precision", "augment", "lr_schedule")
 
 
 @dataclass
@@ -84,6 +91,11 @@ def _make_optimizers(model: nn.Module, cfg: TrainConfig) -> dict:
     return {"model": _optimizer(model.parameters(), cfg)}
 
 
+def _code_head(latent_dim: int, n_classes: int) -> nn.Module:
+    """The class-reconstruction regulariser's classifier on the encoder's codes (training only)."""
+    return nn.Sequential(nn.Linear(latent_dim, 128), nn.LeakyReLU(0.2), nn.Linear(128, n_classes))
+
+
 def _latent_spread(encoded: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
     """The regulariser's sliced Wasserstein distance from the encoded real images to uniform points in the cube.
     For a conditional GAN it is taken per class (each class' codes must fill the whole cube), so the codes
@@ -135,14 +147,22 @@ def _gan_step(nets: dict, optimizers: dict, x: torch.Tensor, y: torch.Tensor, cf
     if m:
         loss_r = reconstruction_loss(recon.float(), x[:m])
         loss_sw = _latent_spread(encoded, y[:m] if model.conditional else None)
-        loss_g = loss_g + cfg.reg_weight * (loss_r + loss_sw)
+        loss_reg = loss_r + loss_sw
         losses["reconstruction"], losses["latent_sw"] = loss_r.detach(), loss_sw.detach()
+        if "code_head" in nets:   # the codes must tell the classes apart (class-reconstruction)
+            loss_c = F.cross_entropy(nets["code_head"](encoded), y[:m])
+            loss_reg = loss_reg + CODE_CLASS_WEIGHT * loss_c
+            losses["code_classes"] = loss_c.detach()
+            optimizers["H"].zero_grad(set_to_none=True)
+        loss_g = loss_g + cfg.reg_weight * loss_reg
         optimizers["E"].zero_grad(set_to_none=True)
     optimizers["G"].zero_grad(set_to_none=True)
     loss_g.backward()
     optimizers["G"].step()
     if m:
         optimizers["E"].step()
+        if "code_head" in nets:
+            optimizers["H"].step()
     return losses
 
 
@@ -350,8 +370,8 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
     if device.type == "cuda":   # digits and chorales fit on any GPU: no copy per step
         images, labels = images.to(device), labels.to(device)
     optimizers = _make_optimizers(model, cfg)
-    encoder = None
-    if cfg.regularizer == "reconstruction" and model.kind in ("gan", "cgan"):
+    encoder = code_head = None
+    if cfg.regularizer in RECONSTRUCTION_REGULARIZERS and model.kind in ("gan", "cgan"):
         # a training-only encoder (the book's AE encoder), stored only as training state for resuming
         encoder = Encoder(model.latent_dim, variational=False)
         if "encoder" in training_state:
@@ -360,6 +380,12 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
         if cfg.memory_format == "channels_last":
             encoder.to(memory_format=torch.channels_last)
         optimizers["E"] = torch.optim.Adam(encoder.parameters(), lr=cfg.learning_rate, betas=(cfg.adam_beta1, 0.999))
+    if cfg.regularizer == "class-reconstruction":
+        code_head = _code_head(model.latent_dim, 10)
+        if "code_head" in training_state:
+            code_head.load_state_dict(training_state["code_head"])
+        code_head.to(device).train()
+        optimizers["H"] = torch.optim.Adam(code_head.parameters(), lr=cfg.learning_rate, betas=(cfg.adam_beta1, 0.999))
     for name, state in optimizer_state.items():
         if name in optimizers:   # Adam's moments carry on; the learning rates are this run's (e.g. lowered)
             rates = [group["lr"] for group in optimizers[name].param_groups]
@@ -367,6 +393,8 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
             for group, lr in zip(optimizers[name].param_groups, rates):
                 group["lr"] = lr
     nets = _wrap(model, world, device, encoder)
+    if code_head is not None:
+        nets["code_head"] = code_head
     if ema is not None:
         nets["generator_ema"] = ema.to(device)
     augment = make_augmentation(cfg.augment)
@@ -378,6 +406,9 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
     step_size = cfg.batch_size * (cfg.critic_steps if cfg.kind == "musegan" else 1)
     per_rank = len(images) // world
     batches = max(1, per_rank // step_size) if per_rank >= step_size else 1
+    stage = {k: v for k, v in asdict(cfg).items() if k in STAGE_KEYS}
+    if not history.get("stages") or {k: v for k, v in history["stages"][-1].items() if k != "epoch"} != stage:
+        history.setdefault("stages", []).append({"epoch": history["epochs"], **stage})   # how each stage trained
     path, metrics_ = None, {}
     run_started = time.perf_counter()
     for epoch in range(history["epochs"], cfg.epochs):
@@ -441,6 +472,8 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
                 extra["generator"] = model.generator
             if cfg.save_optimizer and encoder is not None:
                 extra["encoder"] = encoder
+            if cfg.save_optimizer and code_head is not None:
+                extra["code_head"] = code_head
             path = str(save_checkpoint(out, saved, cfg.dataset, history, metrics_, train=asdict(cfg),
                                        optimizers=optimizers if cfg.save_optimizer else None,
                                        storage=cfg.storage, training_state=extra or None))

@@ -9,7 +9,12 @@ GAN_LOSSES = ("bce", "hinge", "lsgan", "wgan-gp")   # wgan-gp: D is a critic; th
 # images into the latent cube and G must reconstruct them, so every kind of real image keeps a region;
 # a sliced Wasserstein term (Kolouri et al. 2018) spreads the encoded images uniformly over the cube
 # (for a conditional GAN, each class' codes over the whole cube: the class must come from the label).
-GAN_REGULARIZERS = ("none", "reconstruction")
+# "class-reconstruction": the same, and the encoder's codes must also tell the classes apart (a small
+# classifier head on the codes, training only, like the encoder): with codes spread evenly over the cube,
+# each class then gets its own region, as large as its share of the data (unconditional GANs only).
+GAN_REGULARIZERS = ("none", "reconstruction", "class-reconstruction")
+RECONSTRUCTION_REGULARIZERS = ("reconstruction", "class-reconstruction")
+CODE_CLASS_WEIGHT = 0.1   # the codes' cross-entropy, relative to the reconstruction and spread terms
 
 
 def discriminator_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

@@ -181,13 +181,19 @@ def run_form() -> None:
                       f"This machine: {'native' if default_precision() == 'bfloat16' else 'not native'}.")
     if kind in ("gan", "cgan"):
         c = st.columns(4)
-        c[0].selectbox("Regulariser", ("none", "reconstruction"), key="train.regularizer",
+        choices = ("none", "reconstruction") + (("class-reconstruction",) if kind == "gan" else ())
+        if ss.get("train.regularizer") not in choices:
+            ss["train.regularizer"] = "reconstruction"
+        c[0].selectbox("Regulariser", choices, key="train.regularizer",
                        format_func={"none": "none (plain GAN, as the thesis)",
-                                    "reconstruction": "reconstruction (keeps every digit)"}.get,
+                                    "reconstruction": "reconstruction (keeps every digit)",
+                                    "class-reconstruction": "class-reconstruction (every digit, even areas)"}.get,
                        help="reconstruction: an encoder used only in training maps real digits into the latent "
                             "cube and the generator must redraw them, so no digit loses its region (a "
-                            "mode-regularised GAN). The thesis trained without it for thousands of epochs; in a few "
-                            "epochs a plain GAN often drops digits.")
+                            "mode-regularised GAN). class-reconstruction: and the codes must also tell the digits "
+                            "apart, so each digit gets a region of its share of the data. The thesis trained "
+                            "without a regulariser for thousands of epochs; in a few epochs a plain GAN often "
+                            "drops digits.")
         c[1].number_input("Regulariser weight", 0.0, 1000.0, key="train.reg_weight", step=10.0,
                           disabled=ss["train.regularizer"] == "none")
         c[2].number_input("Moving average of G (0 = off)", 0.0, 0.9999, key="train.ema", format="%.4f", step=0.001,
