@@ -9,7 +9,8 @@ Metadata (format_version 1):
   kind        one of genlab.models.MODELS
   config      the model config dataclass as a dict
   dataset     the name of the training dataset
-  history     {"epochs": int, "losses": {name: [one value per epoch]}, "seconds": [per epoch]}
+  history     {"epochs": int, "losses": {name: [one value per epoch]}, "seconds": [per epoch]}; a loss that a
+              resumed run added (e.g. a new regulariser term) holds values for the last epochs only
   metrics     {name: number, string or list of numbers}
   created     ISO 8601 UTC time of writing
   storage     "float32" or "float16" (float16 weights are restored to float32 on load)
@@ -186,9 +187,9 @@ def _validate_meta(meta: dict, name: str) -> None:
     losses = history.get("losses", {})
     _require(isinstance(losses, dict), f"{name}: history.losses must be an object")
     for loss, values in losses.items():
-        _require(isinstance(values, list) and len(values) == epochs
+        _require(isinstance(values, list) and len(values) <= epochs
                  and all(isinstance(v, (int, float)) and math.isfinite(v) for v in values),
-                 f"{name}: history.losses[{loss!r}] must hold one finite number per epoch ({epochs})")
+                 f"{name}: history.losses[{loss!r}] must hold one finite number per epoch ({epochs}) at most")
     metrics = meta.get("metrics")
     _require(isinstance(metrics, dict) and all(_is_metric(v) for v in metrics.values()),
              f"{name}: metrics must map names to numbers, strings or lists of numbers")

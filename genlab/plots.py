@@ -12,10 +12,13 @@ def loss_history_figure(history: dict, title: str = "Losses per epoch", hide: tu
     """One line per recorded loss (G and D, reconstruction and KL, ...) against the epoch; the losses in
     `right` on a second axis (a VAE's KL beside its reconstruction error), those in `hide` left out."""
     fig = go.Figure()
+    epochs = history.get("epochs", 0)
     for name, values in sorted(history.get("losses", {}).items()):
         if name in hide:
             continue
-        fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines+markers",
+        # a loss added when a resumed run changed its settings covers the last epochs only
+        start = max(1, epochs - len(values) + 1)
+        fig.add_trace(go.Scatter(x=list(range(start, start + len(values))), y=values, mode="lines+markers",
                                  name=f"{name} (right axis)" if name in right else name,
                                  yaxis="y2" if name in right else "y",
                                  line=dict(dash="dot") if name in right else None))

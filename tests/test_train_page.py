@@ -61,8 +61,10 @@ def test_start_a_tiny_run_watch_it_finish_and_compare(runs):
     assert not at.exception
     markdown = " ".join(m.value for m in at.markdown)
     assert "my_vae" in markdown and "done" in markdown
-    columns = " ".join(str(c) for t in at.table for c in t.value.columns)
-    assert "FID" in columns and "test reconstruction error" in columns
+    metrics = {m.label for m in at.metric}   # results lead with FID and classes covered, then a verdict in words
+    assert {"FID (lower is better)", "Classes covered", "Test reconstruction MSE"} <= metrics
+    verdicts = [e.value for e in (*at.success, *at.warning, *at.error)]
+    assert any(v.startswith(("All 10 classes", "Collapsed", "Drops classes", "Mostly unrecognisable")) for v in verdicts)
     assert len(at.get("plotly_chart")) >= 2          # losses, and map change / weak classifier
     assert {b.label for b in at.get("download_button")} == {"Samples per epoch (GIF)", "Class map per epoch (GIF)"}
     # the same name again is refused, with a message

@@ -175,10 +175,6 @@ def run_form() -> None:
     c[2].number_input("Seed", 0, 2**31 - 1, key="train.seed", help="The same seed gives the same run.")
     c[3].text_input("Name", key="train.name", placeholder="automatic", max_chars=40,
                     help="The finished model's file name in the explorer pages.")
-    st.selectbox("Precision", ("float32", "bfloat16"), key="train.precision",
-                 help="bfloat16 runs the forward passes in 16-bit floats: about twice as fast on CPUs with native "
-                      "bfloat16 (AVX-512 BF16, AMX) and on recent GPUs, slower elsewhere. "
-                      f"This machine: {'native' if default_precision() == 'bfloat16' else 'not native'}.")
     if kind in ("gan", "cgan"):
         c = st.columns(4)
         choices = ("none", "reconstruction") + (("class-reconstruction",) if kind == "gan" else ())
@@ -199,8 +195,12 @@ def run_form() -> None:
         c[2].number_input("Moving average of G (0 = off)", 0.0, 0.9999, key="train.ema", format="%.4f", step=0.001,
                           help="The model kept is an exponential moving average of the generator's weights (decay "
                                "ramped up from 0): smoother, crisper samples than the last step's weights.")
+    c = st.columns(4)
+    c[3].selectbox("Precision", ("float32", "bfloat16"), key="train.precision",
+                   help="bfloat16 runs the forward passes in 16-bit floats: about twice as fast on CPUs with native "
+                        "bfloat16 (AVX-512 BF16, AMX) and on recent GPUs, slower elsewhere. "
+                        f"This machine: {'native' if default_precision() == 'bfloat16' else 'not native'}.")
     if kind != "classifier":
-        c = st.columns(4)
         c[0].number_input("Class-area map every N epochs (0 = never)", 0, 100, key="train.map_every")
         c[1].number_input("Map resolution (points per axis)", 8, 128, key="train.map_resolution")
         if kind in ("gan", "cgan"):
