@@ -41,6 +41,12 @@ from .models import MODELS, build_model
 FORMAT_VERSION = 1
 SUFFIX = ".safetensors"
 MAX_HEADER_BYTES = 64 * 1024 * 1024
+# Bounds on GenLab's metadata (a hostile or damaged file must not hang a page or a visitor's browser).
+MAX_DEPTH = 8                 # objects and lists nested inside each other
+MAX_STRING = 2000             # characters in any string
+MAX_KEY = 200                 # characters in any object key
+MAX_ITEMS = 100_000           # entries in any list or object (per-epoch histories are the longest)
+MAX_NUMBER = 1e15             # magnitude of any number
 STORAGES = ("float32", "float16")
 _OPTIMIZER_PREFIX = "optimizer."
 _STATE_PREFIX = "state."
@@ -144,21 +150,39 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, dataset: st
     return path
 
 
+def _check_location(path: Path) -> None:
+    """Refuse a symbolic link that leads out of its folder (a models folder must not open system files)."""
+    if path.is_symlink():
+        try:
+            inside = path.resolve().parent == path.parent.resolve()
+        except (OSError, RuntimeError):   # a loop of links
+            inside = False
+        if not inside:
+            raise CheckpointError(f"{path.name} is a link to a file outside its folder; such links are refused")
+
+
+def _looks_like_pickle(head: bytes, tail: bytes) -> bool:
+    """Pickles of every protocol end with the STOP opcode '.'; protocol 2+ start with 0x80, protocols 0 and 1
+    with an opcode such as '(' (mark), 'c' (global), ']' / '}' (empty list / dict) or 'K' / 'I' (integers)."""
+    return head[:1] == b"\x80" or (tail == b"." and head[:1] in b"(c]}KIJLSVFNXU")
+
+
 def _check_header(path: Path) -> None:
     """Refuse early what is not a safetensors file: pickles and zip (.pt) files by name, short or truncated files."""
     size = path.stat().st_size
     with open(path, "rb") as f:
         head, first = f.read(8), f.read(1)
+        f.seek(max(0, size - 1))
+        tail = f.read(1)
     header_len = int.from_bytes(head, "little") if len(head) == 8 else -1
     if 0 < header_len <= MAX_HEADER_BYTES and 8 + header_len <= size and first == b"{":
         return
-    if head[:1] == b"\x80" or head[:2] == b"PK":
+    if _looks_like_pickle(head, tail) or head[:2] == b"PK":
         raise CheckpointError(f"{path.name} looks like a pickle / PyTorch .pt file; GenLab only loads "
                               "safetensors checkpoints (pickle can run arbitrary code), so it was refused")
     if size < 9:
         raise CheckpointError(f"{path.name} is too short to be a checkpoint ({size} bytes)")
-    raise CheckpointError(f"{path.name} is truncated or not a safetensors file "
-                          f"(header claims {header_len} bytes, file has {size})")
+    raise CheckpointError(f"{path.name} is truncated or not a safetensors file (its header does not fit the file)")
 
 
 def _require(cond: bool, message: str) -> None:
@@ -166,14 +190,42 @@ def _require(cond: bool, message: str) -> None:
         raise CheckpointError(message)
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _is_metric(value) -> bool:
     if isinstance(value, list):
-        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-    return isinstance(value, (int, float, str)) and not isinstance(value, bool)
+        return all(_is_number(v) for v in value)
+    return _is_number(value) or isinstance(value, str)
+
+
+def _bounded(value, where: str, depth: int = 0) -> None:
+    """Every string, list, object and number in the metadata within the bounds above (finite numbers only)."""
+    _require(depth <= MAX_DEPTH, f"{where}: metadata nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        _require(len(value) <= MAX_STRING, f"{where}: a metadata string is longer than {MAX_STRING:,} characters")
+    elif isinstance(value, bool) or value is None:
+        pass
+    elif isinstance(value, (int, float)):
+        _require(math.isfinite(value) and abs(value) <= MAX_NUMBER,
+                 f"{where}: metadata holds a number that is not finite or beyond {MAX_NUMBER:g}")
+    elif isinstance(value, list):
+        _require(len(value) <= MAX_ITEMS, f"{where}: a metadata list has more than {MAX_ITEMS:,} entries")
+        for item in value:
+            _bounded(item, where, depth + 1)
+    elif isinstance(value, dict):
+        _require(len(value) <= MAX_ITEMS, f"{where}: a metadata object has more than {MAX_ITEMS:,} keys")
+        for key, item in value.items():
+            _require(len(key) <= MAX_KEY, f"{where}: a metadata key is longer than {MAX_KEY} characters")
+            _bounded(item, where, depth + 1)
+    else:
+        raise CheckpointError(f"{where}: metadata holds a value of an unknown type")
 
 
 def _validate_meta(meta: dict, name: str) -> None:
     _require(isinstance(meta, dict), f"{name}: metadata is not an object")
+    _bounded(meta, name)
     version = meta.get("format_version")
     _require(version == FORMAT_VERSION, f"{name}: unsupported format_version {version!r} (this GenLab reads {FORMAT_VERSION})")
     _require(meta.get("kind") in MODELS, f"{name}: unknown model kind {meta.get('kind')!r}; known: {', '.join(MODELS)}")
@@ -192,7 +244,7 @@ def _validate_meta(meta: dict, name: str) -> None:
                  f"{name}: history.losses[{loss!r}] must hold one finite number per epoch ({epochs}) at most")
     metrics = meta.get("metrics")
     _require(isinstance(metrics, dict) and all(_is_metric(v) for v in metrics.values()),
-             f"{name}: metrics must map names to numbers, strings or lists of numbers")
+             f"{name}: metrics must map names to finite numbers, strings or lists of finite numbers")
     _require(isinstance(meta.get("created"), str), f"{name}: created must be a time string")
     _require(isinstance(meta.get("train", {}), dict), f"{name}: train must be an object")
     _require(isinstance(meta.get("optimizers", {}), dict), f"{name}: optimizers must be an object")
@@ -201,6 +253,7 @@ def _validate_meta(meta: dict, name: str) -> None:
 def read_metadata(path: str | os.PathLike) -> dict:
     """The validated metadata of a checkpoint, without building its model."""
     path = Path(path)
+    _check_location(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
     _check_header(path)
@@ -213,7 +266,9 @@ def read_metadata(path: str | os.PathLike) -> dict:
     try:
         meta = json.loads(raw)
     except json.JSONDecodeError as err:
-        raise CheckpointError(f"{path.name}: metadata is not valid JSON ({err})") from None
+        raise CheckpointError(f"{path.name}: metadata is not valid JSON ({err.msg} at character {err.pos})") from None
+    except (RecursionError, ValueError):   # nested thousands deep, or an integer of thousands of digits
+        raise CheckpointError(f"{path.name}: metadata is not GenLab's (nested too deep or numbers too long)") from None
     _validate_meta(meta, path.name)
     return meta
 

@@ -3,6 +3,7 @@ import streamlit as st
 import torch
 
 from genlab.catalog import list_models, quality_summary
+from genlab.checkpoints import CheckpointError
 from genlab.images import image_grid
 from genlab.music.metrics import generated_phrases
 from genlab.music.plots import piano_roll_image
@@ -36,12 +37,18 @@ for row in rows:
             left.caption(summary)
         elif "in_key_fraction" in row["metrics"]:
             left.caption(f"{row['metrics']['in_key_fraction']:.0%} of its notes in key")
+        if row["kind"] == "classifier":
+            continue
+        try:
+            model = load_model(row["path"]).model
+        except CheckpointError as err:   # valid metadata, but weights that do not fit it (or NaN)
+            right.warning(f"This checkpoint cannot be loaded: {err}")
+            continue
         if row["kind"] == "musegan":
-            phrases = generated_phrases(load_model(row["path"]).model, 3, seed=0)
+            phrases = generated_phrases(model, 3, seed=0)
             right.image(piano_roll_image(phrases, step_width=3, pitch_height=2), output_format="PNG",
                         caption="3 random phrases (soprano red, alto orange, tenor green, bass blue)")
-        elif row["kind"] != "classifier":
-            model = load_model(row["path"]).model
+        else:
             with torch.inference_mode():
                 samples = model.sample(10, torch.Generator().manual_seed(0))
             right.image(image_grid(samples, nrow=10, scale=2), caption="10 random samples", output_format="PNG")

@@ -152,3 +152,12 @@ def test_a_class_area_map_over_a_plane_matches_the_map_over_the_axes_it_spans():
 def test_hostile_vector_files_are_refused_with_a_message(text):
     with pytest.raises(VectorError):
         vector_from_json(text.encode())
+
+
+def test_a_vector_with_huge_numbers_is_refused():
+    import json
+
+    from genlab.latent.attributes import VECTOR_FORMAT, VectorError, vector_from_json
+
+    with pytest.raises(VectorError, match="beyond"):
+        vector_from_json(json.dumps({"format": VECTOR_FORMAT, "vector": [1e308, 1e308]}), 2)

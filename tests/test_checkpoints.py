@@ -132,3 +132,71 @@ def test_a_crash_during_save_leaves_the_old_checkpoint_intact(tiny_checkpoint, m
     assert content_hash(tiny_checkpoint) == before
     assert sorted(p.name for p in tiny_checkpoint.parent.iterdir()) == [tiny_checkpoint.name]
     assert read_metadata(tiny_checkpoint)["kind"] == "gan"
+
+
+# Hostile files in a models folder (issue 14): each is refused with a message, nothing else breaks.
+def _raw_metadata(path, out, text):
+    """A copy of `path` whose GenLab metadata is the raw string `text`."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    save_file(tensors, str(out), metadata={"genlab": text})
+    return out
+
+
+def test_hostile_metadata_is_refused_with_a_message(tiny_checkpoint, tmp_path):
+    deep = _raw_metadata(tiny_checkpoint, tmp_path / "deep.safetensors", "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CheckpointError, match="nested too deep"):
+        read_metadata(deep)
+    nested = _rewrite(tiny_checkpoint, tmp_path / "nested.safetensors",
+                      lambda m: m["metrics"].__setitem__("x", "y") or m["train"].__setitem__("a", [[[[[[[[[1]]]]]]]]]))
+    with pytest.raises(CheckpointError, match="nested deeper"):
+        read_metadata(nested)
+    huge = _rewrite(tiny_checkpoint, tmp_path / "huge.safetensors", lambda m: m.__setitem__("dataset", "x" * 10_000_000))
+    with pytest.raises(CheckpointError, match="longer than"):
+        read_metadata(huge)
+    for bad in ("NaN", "Infinity"):
+        text = json.dumps({**read_metadata(tiny_checkpoint), "metrics": {"fid": 1.0}}).replace("1.0}", bad + "}")
+        with pytest.raises(CheckpointError, match="not finite"):
+            read_metadata(_raw_metadata(tiny_checkpoint, tmp_path / f"{bad}.safetensors", text))
+
+
+def test_pickles_of_every_protocol_and_outside_links_are_refused(tiny_checkpoint, tmp_path):
+    import pickle
+
+    for protocol in (0, 1, 2, 5):
+        path = tmp_path / f"p{protocol}.safetensors"
+        path.write_bytes(pickle.dumps({"weights": [1, 2, 3]}, protocol=protocol))
+        with pytest.raises(CheckpointError, match="looks like a pickle"):
+            read_metadata(path)
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "passwd.safetensors").symlink_to("/etc/passwd")
+    with pytest.raises(CheckpointError, match="outside its folder") as refused:
+        read_metadata(folder / "passwd.safetensors")
+    assert "bytes" not in str(refused.value)
+    (folder / "inside.safetensors").symlink_to(tiny_checkpoint)   # a file of another folder
+    with pytest.raises(CheckpointError, match="outside its folder"):
+        read_metadata(folder / "inside.safetensors")
+    (folder / "gan.safetensors").write_bytes(tiny_checkpoint.read_bytes())
+    (folder / "alias.safetensors").symlink_to("gan.safetensors")   # a link within the folder is fine
+    assert read_metadata(folder / "alias.safetensors")["kind"] == "gan"
+
+
+def test_home_lists_every_model_around_a_broken_one(tiny_checkpoint, tmp_path, monkeypatch):
+    from .conftest import open_app
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    _rewrite(tiny_checkpoint, folder / "a_wrong_weights.safetensors", lambda m: m["config"].__setitem__("latent_dim", 3))
+    _raw_metadata(tiny_checkpoint, folder / "b_deep.safetensors", "{" * 50_000)
+    (folder / "c_link.safetensors").symlink_to("/etc/passwd")
+    (folder / "d_good.safetensors").write_bytes(tiny_checkpoint.read_bytes())
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(folder))
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path / "runs"))
+    at = open_app("pages/home.py")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "cannot be loaded" in warnings and "shape" in warnings
+    assert "b_deep.safetensors" in warnings and "c_link.safetensors" in warnings
+    assert "d_good.safetensors" in " ".join(m.value for m in at.markdown)

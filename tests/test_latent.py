@@ -220,3 +220,12 @@ def test_thesis_checks_say_what_this_model_draws():
     assert checks[2].sentence() == ("Along the morph from [-1, 0] to [1, 0] the thesis' model drew 7, 1, 8; "
                                     "this one draws 1.")
     assert thesis_checks(build_model("gan", {"latent_dim": 3}).eval(), Fixed(), tuple("0123456789")) == []
+
+
+def test_a_linked_point_that_is_not_a_number_says_so():
+    from genlab.latent.space import check_point
+
+    checked = check_point("abc", [(-1, 1), (-1, 1)], [0.0, 0.0])
+    assert checked.point == [0.0, 0.0] and "'abc' is not a number" in checked.messages[0]
+    checked = check_point("0.1,0.2,0.3", [(-1, 1), (-1, 1)], [0.0, 0.0])
+    assert "has 2 coordinates, not 3" in checked.messages[0]

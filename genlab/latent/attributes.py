@@ -32,6 +32,7 @@ from ..metrics import classify
 VECTOR_FORMAT = "genlab-attribute-vector"
 VECTOR_VERSION = 1
 MAX_JSON_BYTES = 200_000
+MAX_VECTOR_VALUE = 1000.0    # |coordinate| of a loaded vector (codes lie within a few units of 0)
 KINDS = ("measured", "class", "examples")
 
 
@@ -234,6 +235,9 @@ def vector_from_json(text: str | bytes, latent_dim: int | None = None) -> Attrib
     if (not isinstance(vector, list) or not vector
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and _finite(v) for v in vector)):
         raise VectorError("the file's vector must be a list of finite numbers")
+    if max(abs(v) for v in vector) > MAX_VECTOR_VALUE:
+        raise VectorError(f"the file's vector has numbers beyond ±{MAX_VECTOR_VALUE:g}; a latent move is far "
+                          "smaller (codes lie within a few units of 0)")
     if latent_dim is not None and len(vector) != latent_dim:
         raise VectorError(f"this vector has {len(vector)} numbers, for a {len(vector)}D latent space; "
                           f"the model here has a {latent_dim}D one")

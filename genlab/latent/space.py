@@ -67,18 +67,18 @@ def check_point(values, ranges: list[tuple[float, float]], fallback: list[float]
     if isinstance(values, str):
         values = [v for v in values.replace(";", ",").split(",") if v.strip()]
     values = list(values)
-    if len(values) != d:
-        return CheckedPoint(list(fallback), [f"a point in this latent space has {d} coordinates, "
-                                             f"not {len(values)}; using {_fmt(fallback)} instead"])
     numbers = []
-    for v in values:
+    for v in values[:d + 1]:   # the wrong count is reported below; no need to parse thousands of values
         try:
             x = float(v)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             x = math.nan
         if not math.isfinite(x):
             return CheckedPoint(list(fallback), [f"{str(v)[:20]!r} is not a number; using {_fmt(fallback)} instead"])
         numbers.append(x)
+    if len(values) != d:
+        return CheckedPoint(list(fallback), [f"a point in this latent space has {d} coordinates, "
+                                             f"not {len(values)}; using {_fmt(fallback)} instead"])
     clamped = [min(max(x, lo), hi) for x, (lo, hi) in zip(numbers, ranges)]
     messages = []
     if clamped != numbers:

@@ -27,10 +27,15 @@ PRESETS = {
     "quick": Preset("Quick demo: VAE with a 2D latent (about 2 minutes)",
                     "A VAE learns the embedded digits fast: blurry digits after a few epochs, clear ones by the end.",
                     {"kind": "vae", "model": {"latent_dim": 2}, "epochs": 10, "batch_size": 128}),
-    "gan2d": Preset("GAN with a 2D latent, the thesis' model (about 10 minutes)",
-                    "The thesis' DCGAN on the embedded digits: noise first, then strokes, then digits.",
-                    {"kind": "gan", "model": {"latent_dim": 2, "activation": "leaky_relu"}, "epochs": 15,
-                     "batch_size": 64}),
+    "gan2d": Preset("GAN with a 2D latent, the thesis' model (about 5 minutes)",
+                    "The thesis' DCGAN (its architecture unchanged) on the embedded digits: noise first, then "
+                    "strokes, then all ten digits. Two helpers get it there in 20 epochs instead of the thesis' "
+                    "thousands: the class-reconstruction regulariser (every digit keeps a region of the plane) and "
+                    "a moving average of the generator. Set the regulariser to none for the thesis' plain GAN, "
+                    "which at this length usually drops digits.",
+                    {"kind": "gan", "model": {"latent_dim": 2, "activation": "leaky_relu"}, "epochs": 20,
+                     "batch_size": 64, "lr": 2e-4, "regularizer": "class-reconstruction", "reg_weight": 100.0,
+                     "ema": 0.99}),
     "activations": Preset("Activation-function experiment (4 GANs)",
                           "The thesis' experiment: the same 2D GAN, seed and data with ReLU, LeakyReLU, PReLU and "
                           "ELU, one after the other, scored the same way; compare them under Compare runs.",
