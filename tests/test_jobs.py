@@ -153,3 +153,50 @@ def test_map_change_counts_changed_grid_points():
     assert map_change(a, a) == 0 and map_change(a, b) == 2 / 16
     with pytest.raises(ValueError):
         map_change(a, np.zeros((5, 5)))
+
+
+def test_a_run_killed_while_scoring_can_be_scored_and_published(store):
+    """A worker killed after its last epoch (while it scored the model) leaves the run interrupted with every
+    epoch saved; running it again trains nothing, scores it and publishes it."""
+    import json
+
+    job = wait_for(store, store.submit(tiny("scored_late", epochs=1)).id, finished)
+    assert job.state == "done"
+    (store.models_folder / "scored_late.safetensors").unlink()   # as if it had never been published
+    status = json.loads((job.folder / "status.json").read_text())
+    (job.folder / "status.json").write_text(json.dumps({**status, "state": "interrupted", "scores": None}))
+    store.command(job.id, "run")
+    job = wait_for(store, job.id, finished)
+    assert job.state == "done" and job.status["scores"]["classes_covered"] >= 1, job.status
+    assert (store.models_folder / "scored_late.safetensors").is_file()
+
+
+def test_a_runs_folder_that_cannot_be_written_says_so(tmp_path):
+    from genlab.training.jobs import RunsFolderError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    store = JobStore(blocker / "runs")
+    store.tick()   # nothing to schedule, no exception
+    with pytest.raises(RunsFolderError, match="cannot be written"):
+        store.submit(tiny("nowhere"))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"name": "x" * 61}, "at most 60 characters"),
+    ({"name": "a😀b"}, "letters, digits, - and _ only"),
+    ({"epochs": 5000}, "at most 1,000 epochs"),
+])
+def test_refused_specs_say_why(change, message):
+    spec = tiny(change.get("name", "fine"), epochs=change.get("epochs", 2))
+    with pytest.raises(ValueError, match=message):
+        spec.validate()
+
+
+def test_demo_limits_refuse_what_they_would_change(monkeypatch):
+    with pytest.raises(ValueError, match="at most 20 epochs per run \\(you asked for 50\\)"):
+        tiny("long", epochs=50, dataset="mnist5k").validate(demo=True)
+    with pytest.raises(ValueError, match="at most 5,000 images per run \\(you asked for 999,999\\)"):
+        tiny("big", limit=999_999).validate(demo=True)
+    spec = tiny("all", limit=None).validate(demo=True)
+    assert spec.train["limit"] == 5000

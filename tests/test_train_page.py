@@ -117,3 +117,22 @@ def test_the_hosted_demo_bounds_every_run(runs, monkeypatch):
     assert at.number_input(key="train.epochs").proto.max == 20
     assert all("embedded" in o for o in at.selectbox(key="train.dataset").options)
     assert any("Hosted demo" in c.value for c in at.caption)
+
+
+def test_a_classifier_run_starts_without_the_map_settings(runs):
+    """The map widgets are not drawn for classifiers; Start must not need their values (issue 14, 7)."""
+    at = open_train()
+    at.selectbox(key="train.preset").set_value("classifier").run()
+    at.number_input(key="train.epochs").set_value(2).run()
+    at.button(key="train.start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    [job] = runs.jobs()
+    assert job.train_config.kind == "classifier" and job.train_config.epochs == 2
+    runs.command(job.id, "stop")
+
+
+def test_a_name_with_other_characters_is_refused_not_changed(runs):
+    at = open_train()
+    at.text_input(key="train.name").set_value("a😀b")
+    at.button(key="train.start").click().run()
+    assert any("letters, digits, - and _ only" in e.value for e in at.error) and not runs.jobs()

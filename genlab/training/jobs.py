@@ -44,6 +44,8 @@ FINISHED = ("done", "stopped", "failed")
 COMMANDS = ("run", "pause", "stop")
 EMBEDDED_DATASETS = ("mnist5k", "digits")
 DEMO_LIMITS = {"epochs": 20, "limit": 5000}    # the hosted demo's bound on each job
+MAX_EPOCHS = 1000                              # any job's bound (longer runs: the command line)
+MAX_NAME = 60                                  # characters in a run's name (its model's file name)
 STARTUP_SECONDS = 15                           # a new worker's grace to start its interpreter
 _children: dict[int, subprocess.Popen] = {}    # workers started by this process, reaped when they end
 
@@ -70,9 +72,15 @@ class JobSpec:
 
     def validate(self, demo: bool = False) -> "JobSpec":
         """Raise ValueError with a message when the spec cannot run (or breaks the demo's limits)."""
-        name = "".join(c for c in self.name if c.isalnum() or c in "-_")[:60]
+        name = self.name.strip()
         if not name:
             raise ValueError("give the run a name (letters, digits, - and _)")
+        if len(name) > MAX_NAME:
+            raise ValueError(f"a run's name has at most {MAX_NAME} characters; this one has {len(name)}")
+        odd = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c in "-_"))})
+        if odd:
+            raise ValueError(f"a run's name may hold letters, digits, - and _ only (it becomes a file name); "
+                             f"{name[:40]!r} also has {' '.join(repr(c) for c in odd[:5])}")
         self.name = name
         known = {f.name for f in fields(TrainConfig)}
         unknown = set(self.train) - known
@@ -82,13 +90,20 @@ class JobSpec:
         MonitorConfig(**self.monitor)
         if cfg.kind == "musegan":
             raise ValueError("the MuseGAN trains from the command line (python -m train musegan), not here")
+        if cfg.epochs > MAX_EPOCHS:
+            raise ValueError(f"a run here trains at most {MAX_EPOCHS:,} epochs (you asked for {cfg.epochs:,}); "
+                             "longer runs belong to the command line (python -m train ...)")
         if demo:
             if cfg.epochs > DEMO_LIMITS["epochs"]:
-                raise ValueError(f"the demo trains at most {DEMO_LIMITS['epochs']} epochs per run")
+                raise ValueError(f"the demo trains at most {DEMO_LIMITS['epochs']} epochs per run "
+                                 f"(you asked for {cfg.epochs:,})")
             if cfg.dataset not in EMBEDDED_DATASETS:
                 raise ValueError("the demo trains on the embedded digits only")
-            if cfg.limit is None or cfg.limit > DEMO_LIMITS["limit"]:
-                self.train["limit"] = min(cfg.limit or DEMO_LIMITS["limit"], DEMO_LIMITS["limit"])
+            if cfg.limit is not None and cfg.limit > DEMO_LIMITS["limit"]:
+                raise ValueError(f"the demo trains on at most {DEMO_LIMITS['limit']:,} images per run "
+                                 f"(you asked for {cfg.limit:,}); 0 takes them all")
+            if cfg.limit is None:   # "all": the embedded sets hold at most 4,000 training images anyway
+                self.train["limit"] = DEMO_LIMITS["limit"]
         return self
 
 
@@ -135,6 +150,10 @@ class Job:
     def maps(self) -> list[Path]:
         """The class-area maps (.npz), one per mapped epoch, in order."""
         return sorted((self.folder / "maps").glob("*.npz"))
+
+
+class RunsFolderError(ValueError):
+    """The runs folder cannot be written (read-only, full, or its permissions); the message says which."""
 
 
 class JobStore:
@@ -208,7 +227,12 @@ class JobStore:
         for pid, child in list(_children.items()):   # reap the workers of this process that ended
             if child.poll() is not None:
                 _children.pop(pid, None)
-        with self._lock():
+        try:
+            lock = self._lock()
+            lock.__enter__()
+        except RunsFolderError:
+            return   # a read-only runs folder: nothing can be scheduled (submit and command say why)
+        try:
             jobs = self.jobs()
             running = 0
             for job in jobs:
@@ -224,6 +248,8 @@ class JobStore:
                 if job.state == "queued":
                     self._start(job)
                     running += 1
+        finally:
+            lock.__exit__(None, None, None)
 
     def _start(self, job: Job) -> None:
         write_json(job.folder / "control.json", {"command": "run", "at": time.time()})
@@ -239,9 +265,18 @@ class JobStore:
 
     @contextmanager
     def _lock(self):
-        """One scheduler at a time across sessions and processes (an flock on the folder's lock file)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / ".lock", "a") as handle:
+        """One scheduler at a time across sessions and processes (an flock on the folder's lock file).
+
+        Raises:
+            RunsFolderError: the folder cannot be created or written.
+        """
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle = open(self.folder / ".lock", "a")
+        except OSError as err:
+            raise RunsFolderError(f"the runs folder {self.folder} cannot be written ({err.strerror or err}); "
+                                  "training needs a writable folder (set GENLAB_RUNS)") from None
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

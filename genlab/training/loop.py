@@ -352,6 +352,8 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
         ckpt = load_checkpoint(resume)
         if ckpt.kind != cfg.kind:
             raise ValueError(f"cannot resume a {cfg.kind} run from a {ckpt.kind} checkpoint ({resume})")
+        if ckpt.epochs >= cfg.epochs:   # nothing left to train (e.g. its worker died while scoring it)
+            return TrainResult(model=ckpt.model.eval(), history=ckpt.history, metrics=ckpt.metrics, path=str(resume))
         model, history, optimizer_state = ckpt.model, ckpt.history, ckpt.optimizers
         training_state = ckpt.training_state
         cfg = replace(cfg, model=ckpt.config)  # the checkpoint's architecture wins; the caller's cfg is untouched

@@ -19,7 +19,8 @@ from ..metrics import generator_verdict
 from ..models.layers import ACTIVATIONS
 from ..plots import loss_history_figure, monitor_figure, runs_bar_figure, runs_loss_figure
 from ..training.config import DEFAULT_LR, OPTIMIZERS
-from ..training.jobs import ACTIVE, DEMO_LIMITS, EMBEDDED_DATASETS, Job, JobSpec, JobStore, demo_mode
+from ..training.jobs import (ACTIVE, DEMO_LIMITS, EMBEDDED_DATASETS, MAX_EPOCHS, MAX_NAME, Job, JobSpec, JobStore,
+                             demo_mode)
 from ..training.losses import GAN_LOSSES
 from ..training.monitor import CGAN_MAP_LABEL, VAE_RANGE
 from ..training.presets import PRESETS, compare_rows
@@ -154,7 +155,8 @@ def run_form() -> None:
         ss["train.dataset"] = datasets[0]
     c[2].selectbox("Dataset", datasets, key="train.dataset", format_func=lambda d: DATASETS[d].title, help="The embedded digits are always here; the full "
                    "MNIST and Fashion-MNIST appear when their files are on the machine.")
-    c[3].number_input("Training images (0 = all)", 0, 60_000, step=500, key="train.limit")
+    c[3].number_input("Training images (0 = all)", 0, 10_000_000, step=500, key="train.limit",
+                      help=f"At most {DEMO_LIMITS['limit']:,} in the demo." if demo else None)
     c = st.columns(4)
     if kind in ("gan", "cgan"):
         if preset.activations:
@@ -170,11 +172,14 @@ def run_form() -> None:
     c[3].number_input("Learning rate" + (" (generator)" if kind in ("gan", "cgan") else ""), 1e-6, 0.5,
                       key="train.lr", format="%.5f", step=1e-4)
     c = st.columns(4)
-    c[0].number_input("Epochs", 1, DEMO_LIMITS["epochs"] if demo else 500, key="train.epochs")
+    # generous widget bounds: a value typed beyond the limits is refused with a message on Start, not dropped
+    c[0].number_input("Epochs", 1, 100_000, key="train.epochs",
+                      help=f"At most {DEMO_LIMITS['epochs'] if demo else MAX_EPOCHS:,} here.")
     c[1].selectbox("Batch size", (32, 64, 128, 256), key="train.batch_size")
     c[2].number_input("Seed", 0, 2**31 - 1, key="train.seed", help="The same seed gives the same run.")
-    c[3].text_input("Name", key="train.name", placeholder="automatic", max_chars=40,
-                    help="The finished model's file name in the explorer pages.")
+    c[3].text_input("Name", key="train.name", placeholder="automatic", max_chars=200,
+                    help=f"The finished model's file name in the explorer pages: letters, digits, - and _, at most "
+                         f"{MAX_NAME} characters.")
     if kind in ("gan", "cgan"):
         c = st.columns(4)
         choices = ("none", "reconstruction") + (("class-reconstruction",) if kind == "gan" else ())
@@ -217,7 +222,11 @@ def run_form() -> None:
 
 # 2. one job, live
 def _command(job_id: str, command: str) -> None:
-    job_store().command(job_id, command)
+    try:
+        job_store().command(job_id, command)
+        ss["train.command_error"] = None
+    except ValueError as err:
+        ss["train.command_error"] = str(err)
 
 
 def _duration(seconds: float | None) -> str:
@@ -234,6 +243,11 @@ def _gif(paths: tuple[str, ...], stamp: float) -> bytes:
 
 def _controls(job: Job, history: dict) -> None:
     state = job.state
+    if state == "interrupted" and history["epochs"] >= job.train_config.epochs:
+        st.button("Score and publish", key="train.continue", on_click=_command, args=(job.id, "run"),
+                  icon=":material/task_alt:", help="Every epoch is trained; score the model with the strong classifier "
+                                                   "and publish it to the explorer pages.")
+        return
     if state in ("interrupted", "stopped", "failed") and history["epochs"] < job.train_config.epochs:
         st.button(f"Resume from epoch {history['epochs']}" if history["epochs"] else "Try again",
                   key="train.continue", on_click=_command, args=(job.id, "run"), icon=":material/replay:",
@@ -272,9 +286,12 @@ def _progress(store: JobStore, job: Job, history: dict) -> None:
         if log.is_file():
             with st.expander("Worker log"):
                 st.code(log.read_text(errors="replace")[-4000:])
-    if job.state == "interrupted":
+    if job.state == "interrupted" and done >= epochs:
+        st.warning("The run was interrupted while its finished model was being scored (its worker ended, e.g. "
+                   "the server restarted). Every epoch is saved; **Score and publish** finishes it.")
+    elif job.state == "interrupted":
         st.warning(f"The run was interrupted (its worker ended, e.g. the server restarted). Epoch {done} is "
-                   "saved; resume to continue from it.")
+                   "saved; **Resume** continues from it.")
 
 
 def _monitoring(job: Job, history: dict) -> None:
@@ -341,8 +358,10 @@ def _finished(job: Job) -> None:
                                    key=f"train.gif.{suffix}", icon=":material/download:", on_click="ignore")
 
 
-def job_view(job_id: str, was_live: bool) -> None:
-    """Everything about one job; polled every second while the job is queued or training."""
+def job_view(job_id: str, drawn_state: str) -> None:
+    """Everything about one job; polled every second while the job is queued or training. When its state is
+    no longer the one the run picker was drawn with, the whole page reruns (the picker's label, polling on
+    or off)."""
     store = job_store()
     if time.monotonic() - ss.get("train.ticked", 0.0) > TICK_EVERY:   # notice a dead worker now and then
         store.tick()
@@ -351,8 +370,8 @@ def job_view(job_id: str, was_live: bool) -> None:
     if job is None:
         st.warning("This run no longer exists.")
         return
-    if was_live != (job.state in LIVE_STATES):
-        st.rerun(scope="app")   # it ended (stop polling) or was resumed (start polling): redraw the page once
+    if job.state != drawn_state:
+        st.rerun(scope="app")   # e.g. it ended (stop polling) or was resumed (start polling): redraw the page once
     cfg = job.train_config
     history = job.history()
     st.markdown(f"#### {job.name} {STATE_BADGES.get(job.state, job.state)}")
@@ -363,6 +382,8 @@ def job_view(job_id: str, was_live: bool) -> None:
     st.caption(f"{KIND_LABELS[cfg.kind]}{latent}{activation}{loss} · {cfg.optimizer}, lr {cfg.learning_rate:g}{d_lr}, "
                f"batch {cfg.batch_size} · {cfg.dataset}{f' (first {cfg.limit:,} images)' if cfg.limit else ''}")
     _controls(job, history)
+    if ss.get("train.command_error"):
+        st.error(ss["train.command_error"])
     _progress(store, job, history)
     _monitoring(job, history)
     if job.state in ("done", "stopped"):
@@ -384,8 +405,8 @@ def watch_view() -> None:
     by_id = {j.id: j for j in jobs}
     st.selectbox("Run", ids, key="train.job",
                  format_func=lambda i: f"{by_id[i].name} — {by_id[i].state} ({by_id[i].id[:15]})")
-    live = by_id[ss["train.job"]].state in LIVE_STATES
-    st.fragment(job_view, run_every=1.0 if live else None)(ss["train.job"], live)
+    state = by_id[ss["train.job"]].state
+    st.fragment(job_view, run_every=1.0 if state in LIVE_STATES else None)(ss["train.job"], state)
 
 
 # 3. comparing runs
