@@ -114,9 +114,13 @@ def test_a_queued_run_shows_its_place_in_the_queue(runs):
 def test_the_hosted_demo_bounds_every_run(runs, monkeypatch):
     monkeypatch.setenv("GENLAB_DEMO", "1")
     at = open_train()
-    assert at.number_input(key="train.epochs").proto.max == 20
+    assert "At most 20" in at.number_input(key="train.epochs").help
     assert all("embedded" in o for o in at.selectbox(key="train.dataset").options)
     assert any("Hosted demo" in c.value for c in at.caption)
+    # a value typed beyond the demo's limit is refused with a message, not silently replaced
+    at.number_input(key="train.epochs").set_value(50)
+    at.button(key="train.start").click().run()
+    assert any("at most 20 epochs per run (you asked for 50)" in e.value for e in at.error) and not runs.jobs()
 
 
 def test_a_classifier_run_starts_without_the_map_settings(runs):
