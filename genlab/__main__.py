@@ -1,4 +1,4 @@
-"""python -m genlab info|sample: look at checkpoints from the command line.
+"""python -m genlab info|sample|score|maps|quality|export: look at checkpoints from the command line.
 
 Examples:
   python -m genlab info checkpoints/gan_2d.safetensors
@@ -10,6 +10,7 @@ Examples:
   python -m genlab maps checkpoints/gan_*.safetensors --classifier checkpoints/classifier_strong.safetensors
   python -m genlab quality                                   # every shipped generative model, 10,000 samples each
   python -m genlab quality runs/gan_2d.safetensors --samples 2000 --no-detector
+  python -m genlab export runs/gan_2d.epochs/epoch_0020.safetensors checkpoints/gan_2d.safetensors
 """
 from __future__ import annotations
 
@@ -158,6 +159,15 @@ def _quality(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args) -> int:
+    """Copy a checkpoint as it ships: its weights in float16, its metadata, no optimizer or training state."""
+    ckpt = load_checkpoint(args.checkpoint)
+    path = save_checkpoint(args.out, ckpt.model, ckpt.dataset, ckpt.history, ckpt.metrics, train=ckpt.train,
+                           storage=args.storage)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {args.storage}, {ckpt.epochs} epochs)")
+    return 0
+
+
 def _parse_point(text: str) -> list[float]:
     try:
         return [float(v) for v in text.split(",")]
@@ -203,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     qual.add_argument("--json", default=None, help="also write the report as JSON to this file")
     qual.add_argument("--before", default="bench/results/quality_before.json",
                       help="a report of the pre-release models (its FIDs are what the FID targets divide)")
+    export = commands.add_parser("export", help="copy a checkpoint as it ships (float16, without optimizer or "
+                                 "training state)")
+    export.add_argument("checkpoint")
+    export.add_argument("out", help="checkpoint file to write")
+    export.add_argument("--storage", choices=("float16", "float32"), default="float16")
     args = parser.parse_args(argv)
     try:
         if args.command == "info":
@@ -215,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             return _maps(args)
         if args.command == "quality":
             return _quality(args)
+        if args.command == "export":
+            return _export(args)
         if not 1 <= args.scale <= 32:
             raise GenerateError(f"--scale must be in 1..32, got {args.scale}")
         model = load_checkpoint(args.checkpoint).model

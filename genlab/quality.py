@@ -40,6 +40,7 @@ TARGETS = {
     "gan_3d": {"unsure": 0.12, "unplaced": 0.015, "rarest": 0.06, "fid_ratio": 1 / 5},
     "gan_4d": {"unsure": 0.15, "unplaced": 0.015, "rarest": 0.06, "fid_ratio": 1 / 5},
     "cgan_3d": {"unsure": 0.10, "worst_label_agreement": 0.97},
+    "cgan_3d_multiply": {"unsure": 0.10, "worst_label_agreement": 0.97},
     "vae_16": {"unsure": 0.20, "rarest": 0.06, "fid_ratio": 1 / 3},
 }
 

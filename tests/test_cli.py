@@ -113,7 +113,26 @@ def test_ship_models_script_dry_run(tmp_path):
     done = subprocess.run(["bash", "train/ship_models.sh", str(tmp_path), "1"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    for name in ("gan_2d", "gan_3d", "gan_4d", "cgan_3d"):
+    for name in ("gan_2d", "gan_3d", "gan_4d", "cgan_3d", "cgan_3d_multiply"):
         ckpt = load_checkpoint(tmp_path / f"{name}.safetensors")
         assert ckpt.train["ema"] == 0.9995 and ckpt.train["precision"] == "bfloat16" and ckpt.epochs == 1
+        assert ckpt.train["regularizer"] == ("reconstruction" if name.startswith("cgan") else "class-reconstruction")
+    assert load_checkpoint(tmp_path / "cgan_3d_multiply.safetensors").config["conditioning"] == "multiply"
     assert "gan_4d" in (tmp_path / "quality.json").read_text()
+
+
+def test_export_ships_float16_without_training_state(tiny_checkpoint, tmp_path, capsys):
+    import torch
+
+    from genlab.checkpoints import load_checkpoint, read_metadata
+
+    out = tmp_path / "shipped.safetensors"
+    assert genlab_main(["export", str(tiny_checkpoint), str(out)]) == 0
+    assert "float16" in capsys.readouterr().out
+    before, after = load_checkpoint(tiny_checkpoint), load_checkpoint(out)
+    assert read_metadata(out)["storage"] == "float16" and after.optimizers == {} and after.training_state == {}
+    assert after.history == before.history and after.train == before.train
+    assert out.stat().st_size < tiny_checkpoint.stat().st_size / 2
+    z = torch.zeros(1, 2)
+    assert torch.allclose(after.model.generate(z), before.model.generate(z), atol=2e-2)
+    assert genlab_main(["export", str(tmp_path / "missing.safetensors"), str(out)]) == 2
