@@ -200,3 +200,57 @@ def test_demo_limits_refuse_what_they_would_change(monkeypatch):
         tiny("big", limit=999_999).validate(demo=True)
     spec = tiny("all", limit=None).validate(demo=True)
     assert spec.train["limit"] == 5000
+
+
+@pytest.fixture
+def idle_store(tmp_path, monkeypatch):
+    """A store whose "workers" only sleep: jobs start and hold their slot without training."""
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    fake = tmp_path / "fake-python"
+    fake.write_text("#!/bin/sh\nexec sleep 60\n")
+    fake.chmod(0o755)
+    store = JobStore(tmp_path / "runs", limit=1, python=str(fake))
+    yield store
+    for job in store.jobs():
+        pid = job.status.get("pid")
+        if job.state == "running" and isinstance(pid, int):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_only_the_owner_may_command_a_run(idle_store):
+    from genlab.training.jobs import NotOwnerError
+
+    mine = idle_store.submit(JobSpec("mine", {"kind": "vae"}, {}, owner="a" * 32))
+    anyone = idle_store.submit(JobSpec("anyones", {"kind": "vae"}, {}))
+    for visitor in (None, "b" * 32):
+        with pytest.raises(NotOwnerError, match="only they can pause, resume or stop"):
+            idle_store.command(mine.id, "stop", visitor)
+    assert idle_store.get(mine.id).state == "running"
+    idle_store.command(anyone.id, "stop", "b" * 32)          # a run without an owner takes anyone's command
+    assert idle_store.get(anyone.id).state == "stopped"
+    idle_store.command(mine.id, "pause", "a" * 32)
+    assert idle_store.get(mine.id).control == "pause"
+    with pytest.raises(ValueError, match="at most 64"):
+        JobSpec("x", {"kind": "vae"}, {}, owner="o" * 65).validate()
+
+
+def test_the_queue_is_bounded_and_the_demo_takes_one_start_per_visitor(idle_store, monkeypatch):
+    monkeypatch.setenv("GENLAB_MAX_QUEUE", "2")
+    a, b, c = "a" * 32, "b" * 32, "c" * 32
+    idle_store.submit(JobSpec("a1", {"kind": "vae", "dataset": "mnist5k"}, {}, owner=a), demo=True)
+    with pytest.raises(ValueError, match=r"one run per visitor at a time, and yours \(a1\) is running"):
+        idle_store.submit(JobSpec("a2", {"kind": "vae", "dataset": "mnist5k"}, {}, owner=a), demo=True)
+    # an experiment's runs are one start, all queued together
+    group = [JobSpec(f"b_{i}", {"kind": "vae", "dataset": "mnist5k"}, {}, "b's experiment", b) for i in range(3)]
+    assert len(idle_store.submit_many(group, demo=True)) == 3
+    with pytest.raises(ValueError, match=r"the queue is full \(3 runs waiting, at most 2\)"):
+        idle_store.submit(JobSpec("c1", {"kind": "vae", "dataset": "mnist5k"}, {}, owner=c), demo=True)
+    assert [j.name for j in idle_store.jobs()] == ["a1", "b_0", "b_1", "b_2"]
+    # a refused experiment leaves nothing behind; outside the demo a visitor may queue several runs
+    with pytest.raises(ValueError, match="exists already"):
+        idle_store.submit_many([JobSpec("c2", {"kind": "vae"}, {}), JobSpec("a1", {"kind": "vae"}, {})])
+    assert "c2" not in [j.name for j in idle_store.jobs()]
+    for job in idle_store.jobs()[1:]:
+        idle_store.command(job.id, "stop", b)
+    idle_store.submit(JobSpec("a3", {"kind": "vae"}, {}, owner=a), demo=False)
+    assert idle_store.get(idle_store.jobs()[-1].id).state == "queued"

@@ -132,7 +132,7 @@ def test_a_classifier_run_starts_without_the_map_settings(runs):
     assert not at.exception and not at.error, [e.value for e in at.error]
     [job] = runs.jobs()
     assert job.train_config.kind == "classifier" and job.train_config.epochs == 2
-    runs.command(job.id, "stop")
+    runs.command(job.id, "stop", job.owner)
 
 
 def test_a_name_with_other_characters_is_refused_not_changed(runs):
@@ -140,3 +140,32 @@ def test_a_name_with_other_characters_is_refused_not_changed(runs):
     at.text_input(key="train.name").set_value("a😀b")
     at.button(key="train.start").click().run()
     assert any("letters, digits, - and _ only" in e.value for e in at.error) and not runs.jobs()
+
+
+def test_in_the_demo_a_run_belongs_to_its_visitor(runs, monkeypatch):
+    """Two visitors (two sessions): the second may watch the first one's run but not stop it; the first gets
+    one run at a time, with the reason (issue 14)."""
+    monkeypatch.setenv("GENLAB_DEMO", "1")
+    first = open_train()
+    assert any("Hosted demo" in i.value and "one run per visitor" in i.value for i in first.sidebar.info)
+    first.number_input(key="train.epochs").set_value(20)
+    first.text_input(key="train.name").set_value("firsts")
+    first.button(key="train.start").click().run()
+    assert not first.exception and not first.error, [e.value for e in first.error]
+    [job] = runs.jobs()
+    try:
+        assert job.owner and "yours" in first.selectbox(key="train.job").format_func(job.id)
+        assert [b.label for b in first.button if b.key == "train.stop"] == ["Stop"]
+        second = open_train()
+        second.segmented_control(key="train.view").set_value("Watch a run").run()
+        assert "yours" not in second.selectbox(key="train.job").format_func(job.id)
+        assert not [b for b in second.button if b.key in ("train.stop", "train.pause")]
+        assert any("Another visitor started this run" in c.value for c in second.caption)
+        first.segmented_control(key="train.view").set_value("New run").run()
+        first.text_input(key="train.name").set_value("again")
+        first.button(key="train.start").click().run()
+        assert any("one run per visitor at a time, and yours (firsts)" in e.value for e in first.error)
+        assert len(runs.jobs()) == 1
+    finally:
+        runs.command(job.id, "stop", job.owner)
+        wait_until_finished(runs)

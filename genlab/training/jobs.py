@@ -6,7 +6,7 @@ page, or opening it in another browser, finds every job again in the folder.
 
 Layout of $GENLAB_RUNS (default runs/app):
   jobs/<id>/spec.json          what to train: {"name", "train": TrainConfig fields, "monitor": MonitorConfig
-                               fields, "group", "created"}; written once
+                               fields, "group", "owner", "created"}; written once
   jobs/<id>/status.json        the worker's record: state, epoch, step, ETA, heartbeat, error, final scores
   jobs/<id>/control.json       the user's last command: {"command": "run" | "pause" | "stop"}
   jobs/<id>/model.safetensors  the checkpoint of the last completed epoch, history and monitoring included
@@ -18,6 +18,11 @@ Layout of $GENLAB_RUNS (default runs/app):
 States: queued -> running <-> paused -> scoring -> done | stopped | failed. A running or paused job whose worker
 died (a killed server, a reboot) is "interrupted"; resuming queues it again and it continues from its
 last completed epoch.
+
+Owners: a job records the visitor who started it (an opaque id the browser keeps, genlab.ui.visitor). Anyone
+may watch a job; only its owner may pause, resume or stop it (a job without an owner, e.g. from the command
+line, takes commands from anyone). The queue holds at most max_queue() waiting jobs, and in the hosted demo
+a visitor has at most one start (one run, or one experiment's runs) queued or training at a time.
 """
 from __future__ import annotations
 
@@ -46,6 +51,8 @@ EMBEDDED_DATASETS = ("mnist5k", "digits")
 DEMO_LIMITS = {"epochs": 20, "limit": 5000}    # the hosted demo's bound on each job
 MAX_EPOCHS = 1000                              # any job's bound (longer runs: the command line)
 MAX_NAME = 60                                  # characters in a run's name (its model's file name)
+MAX_OWNER = 64                                 # characters in an owner id
+WAITING = ("queued", "running", "paused", "scoring")   # a job that holds a place in the queue or a slot
 STARTUP_SECONDS = 15                           # a new worker's grace to start its interpreter
 _children: dict[int, subprocess.Popen] = {}    # workers started by this process, reaped when they end
 
@@ -56,6 +63,18 @@ def max_running() -> int:
         return max(1, int(os.environ.get("GENLAB_MAX_JOBS", "1")))
     except ValueError:
         return 1
+
+
+def max_queue() -> int:
+    """$GENLAB_MAX_QUEUE (default 20): how many jobs may wait in the queue; a start beyond it is refused."""
+    try:
+        return max(1, int(os.environ.get("GENLAB_MAX_QUEUE", "20")))
+    except ValueError:
+        return 20
+
+
+class NotOwnerError(ValueError):
+    """A command on a job that another visitor started."""
 
 
 def demo_mode() -> bool:
@@ -69,6 +88,7 @@ class JobSpec:
     train: dict                    # TrainConfig fields
     monitor: dict                  # MonitorConfig fields
     group: str = ""                # runs started together (e.g. one activation experiment) share a group
+    owner: str = ""                # the visitor who started it ("" = anyone may command it)
 
     def validate(self, demo: bool = False) -> "JobSpec":
         """Raise ValueError with a message when the spec cannot run (or breaks the demo's limits)."""
@@ -82,6 +102,8 @@ class JobSpec:
             raise ValueError(f"a run's name may hold letters, digits, - and _ only (it becomes a file name); "
                              f"{name[:40]!r} also has {' '.join(repr(c) for c in odd[:5])}")
         self.name = name
+        if not isinstance(self.owner, str) or len(self.owner) > MAX_OWNER:
+            raise ValueError("a run's owner is an id of at most 64 characters")
         known = {f.name for f in fields(TrainConfig)}
         unknown = set(self.train) - known
         if unknown:
@@ -123,6 +145,14 @@ class Job:
     @property
     def state(self) -> str:
         return self.status.get("state", "queued")
+
+    @property
+    def owner(self) -> str:
+        return str(self.spec.get("owner") or "")
+
+    def commandable_by(self, visitor: str | None) -> bool:
+        """May `visitor` pause, resume or stop this job? (Its owner, or anyone when it has none.)"""
+        return not self.owner or self.owner == visitor
 
     @property
     def train_config(self) -> TrainConfig:
@@ -185,33 +215,66 @@ class JobStore:
         return Job(folder) if (folder / "spec.json").is_file() else None
 
     def submit(self, spec: JobSpec, demo: bool | None = None) -> Job:
-        """Queue a run (it starts at once when a slot is free). Raises ValueError when the spec is invalid."""
-        spec.validate(demo_mode() if demo is None else demo)
-        with self._lock():   # two sessions (or a double click) cannot both take a name
-            if spec.name in {job.name for job in self.jobs()} or (self.models_folder / f"{spec.name}.safetensors").exists():
-                raise ValueError(f"a run named {spec.name!r} exists already; pick another name")
-            stamp = datetime.now(timezone.utc)
-            job_id = f"{stamp:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
-            folder = self.folder / "jobs" / job_id
-            folder.mkdir(parents=True)
-            write_json(folder / "status.json", {"state": "queued", "queued_at": time.time()})
-            write_json(folder / "spec.json", {**asdict(spec), "created": stamp.isoformat(timespec="microseconds")})
+        """Queue a run (it starts at once when a slot is free). Raises ValueError when the spec is invalid,
+        the queue is full, or (in the demo) its owner has a run queued or training already."""
+        return self.submit_many([spec], demo)[0]
+
+    def submit_many(self, specs: list[JobSpec], demo: bool | None = None) -> list[Job]:
+        """Queue runs started together (one experiment): all of them or, with a ValueError, none."""
+        demo = demo_mode() if demo is None else demo
+        for spec in specs:
+            spec.validate(demo)
+        created = []
+        with self._lock():   # two sessions (or a double click) cannot both take a name or the last place
+            jobs = self.jobs()
+            taken = {job.name for job in jobs}
+            for spec in specs:
+                if spec.name in taken or (self.models_folder / f"{spec.name}.safetensors").exists():
+                    raise ValueError(f"a run named {spec.name!r} exists already; pick another name")
+                taken.add(spec.name)
+            waiting = [job for job in jobs if job.state == "queued"]
+            if len(waiting) >= max_queue():   # one experiment's runs count as one start
+                raise ValueError(f"the queue is full ({len(waiting)} runs waiting, at most {max_queue()}); "
+                                 "start again when a run has ended")
+            owners = {spec.owner for spec in specs}
+            if demo and owners != {""}:
+                mine = [job for job in jobs if job.owner in owners and job.state in WAITING]
+                if mine:
+                    raise ValueError(f"the demo trains one run per visitor at a time, and yours ({mine[0].name}) is "
+                                     f"{mine[0].state}; stop it or wait until it ends")
+            for spec in specs:
+                stamp = datetime.now(timezone.utc)
+                job_id = f"{stamp:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+                folder = self.folder / "jobs" / job_id
+                folder.mkdir(parents=True)
+                write_json(folder / "status.json", {"state": "queued", "queued_at": time.time()})
+                write_json(folder / "spec.json", {**asdict(spec), "created": stamp.isoformat(timespec="microseconds")})
+                created.append(Job(folder))
         self.tick()
-        return Job(folder)
+        return created
 
     def queue_position(self, job: Job) -> int | None:
         """1 for the next job to start, 2 for the one after, ...; None when the job is not queued."""
         queued = [j.id for j in self.jobs() if j.state == "queued"]
         return queued.index(job.id) + 1 if job.id in queued else None
 
-    def command(self, job_id: str, command: str) -> None:
+    def command(self, job_id: str, command: str, visitor: str | None = None) -> None:
         """Pause, resume ("run") or stop a job. Stopping a queued job cancels it; running an interrupted
-        (or stopped, or failed) job with a checkpoint queues it again to continue from its last epoch."""
+        (or stopped, or failed) job with a checkpoint queues it again to continue from its last epoch.
+
+        Args:
+            visitor: who asks (the page's visitor id); a job with an owner takes commands from its owner only.
+        Raises:
+            NotOwnerError: the job belongs to another visitor.
+        """
         if command not in COMMANDS:
             raise ValueError(f"command must be one of {COMMANDS}, got {command!r}")
         job = self.get(job_id)
         if job is None:
             raise ValueError(f"no job {job_id!r}")
+        if not job.commandable_by(visitor):
+            raise NotOwnerError("another visitor started this run: you can watch it, but only they can pause, "
+                                "resume or stop it")
         with self._lock():
             job = Job(job.folder)
             write_json(job.folder / "control.json", {"command": command, "at": time.time()})

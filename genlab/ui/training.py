@@ -19,11 +19,12 @@ from ..metrics import generator_verdict
 from ..models.layers import ACTIVATIONS
 from ..plots import loss_history_figure, monitor_figure, runs_bar_figure, runs_loss_figure
 from ..training.config import DEFAULT_LR, OPTIMIZERS
-from ..training.jobs import (ACTIVE, DEMO_LIMITS, EMBEDDED_DATASETS, MAX_EPOCHS, MAX_NAME, Job, JobSpec, JobStore,
-                             demo_mode)
+from ..training.jobs import (ACTIVE, DEMO_LIMITS, EMBEDDED_DATASETS, FINISHED, MAX_EPOCHS, MAX_NAME, Job, JobSpec,
+                             JobStore, demo_mode, max_queue)
 from ..training.losses import GAN_LOSSES
 from ..training.monitor import CGAN_MAP_LABEL, VAE_RANGE
 from ..training.presets import PRESETS, compare_rows
+from .visitor import visitor_id
 
 ss = st.session_state
 KIND_LABELS = {"gan": "GAN", "cgan": "Conditional GAN", "vae": "VAE", "ae": "Autoencoder", "classifier": "Classifier"}
@@ -106,9 +107,9 @@ def _specs() -> list[JobSpec]:
     preset = PRESETS[ss["train.preset"]]
     if preset.activations and kind in ("gan", "cgan"):
         group = f"{name} (activations)"
-        return [JobSpec(f"{name}_{a}", {**train, "model": {**model, "activation": a}}, monitor, group)
+        return [JobSpec(f"{name}_{a}", {**train, "model": {**model, "activation": a}}, monitor, group, visitor_id())
                 for a in preset.activations]
-    return [JobSpec(name, train, monitor)]
+    return [JobSpec(name, train, monitor, owner=visitor_id())]
 
 
 def start_runs() -> None:
@@ -121,7 +122,7 @@ def start_runs() -> None:
             spec.validate(demo_mode())
             if spec.name in names:
                 raise ValueError(f"a run or model named {spec.name!r} exists already; pick another name")
-        jobs = [store.submit(spec) for spec in specs]
+        jobs = store.submit_many(specs)
     except ValueError as err:
         ss["train.error"] = str(err)
         return
@@ -214,7 +215,8 @@ def run_form() -> None:
                                                              "update rule (e.g. G 1e-4, D 4e-4).")
     if demo:
         st.caption(f"Hosted demo: at most {DEMO_LIMITS['epochs']} epochs and {DEMO_LIMITS['limit']:,} images per "
-                   "run, one run at a time (the others wait in a queue).")
+                   f"run; one run (or one experiment) per visitor at a time; at most {max_queue()} runs wait in the "
+                   "queue. Only you can pause or stop your runs; others can watch them.")
     st.button("Start", type="primary", on_click=start_runs, key="train.start", icon=":material/play_arrow:")
     if ss.get("train.error"):
         st.error(ss["train.error"])
@@ -223,7 +225,7 @@ def run_form() -> None:
 # 2. one job, live
 def _command(job_id: str, command: str) -> None:
     try:
-        job_store().command(job_id, command)
+        job_store().command(job_id, command, visitor_id())
         ss["train.command_error"] = None
     except ValueError as err:
         ss["train.command_error"] = str(err)
@@ -243,6 +245,11 @@ def _gif(paths: tuple[str, ...], stamp: float) -> bytes:
 
 def _controls(job: Job, history: dict) -> None:
     state = job.state
+    if not job.commandable_by(visitor_id()):
+        if state not in FINISHED:
+            st.caption(":material/visibility: Another visitor started this run: you can watch it; only they can "
+                       "pause, resume or stop it.")
+        return
     if state == "interrupted" and history["epochs"] >= job.train_config.epochs:
         st.button("Score and publish", key="train.continue", on_click=_command, args=(job.id, "run"),
                   icon=":material/task_alt:", help="Every epoch is trained; score the model with the strong classifier "
@@ -274,7 +281,9 @@ def _progress(store: JobStore, job: Job, history: dict) -> None:
     fraction = min(1.0, (done + (step / steps if job.state in ("running", "paused") else 0)) / epochs)
     text = f"Epoch {done}/{epochs}"
     if job.state == "running":
-        text += f" · step {step}/{steps} of epoch {done + 1} · about {_duration(status.get('eta_seconds'))} left"
+        eta = status.get("eta_seconds")
+        text += f" · step {step}/{steps} of epoch {done + 1} · " + (f"about {_duration(eta)} left" if eta is not None
+                                                                     else "estimating the time left...")
     elif job.state == "paused":
         text += " · paused"
     elif job.state == "scoring":
@@ -402,9 +411,10 @@ def watch_view() -> None:
     if ss.get("train.job") not in ids:
         live = [j.id for j in jobs if j.state in LIVE_STATES]
         ss["train.job"] = live[-1] if live else ids[0]
-    by_id = {j.id: j for j in jobs}
+    by_id, me = {j.id: j for j in jobs}, visitor_id()
     st.selectbox("Run", ids, key="train.job",
-                 format_func=lambda i: f"{by_id[i].name} — {by_id[i].state} ({by_id[i].id[:15]})")
+                 format_func=lambda i: f"{by_id[i].name} — {by_id[i].state} ({by_id[i].id[:15]})"
+                                       + (" · yours" if by_id[i].owner and by_id[i].owner == me else ""))
     state = by_id[ss["train.job"]].state
     st.fragment(job_view, run_every=1.0 if state in LIVE_STATES else None)(ss["train.job"], state)
 

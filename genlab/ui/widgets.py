@@ -8,7 +8,9 @@ from ..catalog import checkpoint_folder, list_models, trained_folder
 from ..checkpoints import Checkpoint, CheckpointError
 from ..latent.attributes import AttributeVector, VectorError, vector_from_json
 from ..models import default_device
+from ..training.jobs import DEMO_LIMITS, demo_mode, max_queue
 from .loaders import load_model
+from .visitor import mount as mount_visitor
 
 
 def sidebar() -> None:
@@ -16,6 +18,12 @@ def sidebar() -> None:
     with st.sidebar:
         st.caption(f"GenLab {__version__} · computing on **{default_device().type.upper()}**")
         st.caption(f"Models: `{checkpoint_folder()}` (shipped) and `{trained_folder()}` (trained on the Train page)")
+        if demo_mode():
+            st.info(f"**Hosted demo**, shared with other visitors: training runs are limited to "
+                    f"{DEMO_LIMITS['epochs']} epochs on at most {DEMO_LIMITS['limit']:,} embedded digits, one run per "
+                    f"visitor at a time, {max_queue()} waiting at most. Anyone can watch a run; only the visitor who "
+                    "started it can stop it.", icon=":material/groups:")
+        mount_visitor()
 
 
 def model_picker(key: str, kinds: tuple[str, ...] | None = None, label: str = "Model", slot=None,

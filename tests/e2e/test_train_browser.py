@@ -3,6 +3,8 @@ move, then open the model just trained in the Latent Explorer. Its own server, s
 import pytest
 from playwright.sync_api import expect
 
+from genlab.training.jobs import JobStore
+
 from .server import app_server
 
 
@@ -55,3 +57,43 @@ def test_train_a_tiny_vae_watch_it_and_explore_it(page, train_url, tmp_path):
                                                                       timeout=60_000)
     expect(main.get_by_role("img").first).to_be_visible(timeout=60_000)
     page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
+
+
+def test_in_the_demo_only_the_visitor_who_started_a_run_can_stop_it(browser, tmp_path):
+    """Two browsers (two visitors): the owner keeps the run across a reload (its id lives in a cookie);
+    the other one watches it without a Stop button."""
+    env = {"GENLAB_RUNS": str(tmp_path / "runs"), "GENLAB_TRAIN_THREADS": "1", "GENLAB_DEMO": "1",
+           "GENLAB_CACHE_DIR": str(tmp_path / "cache")}
+    with app_server(tmp_path / "streamlit.log", env=env) as url:
+        owner, other = (browser.new_context(viewport={"width": 1280, "height": 800}) for _ in range(2))
+        try:
+            page = owner.new_page()
+            page.goto(f"{url}/train")
+            main = page.get_by_test_id("stMain")
+            expect(main.get_by_role("heading", name="Train")).to_be_visible(timeout=60_000)
+            expect(page.get_by_test_id("stSidebar").get_by_text("Hosted demo", exact=False)).to_be_visible()
+            page.wait_for_function("() => document.cookie.includes('genlab_visitor=')", timeout=30_000)
+            name = main.get_by_label("Name", exact=True)
+            name.fill("owned_run")
+            name.press("Enter")
+            main.get_by_role("button", name="Start").click()
+            expect(main.get_by_role("button", name="Stop")).to_be_visible(timeout=60_000)
+            [job] = JobStore(tmp_path / "runs").jobs()      # the preset's run, as the form showed it
+            assert job.train_config.kind == "vae" and job.train_config.epochs == 10 and job.owner
+            page.reload()                                     # a reload is the same visitor
+            expect(main.get_by_role("heading", name="Train")).to_be_visible(timeout=60_000)
+            main.get_by_role("radio", name="Watch a run").or_(main.get_by_role("button", name="Watch a run")).first.click()
+            expect(main.get_by_role("button", name="Stop")).to_be_visible(timeout=60_000)
+            page2 = other.new_page()
+            page2.goto(f"{url}/train")
+            main2 = page2.get_by_test_id("stMain")
+            expect(main2.get_by_role("heading", name="Train")).to_be_visible(timeout=60_000)
+            main2.get_by_role("radio", name="Watch a run").or_(main2.get_by_role("button", name="Watch a run")).first.click()
+            expect(main2.get_by_text("Another visitor started this run", exact=False)).to_be_visible(timeout=60_000)
+            assert main2.get_by_role("button", name="Stop").count() == 0
+            page2.screenshot(path=str(tmp_path / "other_visitor.png"), full_page=True)
+            main.get_by_role("button", name="Stop").click()
+            expect(main.get_by_text("stopped", exact=False).first).to_be_visible(timeout=120_000)
+        finally:
+            owner.close()
+            other.close()
