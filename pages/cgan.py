@@ -6,32 +6,43 @@ import streamlit as st
 from genlab.images import image_grid
 from genlab.latent import views
 from genlab.latent.conditional import every_class, label_agreement
+from genlab.latent.space import axis_name
 from genlab.ui import point_explorer as px
 from genlab.ui.explorer import class_map, class_names_of, strong_classifier
+from genlab.ui.links import link_choice, page_title, point_text, read_link, write_link
 from genlab.ui.router import require_router
 from genlab.ui.widgets import load_or_stop, model_picker
 
 ss = st.session_state
 
 require_router()
-st.title("Conditional GAN")
+page_title("Conditional GAN")
 st.write("A conditional GAN draws the digit you ask for: it has one latent space per class. Move the point, "
          "change the number it draws, and pick whose class-area map to see. In an ideal conditional GAN every "
          "point yields every digit, so each class' map would be that class everywhere.")
 
-ss.setdefault("cgan.messages", [])
+link = read_link("cgan", ("model", "z", "label", "map", "axis"))
+ss.setdefault("cgan.messages", ss["cgan.link_messages"])
 px.begin_page("cgan.")
 top = st.columns([3, 2, 2, 2, 2])
-row = model_picker("cgan.model", ("cgan",), slot=top[0],
+wanted = link.pop("model", None)
+row = model_picker("cgan.model", ("cgan",), slot=top[0], preferred=wanted,
                    empty="No conditional GAN in the models folder yet. Train one with `python -m train cgan "
                          "--latent-dim 3 --out checkpoints/my_cgan` (see README).")
 if row is None:
     st.stop()
+if wanted and wanted != row["file"]:
+    ss["cgan.messages"].append(f"The link asks for model {wanted[:60]!r}, which is not a conditional GAN in the "
+                               f"models folder; showing {row['file']} instead.")
 file = row["file"]
 ckpt = load_or_stop(row)
 classifier = strong_classifier()
 names = class_names_of(classifier)
 n_classes = ckpt.model.n_classes
+for param, key, what in (("label", "cgan.label", "number drawn"), ("map", "cgan.map_label", "map's class")):
+    chosen = link_choice("cgan", link.pop(param, None), {str(c): c for c in range(n_classes)}, what)
+    if chosen is not None:
+        ss[key] = chosen
 label = top[1].selectbox("Change Number", range(n_classes), key="cgan.label", format_func=lambda c: names[c],
                          help="The class label fed to the generator with the point.")
 map_label = top[2].selectbox("Change 3D map", range(n_classes), key="cgan.map_label", format_func=lambda c: names[c],
@@ -41,8 +52,10 @@ space = px.Space("cgan.", ckpt, classifier, names, [(-1.0, 1.0)] * ckpt.model.la
                  map_label=map_label if classifier is not None else None)
 if classifier is None:
     st.info("No strong classifier in the models folder, so there are no class-area maps and no image classes.")
-px.start_point(space, file, None, ss["cgan.messages"])
-slice_axis = px.axis_controls(space, top[3], top[4], None)
+px.start_point(space, file, link.pop("z", None), ss["cgan.messages"])
+for message in ss["cgan.messages"]:
+    st.warning(message)
+slice_axis = px.axis_controls(space, top[3], top[4], link.pop("axis", None))
 pad_axes = views.pad_axes(space.d, slice_axis)
 
 px.live_view(space, pad_axes)
@@ -74,4 +87,6 @@ if classifier is not None:
                  hide_index=True, width="content")
     st.caption(f"Over the {grid} grid of the latent cube, the fraction of points whose image the strong classifier "
                f"puts in the class the generator was asked for (mean {sum(agreement.values()) / n_classes:.0%}).")
+write_link({"model": file, "z": point_text(ss["cgan.point"]), "label": label, "map": map_label,
+            **({"axis": axis_name(slice_axis)} if slice_axis is not None else {})})
 px.end_page("cgan.")

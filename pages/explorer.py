@@ -9,6 +9,7 @@ from genlab.latent import views
 from genlab.latent.space import axis_name
 from genlab.ui import point_explorer as px
 from genlab.ui.explorer import class_names_of, ranges_of, strong_classifier, thesis_note
+from genlab.ui.links import page_title
 from genlab.ui.router import require_router
 from genlab.ui.widgets import load_or_stop, model_picker
 
@@ -16,7 +17,7 @@ KINDS = ("gan", "vae", "ae")
 ss = st.session_state
 
 require_router()
-st.title("Latent Explorer")
+page_title("Latent Explorer")
 st.write("Drag the point through a generative model's latent space: the generated image, its class and every "
          "layer's activations follow as you move. The colours under the point are the class-area map: the class "
          "a strong classifier gives the image generated at each place.")

@@ -10,17 +10,26 @@ from genlab.images import image_grid
 from genlab.music.metrics import generated_phrases
 from genlab.music.plots import piano_roll_image
 from genlab.plots import loss_history_figure
+from genlab.ui.links import link_number, page_title, read_link, show_link_messages, write_link
 from genlab.ui.loaders import load_model
 from genlab.ui.widgets import model_picker
 from genlab.ui.router import require_router
 
 require_router()
-st.title("Model card")
+page_title("Model card")
 st.write("Everything a checkpoint knows about its model: architecture, parameter counts, how it trained, and samples.")
 
-row = model_picker("models.file")
+link = read_link("models", ("model", "seed"))
+wanted = link.pop("model", None)
+row = model_picker("models.file", preferred=wanted)
 if row is None:
     st.stop()
+if wanted and wanted != row["file"]:
+    st.warning(f"The link asks for model {wanted[:60]!r}, which is not in the models folder; showing {row['file']}.")
+seed = link_number("models", link.pop("seed", None), 0, 2**31 - 1, "sample seed", integer=True)
+if seed is not None:
+    st.session_state["models.seed"] = seed
+show_link_messages("models")
 try:
     ckpt = load_model(row["path"])
     info = checkpoint_info(ckpt)
@@ -47,7 +56,8 @@ with right:
     if ckpt.history.get("losses"):
         st.plotly_chart(loss_history_figure(ckpt.history), width="stretch")
     if ckpt.kind != "classifier":
-        seed = st.number_input("Sample seed", 0, 2**31 - 1, 0, key="models.seed",
+        st.session_state.setdefault("models.seed", 0)
+        seed = st.number_input("Sample seed", 0, 2**31 - 1, key="models.seed",
                                help="The same seed always gives the same samples.")
         if ckpt.kind == "musegan":  # phrases, drawn as one piano roll (Music page: listen to them)
             grid, caption = piano_roll_image(generated_phrases(ckpt.model, 4, seed=int(seed))), "4 random phrases"
@@ -60,3 +70,4 @@ with right:
         grid.save(buffer, format="PNG")
         st.download_button("Download samples (PNG)", buffer.getvalue(), file_name=f"{row['file']}_samples.png",
                            mime="image/png", key="models.download", on_click="ignore")
+write_link({"model": row["file"], "seed": st.session_state.get("models.seed") or None})

@@ -13,10 +13,12 @@ from genlab.images import animated_gif, image_grid, to_pil
 from genlab.latent import views
 from genlab.latent.attributes import apply_vector
 from genlab.latent.morph import MAX_STEPS, METHODS, classes_along, morph
-from genlab.latent.space import axis_name
+from genlab.latent.space import axis_name, check_point
 from genlab.plots import class_cube_figure, morph_chart
 from genlab.ui.explorer import class_map, class_names_of, png_bytes, ranges_of, strong_classifier, thesis_note
 from genlab.ui.latent_pad import latent_pad
+from genlab.ui.links import (link_choice, link_messages, link_number, page_title, point_text, read_link,
+                             show_link_messages, write_link)
 from genlab.ui.router import require_router
 from genlab.ui.widgets import load_or_stop, model_picker, vector_upload
 
@@ -24,24 +26,39 @@ KINDS = ("gan", "cgan", "vae", "ae")
 ss = st.session_state
 
 require_router()
-st.title("Morph")
+page_title("Morph")
 st.write("Generate the images on the straight (or spherical) path from latent point A to point B: drag A and B on "
          "the class-area map, type them, or start from two real digits (autoencoders). The chart shows where one "
          "class gives way to the next.")
 
+link = read_link("morph", ("model", "a", "b", "steps", "method", "label", "axis"))
 top = st.columns([3, 2, 2, 2])
-row = model_picker("morph.model", KINDS, slot=top[0], preferred="gan_2d.safetensors",
+wanted = link.pop("model", None)
+row = model_picker("morph.model", KINDS, slot=top[0], preferred=wanted or "gan_2d.safetensors",
                    empty="No generative model in the models folder yet. Train one with `python -m train gan "
                          "--out checkpoints/my_gan` (see README).")
 if row is None:
     st.stop()
+if wanted and wanted != row["file"]:
+    link_messages("morph").append(f"The link asks for model {wanted[:60]!r}, which is not in the models folder; "
+                                  f"showing {row['file']} instead.")
 file = row["file"]
 ckpt = load_or_stop(row)
 model, d = ckpt.model, ckpt.model.latent_dim
 ranges = ranges_of(ckpt)
 classifier = strong_classifier()
 names = class_names_of(classifier)
-steps = top[1].number_input("Steps", 2, MAX_STEPS, 16, key="morph.steps", help=f"Images from A to B, 2 to {MAX_STEPS}.")
+for param, key, value in (
+        ("steps", "morph.steps", link_number("morph", link.pop("steps", None), 2, MAX_STEPS, "steps", integer=True)),
+        ("method", "morph.method", link_choice("morph", link.pop("method", None), {m: m for m in METHODS}, "interpolation")),
+        ("label", "morph.label", link_choice("morph", link.pop("label", None),
+                                             {str(c): c for c in range(getattr(model, "n_classes", 0))}, "class drawn")),
+        ("axis", "morph.axis", link_choice("morph", link.pop("axis", None),
+                                           {axis_name(k): k for k in range(3)} if d >= 3 else {}, "axis"))):
+    if value is not None:
+        ss[key] = value
+ss.setdefault("morph.steps", 16)
+steps = top[1].number_input("Steps", 2, MAX_STEPS, key="morph.steps", help=f"Images from A to B, 2 to {MAX_STEPS}.")
 method = top[2].radio("Interpolation", METHODS, key="morph.method", horizontal=True,
                       help="linear: the straight line. spherical: the direction turns along a great circle while "
                            "the length changes evenly (keeps points at the typical distance from the centre).")
@@ -53,7 +70,14 @@ if model.conditional:
 if ss.get("morph.for") != file:
     a, b = [0.0] * d, [0.0] * d
     a[0], b[0] = (-1.0, 1.0) if not hasattr(model, "encode") else (ranges[0][0] / 2, ranges[0][1] / 2)
+    for which, start in (("a", a), ("b", b)):   # a link's A and B, checked against the model's ranges
+        text = link.pop(which, None)
+        if text is not None:
+            checked = check_point(text, ranges, start)
+            link_messages("morph").extend(f"{which.upper()}: {m}" for m in checked.messages)
+            start[:] = checked.point
     ss["morph.a"], ss["morph.b"], ss["morph.seq"], ss["morph.for"] = a, b, 0, file
+show_link_messages("morph")
 
 
 def clamp(point):
@@ -99,7 +123,8 @@ with st.expander("Apply an attribute vector to A or B (a JSON file saved on the 
 
 slice_axis = None
 if d >= 3:
-    slice_axis = st.radio("Pad shows the plane across", range(3), index=2, key="morph.axis", horizontal=True,
+    ss.setdefault("morph.axis", 2)
+    slice_axis = st.radio("Pad shows the plane across", range(3), key="morph.axis", horizontal=True,
                           format_func=axis_name)
 pad_axes = views.pad_axes(d, slice_axis)
 
@@ -218,3 +243,6 @@ if classifier is not None and d >= 3:
                                       tuple(axis_name(k) for k in range(3)), only_classes=crossed,
                                       path=result.path[:, :3], title=f"{cube.resolution} points per axis{where}"),
                     width="stretch", key="morph.cube")
+
+write_link({"model": file, "a": point_text(ss["morph.a"]), "b": point_text(ss["morph.b"]), "steps": int(steps),
+            "method": method, "label": label, "axis": axis_name(slice_axis) if slice_axis is not None else None})

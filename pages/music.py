@@ -13,16 +13,24 @@ from genlab.ui.loaders import load_model
 from genlab.ui.music import (cached_play, current_controls, init_state, latent_controls, morph_point,
                              music_directions, save_point, sound_settings)
 from genlab.ui.widgets import model_picker
+from genlab.music.controls import PAD_RANGE, control_names
+from genlab.ui.links import link_flag, link_messages, link_number, page_title, read_link, show_link_messages, write_link
 from genlab.ui.router import require_router
 
 require_router()
-st.title("Music")
+page_title("Music")
 st.write("Four-voice phrases in the style of Bach's chorales from the book's MuseGAN. Its four kinds of latent "
          "input each have a control: move one and listen to what changes.")
 
-row = model_picker("music.file", kinds=("musegan",), label="MuseGAN")
+ss = st.session_state
+link = read_link("music", ("model", "z", "tempo", "transpose", "hold"))
+wanted = link.pop("model", None)
+row = model_picker("music.file", kinds=("musegan",), label="MuseGAN", preferred=wanted)
 if row is None:
     st.stop()
+if wanted and wanted != row["file"]:
+    link_messages("music").append(f"The link asks for model {wanted[:60]!r}, which is not a MuseGAN in the models "
+                                  f"folder; showing {row['file']} instead.")
 try:
     model = load_model(row["path"]).model
     directions = music_directions(row["path"])
@@ -30,6 +38,28 @@ except CheckpointError as err:
     st.error(f"This checkpoint cannot be loaded: {err}")
     st.stop()
 init_state(model)
+names = control_names(model)
+z = link.pop("z", None)
+if z is not None:   # every latent input as seed,x,y; inputs separated by ";" (in control_names' order)
+    groups = [g.split(",") for g in z.split(";")[:len(names) + 1]]
+    if len(groups) != len(names) or any(len(g) != 3 for g in groups):
+        link_messages("music").append(f"The link's z holds {len(groups)} inputs, not {len(names)} groups of "
+                                      "seed,x,y; using the default phrase.")
+    else:
+        for name, (seed, x, y) in zip(names, groups):
+            seed = link_number("music", seed, 0, 2**31 - 1, f"seed of {name}", integer=True)
+            x, y = (link_number("music", v, -PAD_RANGE, PAD_RANGE, f"{name} point") for v in (x, y))
+            if seed is not None:
+                ss["music.seeds"][name] = seed
+            ss[f"music.{name}.x"], ss[f"music.{name}.y"] = x or 0.0, y or 0.0
+tempo = link_number("music", link.pop("tempo", None), 40, 160, "tempo", integer=True)
+for key, value in (("music.tempo", None if tempo is None else 40 + 2 * round((tempo - 40) / 2)),   # the slider's steps
+                   ("music.transpose", link_number("music", link.pop("transpose", None), -6, 6, "transpose",
+                                                   integer=True)),
+                   ("music.hold", link_flag("music", link.pop("hold", None), "hold"))):
+    if value is not None:
+        ss[key] = value
+show_link_messages("music")
 if model.config.same_key:
     st.caption("This MuseGAN learned from the chorales moved to C major or A minor (no sharps or flats), so it "
                "writes in those keys; Transpose, under Sound, moves a phrase to another key.")
@@ -39,10 +69,13 @@ with controls_col:
     latent_controls(model)
     with st.expander("Sound: tempo, key and instruments", expanded=False):
         tempo, instruments, renderer, transpose = sound_settings()
-    hold = st.toggle("Hold a voice's note where the generator turns no pitch on", value=True, key="music.hold",
+    ss.setdefault("music.hold", True)
+    hold = st.toggle("Hold a voice's note where the generator turns no pitch on", key="music.hold",
                      help="Off: the book's plain argmax, a note at every sixteenth even where all of a voice's "
                           "outputs say 'off'; those notes are often an octave or two away.")
 controls = current_controls(model)
+write_link({"model": row["file"], "z": ";".join(f"{c.seed},{c.x:.3f},{c.y:.3f}" for c in controls.values()),
+            "tempo": tempo, "transpose": transpose, "hold": "1" if hold else "0"})
 phrase = studio.compose(model, controls, directions, tempo, instruments, renderer, transpose, hold)
 
 with output_col:

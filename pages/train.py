@@ -6,16 +6,24 @@ browser or another page finds them again.
 """
 import streamlit as st
 
+from genlab.ui.links import page_title, read_link, write_link
 from genlab.ui.router import require_router
-from genlab.ui.training import compare_view, run_form, watch_view
+from genlab.ui.training import compare_view, job_store, run_form, watch_view
 
 VIEWS = ("New run", "Watch a run", "Compare runs")
 
 require_router()
-st.title("Train")
+page_title("Train")
 st.write("Train a small model right here and watch it learn, epoch by epoch: the losses, samples from the same "
          "fixed noise, the class-area map and how much of it still changes, and the scores of independent "
          "classifiers. The finished model opens in every explorer page.")
+link = read_link("train", ("run",))
+wanted = link.pop("run", None)
+if wanted is not None:   # a link to a run: watch it (its owner's buttons stay with its owner)
+    if job_store().get(wanted) if wanted.replace("-", "").isalnum() else None:
+        st.session_state["train.view"], st.session_state["train.job"] = "Watch a run", wanted
+    else:
+        st.warning(f"The link's run {wanted[:40]!r} does not exist here (any more); showing the runs there are.")
 if "train.view" not in st.session_state:
     st.session_state["train.view"] = "New run"
 view = st.segmented_control("View", VIEWS, key="train.view", label_visibility="collapsed") or "New run"
@@ -25,3 +33,4 @@ elif view == "Watch a run":
     watch_view()
 else:
     compare_view()
+write_link({"run": st.session_state.get("train.job")} if view == "Watch a run" else {})

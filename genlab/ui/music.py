@@ -106,8 +106,10 @@ def sound_settings() -> tuple[int, tuple[str, ...], str, int]:
     """Tempo, an instrument per voice, the renderer ("soundfont" when one is installed, else "synth") and
     the transposition in semitones."""
     tempo_col, transpose_col = st.columns(2)
-    tempo = tempo_col.slider("Tempo (quarter notes per minute)", 40, 160, 72, 2, key="music.tempo")
-    transpose = transpose_col.slider("Transpose (semitones)", -6, 6, 0, 1, key="music.transpose",
+    st.session_state.setdefault("music.tempo", 72)
+    st.session_state.setdefault("music.transpose", 0)
+    tempo = tempo_col.slider("Tempo (quarter notes per minute)", 40, 160, step=2, key="music.tempo")
+    transpose = transpose_col.slider("Transpose (semitones)", -6, 6, step=1, key="music.transpose",
                                      help="Moves every voice up or down: the same phrase in another key.")
     if soundfont_available():
         renderer = RENDERERS[st.radio("Sound", list(RENDERERS), horizontal=True, key="music.renderer")]

@@ -187,6 +187,7 @@ def use_test_digit(index: int) -> None:
     """Make test digit `index` (mnist5k) the current digit (a button's callback)."""
     test = load_dataset("mnist5k", "test")
     set_digit(test.images[index], f"test digit #{index} (a {test.class_names[int(test.labels[index])]})")
+    ss["vae.digit"]["test_index"] = int(index)   # a test digit can go in the page's link
 
 
 def digit_code(model) -> list[float] | None:

@@ -28,3 +28,32 @@ def test_model_card_shows_parameter_counts_and_new_samples(page, app_url):
     seed.fill("7")
     seed.press("Enter")
     expect(main.get_by_role("img").first).not_to_have_attribute("src", before, timeout=60_000)
+
+
+def test_copy_link_gives_a_link_that_opens_the_same_view(browser, app_url, tmp_path):
+    """Morph with A, B and the steps from a link; "Copy link" copies the page's link; a fresh browser opens it
+    on the same view (issue 14)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url)
+    try:
+        page = context.new_page()
+        page.goto(f"{app_url}/morph?model=gan_2d.safetensors&a=-0.8,0.5&b=0.6,-0.4&steps=6&method=spherical")
+        main = page.get_by_test_id("stMain")
+        expect(main.get_by_role("heading", name="Morph")).to_be_visible(timeout=60_000)
+        expect(main.get_by_text("6 steps from A (left) to B, spherical interpolation", exact=False)).to_be_visible(
+            timeout=60_000)
+        main.get_by_role("button", name="Copy link").click()
+        expect(main.get_by_text("Copied")).to_be_visible(timeout=10_000)
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert "/morph?" in copied and "steps=6" in copied and "a=-0.800%2C0.500" in copied, copied
+        page.screenshot(path=str(tmp_path / "morph_link.png"))
+        fresh = browser.new_context(viewport={"width": 1280, "height": 800})
+        other = fresh.new_page()
+        other.goto(copied)
+        expect(other.get_by_test_id("stMain").get_by_text("6 steps from A (left) to B, spherical interpolation",
+                                                          exact=False)).to_be_visible(timeout=60_000)
+        fields = other.get_by_test_id("stMain").get_by_test_id("stNumberInput").locator("input")
+        assert "-0.80" in [fields.nth(i).input_value() for i in range(fields.count())]
+        fresh.close()
+    finally:
+        context.close()

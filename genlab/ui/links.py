@@ -1,0 +1,124 @@
+"""Shareable links: every page keeps its view in the URL's query parameters, so a teacher can send it.
+
+A page reads its link once per session (`read_link`), checks every value (a bad one gets a message on the
+page and a sensible default, never an exception), and writes its current view back at the end of each run
+(`write_link`). `page_title` draws the page's title with a "Copy link" button beside it.
+"""
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+MAX_VALUE = 1000          # characters of one link value that are read (the rest is ignored)
+ss = st.session_state
+
+COPY_HTML = """<div class="genlab-copy"><button type="button" title="Copy a link to this view">
+<svg class="icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor"
+d="M3.9 12a3.1 3.1 0 0 1 3.1-3.1h4V7H7a5 5 0 0 0 0 10h4v-1.9H7A3.1 3.1 0 0 1 3.9 12zM8 13h8v-2H8v2zm9-6h-4v1.9h4a3.1
+3.1 0 0 1 0 6.2h-4V17h4a5 5 0 0 0 0-10z"/></svg><span class="label">Copy link</span></button>
+<input class="fallback" readonly aria-label="Link to this view"></div>"""
+COPY_CSS = """
+.genlab-copy { display: flex; justify-content: flex-end; align-items: center; gap: 6px; }
+.genlab-copy button { font: inherit; font-size: 14px; padding: 4px 12px; border-radius: 8px; cursor: pointer;
+  border: 1px solid var(--st-border-color, rgba(49, 51, 63, 0.2)); background: var(--st-background-color, #fff);
+  color: var(--st-text-color, #31333f); white-space: nowrap; display: inline-flex; align-items: center; gap: 6px; }
+.genlab-copy button:hover { border-color: var(--st-primary-color, #ff4b4b); color: var(--st-primary-color, #ff4b4b); }
+.genlab-copy .fallback { display: none; width: 100%; font-size: 12px; }
+"""
+# navigator.clipboard needs a secure context (https or localhost); on a plain-http host the link is copied
+# with a selected text field instead, and left visible if even that is refused.
+COPY_JS = """
+export default function (component) {
+  const root = component.parentElement;
+  const button = root.querySelector("button"), label = root.querySelector(".label");
+  const field = root.querySelector(".fallback");
+  if (button.dataset.ready) return;
+  button.dataset.ready = "1";
+  const done = (text) => { label.textContent = text; setTimeout(() => { label.textContent = "Copy link"; }, 2000); };
+  const fallback = (url) => {
+    field.value = url; field.style.display = "block"; field.focus(); field.select();
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    if (ok) { field.style.display = "none"; done("Copied"); } else { done("Copy it from the field"); }
+  };
+  button.addEventListener("click", () => {
+    const url = window.location.href;
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(url).then(() => done("Copied"), () => fallback(url));
+    } else {
+      fallback(url);
+    }
+  });
+}
+"""
+_COPY = st.components.v2.component("genlab.copy_link", html=COPY_HTML, css=COPY_CSS, js=COPY_JS)
+
+
+def page_title(title: str) -> None:
+    """The page's title, and a "Copy link" button on its right (the link holds the page's current view)."""
+    left, right = st.columns([5, 1], vertical_alignment="center")
+    left.title(title)
+    with right:
+        _COPY(key="genlab.copy_link")
+
+
+def read_link(page: str, keys: tuple[str, ...]) -> dict:
+    """The link's values for `keys`, read once per session (a later run gets what is left of them: a page
+    pops each value when it has used it). Values are strings, cut to MAX_VALUE characters."""
+    if f"{page}.link" not in ss:
+        ss[f"{page}.link"] = {k: str(st.query_params[k])[:MAX_VALUE] for k in keys if k in st.query_params}
+        ss[f"{page}.link_messages"] = []
+    return ss[f"{page}.link"]
+
+
+def link_messages(page: str) -> list[str]:
+    """What was wrong with the page's link (shown by `show_link_messages`)."""
+    return ss.setdefault(f"{page}.link_messages", [])
+
+
+def show_link_messages(page: str) -> None:
+    for message in link_messages(page):
+        st.warning(message)
+
+
+def link_choice(page: str, value: str | None, options: dict, what: str):
+    """The option a link names (`options`: link text -> value), or None (and a message) when it names none."""
+    if value is None:
+        return None
+    if value in options:
+        return options[value]
+    shown = ", ".join(list(options)[:12])
+    link_messages(page).append(f"The link's {what} {value[:40]!r} is not one of {shown}; using the default.")
+    return None
+
+
+def link_number(page: str, value: str | None, low: float, high: float, what: str, integer: bool = False):
+    """The number a link gives, clamped to [low, high] (with a message), or None when it is not a number."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not math.isfinite(number) or (integer and number != int(number)):
+        kind = "a whole number" if integer else "a number"
+        link_messages(page).append(f"The link's {what} {value[:20]!r} is not {kind}; using the default.")
+        return None
+    clamped = min(max(number, low), high)
+    if clamped != number:
+        link_messages(page).append(f"The link's {what} {number:g} is outside {low:g} to {high:g}; using {clamped:g}.")
+    return int(clamped) if integer else clamped
+
+
+def link_flag(page: str, value: str | None, what: str) -> bool | None:
+    return link_choice(page, value, {"1": True, "0": False, "on": True, "off": False}, what)
+
+
+def write_link(params: dict) -> None:
+    """Put the page's current view in the URL (values as strings; None values are left out)."""
+    st.query_params.from_dict({k: str(v) for k, v in params.items() if v is not None})
+
+
+def point_text(point) -> str:
+    return ",".join(f"{float(v):.3f}" for v in point)

@@ -1,0 +1,90 @@
+"""Every view is shareable (issue 14): each page reads its link once (a bad value gets a message and a
+default), and writes its current view back into the link."""
+import pytest
+
+from genlab.training.jobs import JobSpec, JobStore
+
+from .conftest import SHIPPED, open_app
+
+
+@pytest.fixture(autouse=True)
+def shipped(monkeypatch):
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(SHIPPED))
+
+
+def warnings(at) -> str:
+    return " ".join(w.value for w in at.warning)
+
+
+def reopened(page, at):
+    """The page opened afresh from the link the first one wrote."""
+    return open_app(page, **{k: at.query_params[k] for k in at.query_params})
+
+
+def test_morph_link_round_trip_and_bad_values():
+    at = open_app("pages/morph.py", model="gan_3d.safetensors", a="-0.5,0.25,0.1", b="0.5,0,0", steps="8",
+                  method="spherical", axis="z1")
+    ss = at.session_state
+    assert ss["morph.a"] == [-0.5, 0.25, 0.1] and ss["morph.b"] == [0.5, 0.0, 0.0]
+    assert ss["morph.steps"] == 8 and ss["morph.method"] == "spherical" and ss["morph.axis"] == 0 and not at.warning
+    assert at.query_params["a"] == ["-0.500,0.250,0.100"] or at.query_params["a"] == "-0.500,0.250,0.100"
+    again = reopened("pages/morph.py", at)
+    assert [again.session_state[k] for k in ("morph.a", "morph.b", "morph.steps", "morph.method", "morph.axis")] == \
+        [ss[k] for k in ("morph.a", "morph.b", "morph.steps", "morph.method", "morph.axis")]
+    bad = open_app("pages/morph.py", model="nope.safetensors", a="1,2,3", b="abc", steps="1e9", method="cubic")
+    text = warnings(bad)
+    assert "'nope.safetensors', which is not in the models folder" in text and "steps 1e+09 is outside 2 to 64" in text
+    assert "'cubic' is not one of linear, spherical" in text and "B: 'abc' is not a number" in text
+    assert bad.session_state["morph.steps"] == 64 and not bad.exception
+
+
+def test_conditional_gan_link():
+    at = open_app("pages/cgan.py", z="0.1,-0.2,0.3", label="4", map="7", axis="z2")
+    ss = at.session_state
+    assert ss["cgan.point"] == [0.1, -0.2, 0.3] and ss["cgan.label"] == 4 and ss["cgan.map_label"] == 7
+    assert ss["cgan.axis"] == 1 and not at.warning
+    again = reopened("pages/cgan.py", at)
+    assert again.session_state["cgan.point"] == ss["cgan.point"] and again.session_state["cgan.label"] == 4
+    bad = open_app("pages/cgan.py", z="5,5,5", label="12")
+    assert "'12' is not one of 0, 1" in warnings(bad) and "lies outside the latent space" in warnings(bad)
+    assert bad.session_state["cgan.point"] == [1.0, 1.0, 1.0]
+
+
+def test_vae_lab_link():
+    at = open_app("pages/vae_lab.py", model="vae_2d.safetensors", tab="vectors", digit="5", alpha="thickness:1.5")
+    ss = at.session_state
+    assert ss["vae.model"] == "vae_2d.safetensors" and ss["vae.tab"] == "Attribute vectors"
+    assert ss["vae.digit"]["test_index"] == 5 and ss["vae.alpha.thickness"] == 1.5 and not at.warning
+    again = reopened("pages/vae_lab.py", at)
+    assert again.session_state["vae.alpha.thickness"] == 1.5 and again.session_state["vae.digit"]["test_index"] == 5
+    bad = open_app("pages/vae_lab.py", tab="x", digit="99999", alpha="bold:2;slant:9")
+    text = warnings(bad)
+    assert "'x' is not one of digit, vectors, maps" in text and "test digit 99999 is outside" in text
+    assert "'bold' is not one of" in text and "alpha of slant 9 is outside -3 to 3; using 3" in text
+    assert not bad.exception
+
+
+def test_music_link():
+    z = ";".join(f"{i},0.5,-0.25" for i in range(10))
+    at = open_app("pages/music.py", z=z, tempo="101", transpose="2", hold="0")
+    ss = at.session_state
+    assert ss["music.seeds"]["chords"] == 0 and ss["music.seeds"]["groove 3"] == 9
+    assert ss["music.melody 1.x"] == 0.5 and ss["music.tempo"] == 100 and ss["music.transpose"] == 2
+    assert ss["music.hold"] is False and not at.warning
+    again = reopened("pages/music.py", at)
+    assert again.session_state["music.seeds"] == ss["music.seeds"] and again.session_state["music.tempo"] == 100
+    bad = open_app("pages/music.py", z="1,2", transpose="x")
+    assert "holds 1 inputs, not 10" in warnings(bad) and "'x' is not a whole number" in warnings(bad)
+
+
+def test_model_card_and_train_links(monkeypatch, tmp_path):
+    at = open_app("pages/models.py", model="gan_3d.safetensors", seed="7")
+    assert at.session_state["models.file"] == "gan_3d.safetensors" and at.session_state["models.seed"] == 7
+    assert "which is not in the models folder" in warnings(open_app("pages/models.py", model="../etc/passwd"))
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    store = JobStore(tmp_path, python="/bin/true")
+    job = store.submit(JobSpec("linked", {"kind": "vae", "epochs": 1}, {}))
+    at = open_app("pages/train.py", run=job.id)
+    assert at.session_state["train.view"] == "Watch a run" and at.session_state["train.job"] == job.id
+    assert "linked" in " ".join(m.value for m in at.markdown)
+    assert "does not exist here" in warnings(open_app("pages/train.py", run="../../etc"))
