@@ -254,3 +254,20 @@ def test_the_queue_is_bounded_and_the_demo_takes_one_start_per_visitor(idle_stor
         idle_store.command(job.id, "stop", b)
     idle_store.submit(JobSpec("a3", {"kind": "vae"}, {}, owner=a), demo=False)
     assert idle_store.get(idle_store.jobs()[-1].id).state == "queued"
+
+
+def test_a_worker_on_another_host_is_judged_by_its_heartbeat(tmp_path):
+    """Replicas on several machines share a runs folder: a job running elsewhere is not 'interrupted' while its
+    heartbeat is fresh, and is once it stops beating."""
+    from genlab.files import write_json
+    from genlab.training.jobs import REMOTE_STALE_SECONDS
+
+    store = JobStore(tmp_path, python="/bin/true")
+    job = store.submit(JobSpec("elsewhere", {"kind": "vae"}, {}))
+    beat = {**store.get(job.id).status, "state": "running", "pid": 1, "host": "another-host"}
+    write_json(job.folder / "status.json", {**beat, "heartbeat": time.time()})
+    store.tick()
+    assert store.get(job.id).state == "running"
+    write_json(job.folder / "status.json", {**beat, "heartbeat": time.time() - REMOTE_STALE_SECONDS - 1})
+    store.tick()
+    assert store.get(job.id).state == "interrupted"

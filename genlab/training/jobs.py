@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -54,6 +55,7 @@ MAX_NAME = 60                                  # characters in a run's name (its
 MAX_OWNER = 64                                 # characters in an owner id
 WAITING = ("queued", "running", "paused", "scoring")   # a job that holds a place in the queue or a slot
 STARTUP_SECONDS = 15                           # a new worker's grace to start its interpreter
+REMOTE_STALE_SECONDS = 300                     # a worker on another host is alive while its heartbeat is this fresh
 _children: dict[int, subprocess.Popen] = {}    # workers started by this process, reaped when they end
 
 
@@ -300,7 +302,7 @@ class JobStore:
             running = 0
             for job in jobs:
                 if job.state in ACTIVE:
-                    if worker_alive(job.status.get("pid"), job.status.get("heartbeat")):
+                    if worker_alive(job.status.get("pid"), job.status.get("heartbeat"), job.status.get("host")):
                         running += 1
                     else:
                         write_json(job.folder / "status.json", {**job.status, "state": "interrupted",
@@ -324,7 +326,7 @@ class JobStore:
         log.close()
         _children[process.pid] = process
         write_json(job.folder / "status.json", {**job.status, "state": "running", "pid": process.pid,
-                                                "heartbeat": time.time(), "error": None})
+                                                "host": socket.gethostname(), "heartbeat": time.time(), "error": None})
 
     @contextmanager
     def _lock(self):
@@ -347,9 +349,12 @@ class JobStore:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def worker_alive(pid, heartbeat: float | None = None) -> bool:
+def worker_alive(pid, heartbeat: float | None = None, host: str | None = None) -> bool:
     """Is `pid` a live (not zombie) GenLab training worker? A worker started in the last few seconds
-    (`heartbeat`) may still be starting its interpreter."""
+    (`heartbeat`) may still be starting its interpreter. A worker on another `host` (replicas on several
+    machines sharing the runs folder) cannot be asked: it is alive while its heartbeat is recent."""
+    if host and host != socket.gethostname():
+        return isinstance(heartbeat, (int, float)) and time.time() - heartbeat < REMOTE_STALE_SECONDS
     if not isinstance(pid, int) or pid <= 0:
         return False
     child = _children.get(pid)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import shutil
 import sys
 import time
@@ -41,6 +42,7 @@ class Worker:
         self.cfg = self.job.train_config
         self.monitor_cfg = MonitorConfig(**self.job.spec.get("monitor", {}))
         self.status = {**self.job.status, "state": "running", "pid": os.getpid(), "epochs": self.cfg.epochs,
+                       "host": socket.gethostname(),
                        "started_at": time.time(), "error": None}
         self.last_write = 0.0
         self.step_times: list[float] = []          # wall time of recent steps (for the ETA)
