@@ -1,0 +1,33 @@
+"""The load benchmark (bench/load.py) against a server it starts: two protocol-level clients open the
+Latent Explorer and drag its pad for 5 s; every move is answered, by a run that computed the moved point."""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+import load  # noqa: E402  (bench/load.py)
+
+
+def test_two_sessions_drag_and_every_move_is_answered_with_the_moved_point(tmp_path):
+    result = load.main(["--sessions", "2", "--rate", "5", "--seconds", "5", "--json", str(tmp_path / "load.json"),
+                        "--quiet"])
+    assert (tmp_path / "load.json").is_file()
+    summary = result["summary"]
+    assert summary["errors"] == 0, [s["error_texts"] for s in result["sessions"]]
+    assert len(result["sessions"]) == 2
+    for session in result["sessions"]:
+        assert session["open_s"] is not None                       # the page opened (first full run finished)
+        assert session["sent"] >= 10                               # about 25 at 5 moves/s for 5 s
+        assert session["answered"] == session["sent"]              # every move answered within 5 s
+        assert len(session["rtt_ms"]) == session["sent"]
+        # The runs that answered a move exactly (their pad echoed the move's seq; a run that answers two
+        # moves at once answers only the newer exactly) show an image captioned with the moved point's
+        # coordinates, a new image each time: the server took the pad's state in and computed that point.
+        exact = session["exact_answers"]
+        assert exact >= 0.8 * session["sent"]
+        assert session["answers_showing_the_moved_point"] == exact
+        assert session["image_changed_between_answers"] == exact - 1
+        assert session["fragment_runs"] >= 0.8 * session["sent"]   # mostly fragment reruns, not full page runs
+    assert summary["answered_within_5s_pct"] == 100
+    assert summary["server_cpu_ms_per_move"] > 0 and summary["rtt_p50_ms"] > 0
