@@ -109,7 +109,8 @@ def _quality(args: argparse.Namespace) -> int:
     print(f"real test digits: unsure {_percent(floor['unsure_share'])}, cannot place "
           f"{_percent(floor['unplaced_share'])}; FID of {floor['test_digits']:,} training against the test digits "
           f"(the floor) {floor['fid_floor']:.1f}\n")
-    header = (f"{'model':<14}{'verdict':<15}{'classes':>8}{'rarest':>12}{'commonest':>12}{'top p':>7}{'unsure':>8}{'no place':>9}"
+    width = max([14] + [len(quality.model_name(p)) + 2 for p in paths])
+    header = (f"{'model':<{width}}{'verdict':<15}{'classes':>8}{'rarest':>12}{'commonest':>12}{'top p':>7}{'unsure':>8}{'no place':>9}"
               f"{'FID':>8}{'labels ok':>11}{'recon':>8}{'detector':>10}  targets")
     print(header + "\n" + "-" * len(header))
     models, failed = [], 0
@@ -125,7 +126,7 @@ def _quality(args: argparse.Namespace) -> int:
         failed += sum(not ok for ok in checks.values())
         labels = (f"{_percent(figures['worst_label_agreement'])} min" if "worst_label_agreement" in figures else "")
         verdict = generator_verdict(figures, len(figures["class_fractions"]))[0]
-        print(f"{name:<14}{verdict:<15}{figures['classes_covered']:>8}"
+        print(f"{name:<{width}}{verdict:<15}{figures['classes_covered']:>8}"
               f"{_percent(figures['rarest_class_fraction']) + ' (' + str(figures['rarest_class']) + ')':>12}"
               f"{_percent(figures['commonest_class_fraction']) + ' (' + str(figures['commonest_class']) + ')':>12}"
               f"{figures['mean_top_probability']:>7.3f}{_percent(figures['unsure_share']):>8}"

@@ -17,6 +17,7 @@ from genlab.latent.space import axis_name, check_point
 from genlab.plots import class_cube_figure, morph_chart
 from genlab.ui.explorer import class_map, class_names_of, png_bytes, ranges_of, strong_classifier, thesis_note
 from genlab.ui.latent_pad import latent_pad
+from genlab.ui.point_explorer import pad_move_pending
 from genlab.ui.links import (link_choice, link_messages, link_number, page_title, point_text, read_link,
                              show_link_messages, write_link)
 from genlab.ui.router import require_router
@@ -131,6 +132,8 @@ pad_axes = views.pad_axes(d, slice_axis)
 
 def typed(which: str, i: int):
     def changed():
+        if pad_move_pending("morph.pad", "morph.seq"):
+            return   # the inputs' values are the browser's echo of the last run, sent with a pad move
         point = list(ss[f"morph.{which}"])
         point[i] = float(ss[f"morph.{which}{i}"])
         ss[f"morph.{which}"] = point

@@ -68,6 +68,24 @@ def test_dragging_the_pad_moves_the_point_and_a_release_updates_the_link(shipped
     assert coordinates(at) == pytest.approx([0.5, 0.9])
 
 
+def test_a_pad_move_with_the_last_runs_coordinates_is_a_move_not_a_typed_point(monkeypatch):
+    """The browser sends every widget's value with a pad move; under load those are still the coordinates of
+    an earlier run. Taking them as typed moved the point back and reran the whole page for every move
+    (bench/load.py: 446 of 516 moves), so a typed change that comes with a pending pad move is ignored."""
+    from types import SimpleNamespace
+
+    from genlab.ui import point_explorer as px
+
+    state = {"e.point": [0.4, 0.4], "e.seq": 1, "e.z0": 0.0, "e.pad": {"point": {"x": 0.8, "y": -0.6, "seq": 2}}}
+    monkeypatch.setattr(px, "ss", state)
+    space = SimpleNamespace(key=lambda name: "e." + name)
+    px._typed(space, 0)()                                  # the echo, with move 2 not yet taken in: ignored
+    assert state["e.point"] == [0.4, 0.4] and "e.commit" not in state
+    state["e.seq"] = 2                                     # move 2 taken in; now the user types
+    px._typed(space, 0)()
+    assert state["e.point"] == [0.0, 0.4] and state["e.commit"] is True
+
+
 def test_typed_coordinates_move_the_point(shipped):
     at = open_explorer(model="gan_2d.safetensors", z="-0.84,0.54")
     first = image_class(at)

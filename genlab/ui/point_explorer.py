@@ -91,8 +91,18 @@ def axis_controls(space: Space, axis_slot, w_slot, link_axis: str | None) -> int
     return slice_axis
 
 
+def pad_move_pending(pad_key: str, seq_key: str) -> bool:
+    """Does this rerun carry a pad move the app has not taken in yet? Then the number inputs' values in the
+    same message are the browser's echo of an earlier run (it sends every widget's value with the move,
+    before the last run's new coordinates have reached it), not something the user typed."""
+    moved = (ss.get(pad_key) or {}).get("point") or {}
+    return moved.get("seq", 0) > ss.get(seq_key, 0)
+
+
 def _typed(space: Space, i: int):
     def changed():
+        if pad_move_pending(space.key("pad"), space.key("seq")):
+            return   # a stale echo: taking it would move the point back and rerun the whole page
         point = list(ss[space.key("point")])
         point[i] = float(ss[space.key(f"z{i}")])
         ss[space.key("point")], ss[space.key("commit")], ss[space.key("messages")] = point, True, []
