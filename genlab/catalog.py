@@ -1,7 +1,9 @@
 """The catalog of checkpoints in a folder: one plain summary per model, for listings."""
 from __future__ import annotations
 
+import copy
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from .checkpoints import Checkpoint, CheckpointError, find_checkpoints, read_metadata
@@ -51,6 +53,20 @@ def describe(meta: dict) -> str:
     return f"{title} ({cfg.get('size', '')})" if cfg.get("size") else title
 
 
+@lru_cache(maxsize=512)
+def _summary(path: str, stamp: tuple) -> dict:
+    """The listing fields of one checkpoint, read once per version of the file (`stamp`: its lstat and stat)."""
+    meta = read_metadata(path)
+    return {"model": describe(meta), "kind": meta["kind"], "dataset": meta["dataset"],
+            "epochs": meta["history"]["epochs"], "metrics": meta["metrics"], "created": meta["created"],
+            "config": meta["config"]}
+
+
+def _stamp(path: Path) -> tuple:
+    link, target = os.lstat(path), os.stat(path)
+    return (link.st_mode, link.st_size, link.st_mtime_ns, target.st_ino, target.st_size, target.st_mtime_ns)
+
+
 def list_models(folder: str | os.PathLike | None = None) -> tuple[list[dict], list[str]]:
     """Summaries of the valid checkpoints in `folder` (default: every folder of `model_folders`, a file name
     found twice listed once), and one message per file that failed validation."""
@@ -60,17 +76,16 @@ def list_models(folder: str | os.PathLike | None = None) -> tuple[list[dict], li
         for path in find_checkpoints(where):
             if path.name in seen:
                 continue
-            try:
-                meta = read_metadata(path)
+            try:   # the metadata of an unchanged file is parsed once (every page lists the models on every run)
+                summary = _summary(str(path), _stamp(path))
+            except OSError as err:
+                problems.append(f"{path.name}: {err.strerror or err}")
+                continue
             except CheckpointError as err:
                 problems.append(str(err))
                 continue
             seen.add(path.name)
-            rows.append({
-                "file": path.name, "path": str(path), "model": describe(meta), "kind": meta["kind"],
-                "dataset": meta["dataset"], "epochs": meta["history"]["epochs"], "metrics": meta["metrics"],
-                "created": meta["created"], "config": meta["config"], "source": source,
-            })
+            rows.append({"file": path.name, "path": str(path), **copy.deepcopy(summary), "source": source})
     return rows, problems
 
 

@@ -200,3 +200,25 @@ def test_home_lists_every_model_around_a_broken_one(tiny_checkpoint, tmp_path, m
     assert "cannot be loaded" in warnings and "shape" in warnings
     assert "b_deep.safetensors" in warnings and "c_link.safetensors" in warnings
     assert "d_good.safetensors" in " ".join(m.value for m in at.markdown)
+
+
+def test_the_listing_follows_a_rewritten_checkpoint(tmp_path):
+    """list_models parses each file's metadata once per version of the file: a rewrite (new metrics), a
+    replacement and a file that turns invalid all show on the next listing."""
+    import os
+
+    from genlab.catalog import list_models
+    from genlab.checkpoints import update_metrics
+    from genlab.models import build_model
+
+    path = save_checkpoint(tmp_path / "m.safetensors", build_model("ae", {"latent_dim": 2}), "mnist5k")
+    assert list_models(tmp_path)[0][0]["metrics"] == {}
+    update_metrics(path, {"test_reconstruction_mse": 0.5})
+    [row], _ = list_models(tmp_path)
+    assert row["metrics"] == {"test_reconstruction_mse": 0.5}
+    row["metrics"]["test_reconstruction_mse"] = 9.0          # a caller's change does not reach the cache
+    assert list_models(tmp_path)[0][0]["metrics"] == {"test_reconstruction_mse": 0.5}
+    path.write_bytes(b"not a checkpoint")
+    os.utime(path, ns=(1, 1))
+    rows, problems = list_models(tmp_path)
+    assert rows == [] and len(problems) == 1
