@@ -78,8 +78,10 @@ def link_messages(page: str) -> list[str]:
 
 
 def show_link_messages(page: str) -> None:
+    """Show what was wrong with the link, once: the next rerun (the visitor's first change) clears it."""
     for message in link_messages(page):
         st.warning(message)
+    link_messages(page).clear()
 
 
 def link_choice(page: str, value: str | None, options: dict, what: str):
