@@ -124,7 +124,8 @@ def image_panel(view: PointView, key: str) -> None:
     where = "(" + ", ".join(f"{v:.2f}" for v in view.z) + ")"
     with st.container(key=f"{key}-image"):
         st.html(f'<img src="data:image/png;base64,{data}" width="280" height="280" alt="generated image at {where}" '
-                f'style="display:block;margin:auto;border-radius:4px"/>'
+                f'style="display:block;margin:auto;border-radius:4px;max-width:100%;height:auto;'
+                f'image-rendering:pixelated"/>'
                 f'<div style="text-align:center;opacity:.6;font-size:14px">{where}</div>')
 
 
