@@ -38,6 +38,7 @@ from genlab.training.monitor import Monitor, MonitorConfig  # noqa: E402
 from genlab.training.jobs import JobSpec, JobStore  # noqa: E402
 from genlab.training.presets import PRESETS  # noqa: E402
 from drag import drag_latencies  # noqa: E402  (bench/drag.py)
+from timing import cpu_kind  # noqa: E402  (bench/timing.py)
 
 RUNS = {   # the page's settings for each kind (the presets' batch sizes)
     "gan": ("GAN 2D", {"kind": "gan", "model": {"latent_dim": 2}, "batch_size": PRESETS["gan2d"].train["batch_size"]}),
@@ -60,18 +61,6 @@ STEP_OPTIONS = [   # (label, TrainConfig fields, torch dropout?, compile?)
     ("bfloat16, batch 128, moving average", {"precision": "bfloat16", "batch_size": 128, "ema": 0.999}, False, False),
     ("bfloat16, batch 128, torch.compile", {"precision": "bfloat16", "batch_size": 128}, False, True),
 ]
-
-
-def cpu_kind() -> str:
-    """The CPU's name and whether it has native bfloat16 (AVX-512 BF16 / AMX)."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or platform.machine()
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
-    native = [f for f in ("avx512_bf16", "amx_bf16") if f in flags]
-    return f"{name} ({', '.join(native) if native else 'no native bfloat16'})"
 
 
 def step_options(seconds: float, rounds: int) -> list[dict]:

@@ -1,4 +1,5 @@
 """The shipped checkpoints: all there, valid, faithful, and their digits recognisable."""
+import dataclasses
 import json
 
 import pytest
@@ -36,24 +37,53 @@ def test_shipped_checkpoint_loads_with_its_config(name):
 
 
 def test_checkpoints_folder_stays_small():
-    assert sum(p.stat().st_size for p in SHIPPED.iterdir()) < 30 * 1024 * 1024
+    assert sum(p.stat().st_size for p in SHIPPED.iterdir() if p.is_file()) < 40 * 1024 * 1024
 
 
-def test_strong_classifier_on_embedded_test_digits(strong_classifier, mnist5k_test):
-    assert classifier_accuracy(strong_classifier, mnist5k_test) >= 0.98
-    assert load_checkpoint(SHIPPED / "classifier_strong.safetensors").metrics["test_accuracy"] >= 0.99
+def test_strong_classifier_on_clean_and_blurred_test_digits(strong_classifier, mnist5k_test):
+    """Trained with augmentation, so that it can judge blurry generated digits (issue 13: the old one called
+    box-blurred digits "8")."""
+    from genlab.data.augment import box_blur
+
+    assert classifier_accuracy(strong_classifier, mnist5k_test) >= 0.99
+    blurred = dataclasses.replace(mnist5k_test, images=box_blur(mnist5k_test.images, 5))
+    assert classifier_accuracy(strong_classifier, blurred) >= 0.95
+    assert load_checkpoint(SHIPPED / "classifier_strong.safetensors").metrics["test_accuracy"] >= 0.993
 
 
-def test_gan_2d_digits_are_recognisable_and_all_ten_occur(strong_classifier):
-    gan = load_checkpoint(SHIPPED / "gan_2d.safetensors").model
+@pytest.mark.parametrize("name, unsure", [("gan_2d", 0.13), ("gan_3d", 0.15), ("gan_4d", 0.19)])
+def test_gans_draw_recognisable_digits_of_all_ten_classes(name, unsure, strong_classifier):
+    """The figures the quality report measures over 10,000 samples, here over 1,000 (README, Quality)."""
+    gan = load_checkpoint(SHIPPED / f"{name}.safetensors").model
     scores = generator_scores(gan, strong_classifier, n=1000, seed=0)
-    assert scores["mean_top_probability"] >= 0.85, scores
-    assert scores["classes_covered"] == 10, scores
+    assert scores["classes_covered"] == 10 and scores["rarest_class_fraction"] >= 0.045, scores
+    assert scores["unsure_share"] <= unsure, scores
 
 
-def test_conditional_gan_draws_the_requested_digit_mostly(strong_classifier):
+@pytest.mark.parametrize("name", ["gan_3d", "gan_4d"])
+def test_the_explorers_starting_point_is_a_recognisable_digit(name, strong_classifier):
+    """The 3D and 4D GANs open at their origin (the old gan_3d drew a near-black smudge there)."""
+    import torch
+
+    gan = load_checkpoint(SHIPPED / f"{name}.safetensors").model
+    with torch.inference_mode():
+        probabilities = torch.softmax(strong_classifier(gan.generate(torch.zeros(1, gan.latent_dim))), dim=1)
+    assert float(probabilities.max()) >= 0.9
+
+
+def test_conditional_gan_draws_the_requested_digit(strong_classifier):
     cgan = load_checkpoint(SHIPPED / "cgan_3d.safetensors").model
-    assert generator_scores(cgan, strong_classifier, n=500, seed=1)["label_agreement"] >= 0.75
+    assert generator_scores(cgan, strong_classifier, n=1000, seed=1)["label_agreement"] >= 0.95
+
+
+@pytest.mark.parametrize("name", ["gan_2d", "gan_3d", "gan_4d", "cgan_3d", "vae_2d", "vae_16", "ae_2d"])
+def test_shipped_generators_carry_the_quality_reports_figures(name):
+    """`python -m genlab quality --write` stored its 10,000-sample figures, and the GANs say how they trained."""
+    ckpt = load_checkpoint(SHIPPED / f"{name}.safetensors")
+    assert ckpt.metrics["scored_by"] == "classifier_strong.safetensors" and ckpt.metrics["samples"] == 10_000
+    assert ckpt.metrics["fid"] > ckpt.metrics["fid_floor"] > 0
+    if name.startswith(("gan", "cgan")):
+        assert ckpt.history["stages"] and ckpt.history["images_seen"] >= ckpt.epochs * 60_000 * 0.99
 
 
 def test_info_json_of_the_2d_gan_shows_the_thesis_counts(capsys):
