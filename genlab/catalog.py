@@ -49,7 +49,8 @@ def describe(meta: dict) -> str:
     if meta["kind"] == "musegan":
         return f"{title}, {cfg.get('n_tracks', 4)} voices x {cfg.get('n_bars', 2)} bars"
     if "latent_dim" in cfg:
-        return f"{title}, {cfg['latent_dim']}D latent"
+        variant = ", the thesis' multiply" if cfg.get("conditioning") == "multiply" else ""
+        return f"{title}, {cfg['latent_dim']}D latent{variant}"
     return f"{title} ({cfg.get('size', '')})" if cfg.get("size") else title
 
 

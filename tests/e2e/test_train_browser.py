@@ -1,5 +1,7 @@
 """End to end in a real browser: start a tiny run on the Train page, watch the progress and the loss chart
 move, then open the model just trained in the Latent Explorer. Its own server, so the run's folder is fresh."""
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -73,16 +75,20 @@ def test_in_the_demo_only_the_visitor_who_started_a_run_can_stop_it(browser, tmp
             expect(main.get_by_role("heading", name="Train")).to_be_visible(timeout=60_000)
             expect(page.get_by_test_id("stSidebar").get_by_text("Hosted demo", exact=False)).to_be_visible()
             page.wait_for_function("() => document.cookie.includes('genlab_visitor=')", timeout=30_000)
+            epochs = main.get_by_label("Epochs", exact=True)   # long enough to outlast the test
+            epochs.fill("20")
+            epochs.press("Enter")
+            expect(epochs).to_have_value("20", timeout=30_000)
             name = main.get_by_label("Name", exact=True)
             name.fill("owned_run")
             name.press("Enter")
             main.get_by_role("button", name="Start").click()
             expect(main.get_by_role("button", name="Stop")).to_be_visible(timeout=60_000)
             [job] = JobStore(tmp_path / "runs").jobs()      # the preset's run, as the form showed it
-            assert job.train_config.kind == "vae" and job.train_config.epochs == 10 and job.owner
-            page.reload()                                     # a reload is the same visitor
-            expect(main.get_by_role("heading", name="Train")).to_be_visible(timeout=60_000)
-            main.get_by_role("radio", name="Watch a run").or_(main.get_by_role("button", name="Watch a run")).first.click()
+            assert job.train_config.kind == "vae" and job.train_config.epochs == 20 and job.owner
+            expect(page).to_have_url(re.compile(r"run=" + job.id), timeout=30_000)   # the watch view's link
+            page.reload()                           # a reload is the same visitor, and the link reopens the run
+            expect(main.get_by_text("owned_run", exact=False).first).to_be_visible(timeout=60_000)
             expect(main.get_by_role("button", name="Stop")).to_be_visible(timeout=60_000)
             page2 = other.new_page()
             page2.goto(f"{url}/train")
