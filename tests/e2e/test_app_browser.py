@@ -39,7 +39,7 @@ def test_copy_link_gives_a_link_that_opens_the_same_view(browser, app_url, tmp_p
         page = context.new_page()
         page.goto(f"{app_url}/morph?model=gan_2d.safetensors&a=-0.8,0.5&b=0.6,-0.4&steps=6&method=spherical")
         main = page.get_by_test_id("stMain")
-        expect(main.get_by_role("heading", name="Morph")).to_be_visible(timeout=60_000)
+        expect(main.get_by_role("heading", name="Morph", exact=True)).to_be_visible(timeout=60_000)
         expect(main.get_by_text("6 steps from A (left) to B, spherical interpolation", exact=False)).to_be_visible(
             timeout=60_000)
         main.get_by_role("button", name="Copy link").click()

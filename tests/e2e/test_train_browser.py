@@ -29,7 +29,7 @@ def loss_points(main) -> int:
 def test_train_a_tiny_vae_watch_it_and_explore_it(page, train_url, tmp_path):
     page.goto(f"{train_url}/train")
     main = page.get_by_test_id("stMain")
-    expect(main.get_by_role("heading", name="Train")).to_be_visible(timeout=60_000)
+    expect(main.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=60_000)
     for label, value in (("Epochs", "3"), ("Training images (0 = all)", "512"), ("Map resolution (points per axis)", "16")):
         field = main.get_by_label(label, exact=True)
         field.fill(value)
@@ -72,7 +72,7 @@ def test_in_the_demo_only_the_visitor_who_started_a_run_can_stop_it(browser, tmp
             page = owner.new_page()
             page.goto(f"{url}/train")
             main = page.get_by_test_id("stMain")
-            expect(main.get_by_role("heading", name="Train")).to_be_visible(timeout=60_000)
+            expect(main.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=60_000)
             expect(page.get_by_test_id("stSidebar").get_by_text("Hosted demo", exact=False)).to_be_visible()
             page.wait_for_function("() => document.cookie.includes('genlab_visitor=')", timeout=30_000)
             epochs = main.get_by_label("Epochs", exact=True)   # long enough to outlast the test
@@ -93,7 +93,7 @@ def test_in_the_demo_only_the_visitor_who_started_a_run_can_stop_it(browser, tmp
             page2 = other.new_page()
             page2.goto(f"{url}/train")
             main2 = page2.get_by_test_id("stMain")
-            expect(main2.get_by_role("heading", name="Train")).to_be_visible(timeout=60_000)
+            expect(main2.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=60_000)
             main2.get_by_role("radio", name="Watch a run").or_(main2.get_by_role("button", name="Watch a run")).first.click()
             expect(main2.get_by_text("Another visitor started this run", exact=False)).to_be_visible(timeout=60_000)
             assert main2.get_by_role("button", name="Stop").count() == 0
