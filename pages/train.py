@@ -20,7 +20,7 @@ st.write("Train a small model right here and watch it learn, epoch by epoch: the
 link = read_link("train", ("run",))
 wanted = link.pop("run", None)
 if wanted is not None:   # a link to a run: watch it (its owner's buttons stay with its owner)
-    if job_store().get(wanted) if wanted.replace("-", "").isalnum() else None:
+    if wanted.replace("-", "").isalnum() and job_store().get(wanted):   # an id, never a path
         st.session_state["train.view"], st.session_state["train.job"] = "Watch a run", wanted
     else:
         st.warning(f"The link's run {wanted[:40]!r} does not exist here (any more); showing the runs there are.")

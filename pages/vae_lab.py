@@ -42,8 +42,9 @@ if wanted and wanted != vae_row["file"]:
 tab = link_choice("vae", link.pop("tab", None), TABS, "tab")
 if tab is not None:
     ss["vae.tab"] = tab
-digit = link_number("vae", link.pop("digit", None), 0, len(load_dataset("mnist5k", "test")) - 1, "test digit",
-                    integer=True)
+digit = link.pop("digit", None)   # the test set is read only when a link names one of its digits
+if digit is not None:
+    digit = link_number("vae", digit, 0, len(load_dataset("mnist5k", "test")) - 1, "test digit", integer=True)
 if digit is not None:
     use_test_digit(digit)
 measured = measured_vectors(lab.vae)
