@@ -687,6 +687,9 @@ def parse_args(argv=None):
     parser.add_argument("--profile", help="py-spy the server during the drag phase into this speedscope file "
                         "(pip install py-spy; the profiler costs the server some CPU, so time without it)")
     parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "load.json"))
+    parser.add_argument("--server-threads", type=int, default=1,
+                        help="torch threads of the server the bench starts (GENLAB_SERVER_THREADS; 1 as in the "
+                             "hosted demo: one image per move costs the least CPU on one thread)")
     parser.add_argument("--quiet", action="store_true", help="no table")
     return parser.parse_args(argv)
 
@@ -711,7 +714,8 @@ def main(argv=None) -> dict:
             runs = tmp / "runs"
             base = stack.enter_context(app_server(tmp / "streamlit.log", timeout=180,
                                                   env={"GENLAB_CACHE_DIR": str(tmp / "cache"),
-                                                       "GENLAB_RUNS": str(runs)}))
+                                                       "GENLAB_RUNS": str(runs),
+                                                       "GENLAB_SERVER_THREADS": str(args.server_threads)}))
             pid = listening_pid(int(base.rsplit(":", 1)[1]))
         if pid is None:
             raise SystemExit("cannot find the server's process id; pass --pid")
@@ -721,7 +725,7 @@ def main(argv=None) -> dict:
         print_rows(rows)
     result = {"machine": machine, "measured": time.strftime("%Y-%m-%d %H:%M"), "server_pid": pid,
               "settings": {"sessions": args.sessions, "rate": args.rate, "seconds": args.seconds, "model": args.model,
-                           "after_finish": args.after_finish,
+                           "after_finish": args.after_finish, "server_threads": args.server_threads,
                            "url": args.url or "started by the bench", "train": args.train},
               "summary": head,
               "rows": [{"measure": n, "value": _r(v, 4), "unit": u, "note": note} for n, v, u, note in rows],
