@@ -120,6 +120,7 @@ class Client:
     query: str                            # the page's query string on opening
     index: int                            # which session (phase of its drag path)
     after_finish: bool = False            # send the kept move when the run has finished, not when the pad is drawn
+    visitor: str = ""                     # a genlab_visitor cookie to send (tabs of one visitor share it)
     ws: object = None
     query_string: str = ""
     page_hash: str = ""
@@ -159,8 +160,9 @@ class Client:
         cookie = await asyncio.to_thread(_xsrf_cookie, url)
         ws_url = "ws" + self.base[4:] + "/_stcore/stream"
         protocols = ["streamlit"] + ([cookie.split("=", 1)[1]] if cookie else [])
+        cookies = "; ".join(c for c in (cookie, f"genlab_visitor={self.visitor}" if self.visitor else "") if c)
         self.ws = await connect(ws_url, subprotocols=protocols, origin=self.base, max_size=None,
-                                additional_headers={"Cookie": cookie} if cookie else None,
+                                additional_headers={"Cookie": cookies} if cookies else None,
                                 open_timeout=60, ping_interval=None)
         self.reader = asyncio.create_task(self._read())
         msg = BackMsg()

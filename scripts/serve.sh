@@ -9,6 +9,8 @@
 #   --no-demo         GENLAB_DEMO=0: no demo limits
 #   --upstream A:P    also route to a replica started elsewhere (another host sharing the runs folder), as
 #                     IPv4:port; repeatable; with --replicas 0 this host only balances
+#   --tabs-per-address N  open pages (websockets) one client address may hold at once (default 100: a
+#                     classroom behind one NAT address fits; a script that opens thousands does not)
 #
 # A Streamlit session lives in one process (its websocket, its uploads and the /media/ files it produced),
 # so every request of one browser must reach the same replica. nginx sets a cookie naming the replica that
@@ -35,7 +37,8 @@ REPLICAS=2
 PORT=8501
 DEMO=1
 UPSTREAMS=()
-usage() { sed -n '2,12s/^# \{0,1\}//p' "$0"; }
+TABS_PER_ADDRESS=100
+usage() { sed -n '2,14s/^# \{0,1\}//p' "$0"; }
 die() { echo "serve.sh: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -43,6 +46,8 @@ while [ $# -gt 0 ]; do
     --replicas=*) REPLICAS=${1#*=}; shift ;;
     --port) [ $# -ge 2 ] || die "--port needs a number"; PORT=$2; shift 2 ;;
     --port=*) PORT=${1#*=}; shift ;;
+    --tabs-per-address) [ $# -ge 2 ] || die "--tabs-per-address needs a number"; TABS_PER_ADDRESS=$2; shift 2 ;;
+    --tabs-per-address=*) TABS_PER_ADDRESS=${1#*=}; shift ;;
     --demo) DEMO=1; shift ;;
     --no-demo) DEMO=0; shift ;;
     --upstream) [ $# -ge 2 ] || die "--upstream needs IP:PORT"; UPSTREAMS+=("$2"); shift 2 ;;
@@ -53,6 +58,7 @@ while [ $# -gt 0 ]; do
 done
 [[ $REPLICAS =~ ^[0-9]+$ ]] && [ "$REPLICAS" -le 32 ] || die "--replicas must be a number from 0 to 32, got $REPLICAS"
 [[ $PORT =~ ^[0-9]+$ ]] && [ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || die "--port must be 1..65535, got $PORT"
+[[ $TABS_PER_ADDRESS =~ ^[0-9]+$ ]] && [ "$TABS_PER_ADDRESS" -ge 1 ] && [ "$TABS_PER_ADDRESS" -le 100000 ] || die "--tabs-per-address must be 1..100000, got $TABS_PER_ADDRESS"
 OCTET='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
 for addr in "${UPSTREAMS[@]}"; do   # an address, not a name: nginx reports the address that answered
   [[ $addr =~ ^$OCTET(\.$OCTET){3}:[0-9]{1,5}$ ]] || die "--upstream takes IPv4:PORT (resolve host names first), got $addr"
@@ -170,6 +176,8 @@ done
   echo "  access_log $DIR/nginx-access.log genlab;"
   for t in client_body proxy fastcgi uwsgi scgi; do echo "  ${t}_temp_path $DIR/tmp/$t;"; done
   echo "  client_max_body_size 200m;   # Streamlit's own upload limit (server.maxUploadSize)"
+  echo "  limit_conn_zone \$binary_remote_addr zone=genlab_tabs:10m;   # open pages per client address"
+  echo "  limit_conn_status 429;"
   echo
   echo "  upstream genlab_pool {"
   echo "    zone genlab_pool 64k;"
@@ -224,6 +232,7 @@ done
   echo "      proxy_set_header X-Real-IP \$remote_addr;"
   echo "      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;"
   echo "      proxy_set_header X-Forwarded-Proto \$scheme;"
+  echo "      limit_conn genlab_tabs $TABS_PER_ADDRESS;"
   echo "      proxy_read_timeout 1d;"
   echo "      proxy_send_timeout 1d;"
   echo "      proxy_buffering off;"

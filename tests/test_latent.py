@@ -109,6 +109,37 @@ def test_map_cache_is_used_and_invalidated_when_the_checkpoint_changes(tiny_chec
     assert not class_area_map(changed.eval(), classifier, tiny_checkpoint, classifier_path, **args).from_cache
 
 
+def test_map_gate_is_taken_only_to_compute_and_the_cache_is_read_again_inside_it(tiny_checkpoint, monkeypatch):
+    from contextlib import contextmanager
+
+    monkeypatch.delenv("GENLAB_CACHE_DIR", raising=False)
+    classifier_path = SHIPPED / "classifier_strong.safetensors"
+    classifier = load_checkpoint(classifier_path).model
+    ckpt = load_checkpoint(tiny_checkpoint)
+    args = dict(axes=(0, 1), ranges=[(-1, 1), (-1, 1)], resolution=12)
+    turns = []
+
+    @contextmanager
+    def gate():
+        turns.append(1)
+        yield
+
+    first = class_area_map(ckpt.model, classifier, tiny_checkpoint, classifier_path, gate=gate, **args)
+    assert not first.from_cache and len(turns) == 1
+    assert class_area_map(ckpt.model, classifier, tiny_checkpoint, classifier_path, gate=gate, **args).from_cache
+    assert len(turns) == 1                                   # a cached map needs no turn
+
+    @contextmanager
+    def someone_else_computes_meanwhile():                    # while we waited for our turn
+        class_area_map(ckpt.model, classifier, tiny_checkpoint, classifier_path, **args, fixed=None)
+        yield
+
+    for path in (tiny_checkpoint.parent / ".genlab-cache" / "maps").glob("*.npz"):
+        path.unlink()
+    assert class_area_map(ckpt.model, classifier, tiny_checkpoint, classifier_path,
+                          gate=someone_else_computes_meanwhile, **args).from_cache
+
+
 def test_cache_folder_setting_moves_the_cache(tmp_path, monkeypatch):
     from genlab.latent.maps import cache_folder
 

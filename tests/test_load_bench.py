@@ -40,3 +40,19 @@ def test_two_sessions_drag_and_every_move_is_answered_with_the_moved_point(tmp_p
         assert session["fragment_runs"] >= 0.8 * session["sent"]   # mostly fragment reruns, not full page runs
     assert summary["answered_within_5s_pct"] == 100
     assert summary["server_cpu_ms_per_move"] > 0 and summary["rtt_p50_ms"] > 0
+
+
+def test_hammer_bench_measures_both_pages_while_one_visitor_hammers(tmp_path):
+    """bench/hammer.py, shortened: one tab hammers fresh 4D slice maps while a second visitor opens pages;
+    every open succeeds (the gate lets the second visitor in) and the figures land in the JSON."""
+    import hammer  # noqa: E402  (bench/hammer.py)
+    from concurrent.futures import ThreadPoolExecutor
+
+    args = ["--tabs", "2", "--probes", "1", "--warmup", "1", "--settings", "on", "--json", str(tmp_path / "h.json")]
+    with ThreadPoolExecutor(1) as pool:
+        result = pool.submit(hammer.main, args).result()
+    on = result["results"]["on"]
+    for phase in ("quiet_s", "hammered_s"):
+        assert all(v is not None and v > 0 for kind in ("light", "heavy") for v in on[phase][kind]), on
+    assert on["hammer_opens_s"], "the hammering tabs opened no page"
+    assert (tmp_path / "h.json").is_file()

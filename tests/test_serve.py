@@ -21,6 +21,9 @@ NGINX = "/usr/sbin/nginx"
 START_TIMEOUT = 60
 
 
+TABS = 3   # --tabs-per-address in these tests
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -97,7 +100,8 @@ def served(tmp_path_factory):
            "GENLAB_RUNS": str(folder / "runs"), "GENLAB_CACHE_DIR": str(folder / "cache")}
     log_path = folder / "serve.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(["bash", "scripts/serve.sh", "--replicas", "2", "--port", str(port)], cwd=ROOT,
+        process = subprocess.Popen(["bash", "scripts/serve.sh", "--replicas", "2", "--port", str(port),
+                                    "--tabs-per-address", str(TABS)], cwd=ROOT,
                                    env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
     try:
@@ -145,22 +149,44 @@ def test_a_forged_cookie_falls_back_to_the_pool(served):
         assert len({a[1] for a in answers}) == 2, f"{forged!r} was pinned instead of going round the pool"
 
 
+def open_websocket(port: int, route: str, key: str) -> tuple[socket.socket, list[str]]:
+    """A websocket handshake through the proxy: the open socket and the answer's head lines."""
+    request = (f"GET /_stcore/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+               f"Sec-WebSocket-Protocol: streamlit\r\nOrigin: http://127.0.0.1:{port}\r\n"
+               f"Cookie: genlab_route={route}\r\n\r\n")
+    s = socket.create_connection(("127.0.0.1", port), timeout=15)
+    s.sendall(request.encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        assert chunk, f"the connection closed during the handshake: {head!r}"
+        head += chunk
+    return s, head.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")
+
+
+def test_one_address_holds_at_most_its_share_of_open_pages(served):
+    """--tabs-per-address: the next websocket from the same address is refused (429) while TABS are open."""
+    sockets = []
+    try:
+        for _ in range(TABS):
+            s, lines = open_websocket(served["port"], "r1", base64.b64encode(os.urandom(16)).decode())
+            sockets.append(s)
+            assert lines[0] == "HTTP/1.1 101 Switching Protocols", lines
+        s, lines = open_websocket(served["port"], "r1", base64.b64encode(os.urandom(16)).decode())
+        sockets.append(s)
+        assert lines[0].startswith("HTTP/1.1 429"), lines
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def test_the_websocket_upgrades_through_the_proxy_on_the_cookies_replica(served):
     port = served["port"]
     for route in ("r1", "r2"):
         key = base64.b64encode(os.urandom(16)).decode()
-        request = (f"GET /_stcore/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                   f"Sec-WebSocket-Protocol: streamlit\r\nOrigin: http://127.0.0.1:{port}\r\n"
-                   f"Cookie: genlab_route={route}\r\n\r\n")
-        with socket.create_connection(("127.0.0.1", port), timeout=15) as s:
-            s.sendall(request.encode())
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = s.recv(4096)
-                assert chunk, f"the connection closed during the handshake: {head!r}"
-                head += chunk
-        lines = head.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")
+        s, lines = open_websocket(port, route, key)
+        s.close()
         assert lines[0] == "HTTP/1.1 101 Switching Protocols", lines
         headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
         accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())

@@ -27,6 +27,7 @@ import itertools
 import json
 import os
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -359,26 +360,38 @@ def class_area_map(model: nn.Module, classifier: nn.Module, checkpoint_path: str
                    classifier_path: str | os.PathLike, axes: tuple[int, ...], ranges: list[tuple[float, float]],
                    resolution: int = 100, fixed: dict[int, float] | None = None, label: int | None = None,
                    method: str = "adaptive", coarse_step: int = COARSE_STEP, progress: Progress | None = None,
-                   cache: bool = True) -> ClassAreaMap:
+                   cache: bool = True, gate: Callable[[], AbstractContextManager] | None = None) -> ClassAreaMap:
     """The class-area map from the disk cache, computed (and stored) when missing.
 
     `model` and `classifier` must be the models stored at `checkpoint_path` and `classifier_path`:
-    the cache key is made from those files' contents. Arguments as in `compute_class_area_map`.
+    the cache key is made from those files' contents. Arguments as in `compute_class_area_map`; `gate`,
+    when given, makes the context a computation runs in (e.g. a turn at the server's heavy work): the
+    cache is read again once inside it, so a map someone else computed meanwhile is not computed twice.
     """
     fixed = {int(a): float(v) for a, v in (fixed or {}).items() if int(a) not in axes}
     key = map_key(checkpoint_path, classifier_path, axes, ranges, resolution, fixed, label, method, coarse_step)
     name = f"{Path(checkpoint_path).stem}.{key}.npz"
-    if cache:
-        for folder in cache_folders(checkpoint_path):
+
+    def cached() -> ClassAreaMap | None:
+        for folder in cache_folders(checkpoint_path) if cache else []:
             found = _load(folder / name, key, (resolution,) * len(axes))
             if found is not None:
                 return found
-    result = compute_class_area_map(model, classifier, axes, ranges, resolution, fixed, label, method,
-                                    coarse_step, progress=progress)
-    result.key = key
-    if cache:
-        try:
-            _save(cache_folder(checkpoint_path) / name, result)
-        except OSError:
-            pass  # a read-only disk only costs the next visitor the computation
+        return None
+
+    found = cached()
+    if found is not None:
+        return found
+    with gate() if gate is not None else nullcontext():
+        found = cached() if gate is not None else None
+        if found is not None:
+            return found
+        result = compute_class_area_map(model, classifier, axes, ranges, resolution, fixed, label, method,
+                                        coarse_step, progress=progress)
+        result.key = key
+        if cache:
+            try:
+                _save(cache_folder(checkpoint_path) / name, result)
+            except OSError:
+                pass  # a read-only disk only costs the next visitor the computation
     return result

@@ -20,6 +20,7 @@ from ..latent.point import PointView
 from ..latent.thesis import thesis_checks
 from ..latent.views import MapSpec, explorer_ranges
 from ..bars import layer_bars, probability_bars
+from .heavy import heavy_turn
 from .loaders import load_model
 
 _STORE_SIZE = 48
@@ -85,7 +86,8 @@ def ranges_of(ckpt: Checkpoint) -> list[tuple[float, float]]:
 
 def class_map(ckpt: Checkpoint, classifier: Checkpoint, spec: MapSpec, label: int | None = None,
               what: str = "class-area map") -> ClassAreaMap:
-    """A class-area map from memory, the disk cache, or computed now with a progress bar."""
+    """A class-area map from memory, the disk cache, or computed now with a progress bar, in this visitor's
+    turn at the server's heavy work (genlab.ui.heavy)."""
     key = map_key(ckpt.path, classifier.path, spec.axes, spec.ranges, spec.resolution, spec.fixed, label, "adaptive", COARSE_STEP)
     store, lock = _map_store()
     with lock:
@@ -101,7 +103,7 @@ def class_map(ckpt: Checkpoint, classifier: Checkpoint, spec: MapSpec, label: in
         bar.progress(min(1.0, fraction), text=f"Computing the {what}: {message}")
 
     result = class_area_map(ckpt.model, classifier.model, ckpt.path, classifier.path, spec.axes, spec.ranges,
-                            spec.resolution, spec.fixed, label, progress=progress)
+                            spec.resolution, spec.fixed, label, progress=progress, gate=lambda: heavy_turn(what))
     if bar is not None:
         bar.empty()
     with lock:

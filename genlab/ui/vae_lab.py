@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from ..metrics import classify
 from ..plots import latent_scatter_figure
 from .draw_canvas import draw_canvas
 from .explorer import class_map, class_panel, image_panel, ranges_of
+from .heavy import heavy_turn
 from .latent_pad import latent_pad
 from .loaders import load_model
 from .point_explorer import begin_page, end_page
@@ -117,8 +119,21 @@ def plane_class_map(lab: Lab, point: list[float]) -> ClassAreaMap:
     """The class-area map of the view plane through `point` (for a latent space larger than 2D): a drag
     within the plane keeps the plane, so the map is computed once per digit."""
     plane = plane_of(lab).through(point)
-    return _plane_map(*stamp_of(lab.vae), str(lab.classifier.path), tuple(np.round(plane.origin, 4)),
-                      tuple(map(tuple, plane.directions)), tuple(map(tuple, plane_ranges(lab))))
+    args = (*stamp_of(lab.vae), str(lab.classifier.path), tuple(np.round(plane.origin, 4)),
+            tuple(map(tuple, plane.directions)), tuple(map(tuple, plane_ranges(lab))))
+    if args in _planes_done:                          # in Streamlit's cache: no turn at the heavy work needed
+        return _plane_map(*args)
+    with heavy_turn("class-area map of the plane"):
+        result = _plane_map(*args)
+    with _planes_lock:
+        _planes_done[args] = True
+        while len(_planes_done) > 32:                 # as many as _plane_map keeps
+            _planes_done.pop(next(iter(_planes_done)))
+    return result
+
+
+_planes_done: dict = {}                              # the plane maps computed in this process, oldest first
+_planes_lock = threading.Lock()
 
 
 def plane_ranges(lab: Lab) -> list[tuple[float, float]]:
