@@ -9,7 +9,7 @@ from genlab.latent.conditional import every_class, label_agreement
 from genlab.latent.space import axis_name
 from genlab.ui import point_explorer as px
 from genlab.ui.explorer import class_map, class_names_of, strong_classifier
-from genlab.ui.links import link_choice, page_title, point_text, read_link, write_link
+from genlab.ui.links import link_choice, model_mismatch, page_title, point_text, read_link, write_link
 from genlab.ui.router import require_router
 from genlab.ui.widgets import load_or_stop, model_picker
 
@@ -31,9 +31,8 @@ row = model_picker("cgan.model", ("cgan",), slot=top[0], preferred=wanted,
                          "--latent-dim 3 --out checkpoints/my_cgan` (see README).")
 if row is None:
     st.stop()
-if wanted and wanted != row["file"]:
-    ss["cgan.messages"].append(f"The link asks for model {wanted[:60]!r}, which is not a conditional GAN in the "
-                               f"models folder; showing {row['file']} instead.")
+if mismatch := model_mismatch(wanted, row["file"], "a conditional GAN"):
+    ss["cgan.messages"].append(mismatch)
 file = row["file"]
 ckpt = load_or_stop(row)
 classifier = strong_classifier()

@@ -9,7 +9,7 @@ from genlab.latent import views
 from genlab.latent.space import axis_name
 from genlab.ui import point_explorer as px
 from genlab.ui.explorer import class_names_of, ranges_of, strong_classifier, thesis_note
-from genlab.ui.links import page_title
+from genlab.ui.links import model_mismatch, page_title
 from genlab.ui.router import require_router
 from genlab.ui.widgets import load_or_stop, model_picker
 
@@ -37,9 +37,8 @@ row = model_picker("explorer.model", KINDS, slot=top[0], preferred=link.get("mod
 if row is None:
     st.stop()
 wanted = link.pop("model", None)
-if wanted and wanted != row["file"]:
-    ss["explorer.messages"].append(f"The link asks for model {wanted[:60]!r}, which is not in the models folder; "
-                                   f"showing {row['file']} instead.")
+if mismatch := model_mismatch(wanted, row["file"]):
+    ss["explorer.messages"].append(mismatch)
 file = row["file"]
 ckpt = load_or_stop(row)
 classifier = strong_classifier()

@@ -10,7 +10,7 @@ from genlab.images import image_grid
 from genlab.music.metrics import generated_phrases
 from genlab.music.plots import piano_roll_image
 from genlab.plots import loss_history_figure
-from genlab.ui.links import link_number, page_title, read_link, show_link_messages, write_link
+from genlab.ui.links import link_number, model_mismatch, page_title, read_link, show_link_messages, write_link
 from genlab.ui.loaders import load_model
 from genlab.ui.widgets import model_picker
 from genlab.ui.router import require_router
@@ -24,8 +24,8 @@ wanted = link.pop("model", None)
 row = model_picker("models.file", preferred=wanted)
 if row is None:
     st.stop()
-if wanted and wanted != row["file"]:
-    st.warning(f"The link asks for model {wanted[:60]!r}, which is not in the models folder; showing {row['file']}.")
+if mismatch := model_mismatch(wanted, row["file"]):
+    st.warning(mismatch)
 seed = link_number("models", link.pop("seed", None), 0, 2**31 - 1, "sample seed", integer=True)
 if seed is not None:
     st.session_state["models.seed"] = seed

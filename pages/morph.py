@@ -18,7 +18,7 @@ from genlab.plots import class_cube_figure, morph_chart
 from genlab.ui.explorer import class_map, class_names_of, png_bytes, ranges_of, strong_classifier, thesis_note
 from genlab.ui.latent_pad import latent_pad
 from genlab.ui.point_explorer import pad_move_pending
-from genlab.ui.links import (link_choice, link_messages, link_number, page_title, point_text, read_link,
+from genlab.ui.links import (link_choice, link_messages, link_number, model_mismatch, page_title, point_text, read_link,
                              show_link_messages, write_link)
 from genlab.ui.router import require_router
 from genlab.ui.widgets import load_or_stop, model_picker, vector_upload
@@ -40,9 +40,8 @@ row = model_picker("morph.model", KINDS, slot=top[0], preferred=wanted or "gan_2
                          "--out checkpoints/my_gan` (see README).")
 if row is None:
     st.stop()
-if wanted and wanted != row["file"]:
-    link_messages("morph").append(f"The link asks for model {wanted[:60]!r}, which is not in the models folder; "
-                                  f"showing {row['file']} instead.")
+if mismatch := model_mismatch(wanted, row["file"]):
+    link_messages("morph").append(mismatch)
 file = row["file"]
 ckpt = load_or_stop(row)
 model, d = ckpt.model, ckpt.model.latent_dim

@@ -14,7 +14,8 @@ from genlab.ui.music import (cached_play, current_controls, init_state, latent_c
                              music_directions, save_point, sound_settings)
 from genlab.ui.widgets import model_picker
 from genlab.music.controls import PAD_RANGE, control_names
-from genlab.ui.links import link_flag, link_messages, link_number, page_title, read_link, show_link_messages, write_link
+from genlab.ui.links import (link_flag, link_messages, link_number, model_mismatch, page_title, read_link,
+                             show_link_messages, write_link)
 from genlab.ui.router import require_router
 
 require_router()
@@ -28,9 +29,8 @@ wanted = link.pop("model", None)
 row = model_picker("music.file", kinds=("musegan",), label="MuseGAN", preferred=wanted)
 if row is None:
     st.stop()
-if wanted and wanted != row["file"]:
-    link_messages("music").append(f"The link asks for model {wanted[:60]!r}, which is not a MuseGAN in the models "
-                                  f"folder; showing {row['file']} instead.")
+if mismatch := model_mismatch(wanted, row["file"], "a MuseGAN"):
+    link_messages("music").append(mismatch)
 try:
     model = load_model(row["path"]).model
     directions = music_directions(row["path"])

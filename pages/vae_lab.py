@@ -8,7 +8,8 @@ import streamlit as st
 
 from genlab.ui.explorer import class_names_of, strong_classifier
 from genlab.data import load_dataset
-from genlab.ui.links import link_choice, link_number, page_title, read_link, show_link_messages, write_link
+from genlab.ui.links import (link_choice, link_number, model_mismatch, page_title, read_link, show_link_messages,
+                             write_link)
 from genlab.ui.router import require_router
 from genlab.ui.vae_lab import Lab, digit_view, measured_vectors, use_test_digit
 from genlab.ui.vae_maps import maps_view
@@ -36,9 +37,8 @@ if vae_row is None:
     st.stop()
 classifier = strong_classifier()
 lab = Lab(load_or_stop(vae_row), classifier, class_names_of(classifier))
-if wanted and wanted != vae_row["file"]:
-    st.warning(f"The link asks for model {wanted[:60]!r}, which is not a VAE in the models folder; "
-               f"showing {vae_row['file']} instead.")
+if mismatch := model_mismatch(wanted, vae_row["file"], "a VAE"):
+    st.warning(mismatch)
 tab = link_choice("vae", link.pop("tab", None), TABS, "tab")
 if tab is not None:
     ss["vae.tab"] = tab

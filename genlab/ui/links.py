@@ -124,3 +124,13 @@ def write_link(params: dict) -> None:
 
 def point_text(point) -> str:
     return ",".join(f"{float(v):.3f}" for v in point)
+
+
+def model_mismatch(wanted: str | None, shown: str, what: str = "") -> str | None:
+    """The message when a link asks for a model the picker could not show (None when it shows it): `what` names
+    the kind the page takes ("a VAE"), else any model of the page's kinds."""
+    if not wanted or wanted == shown:
+        return None
+    kind = f"{what} " if what else ""
+    return (f"The link asks for model {wanted[:60]!r}, which is not {kind}in the models folder; "
+            f"showing {shown} instead.")
