@@ -1,29 +1,11 @@
-"""GenLab: the router. Pages are registered explicitly (genlab.ui.navigation.PAGES)."""
-import os
+"""GenLab's server: `streamlit run app.py` serves the Streamlit app (main.py: the router and its pages) and,
+beside it, the live drag's HTTP route (genlab/api.py: GET /genlab/api/point), in one process.
 
+Streamlit finds the `app` below and runs it as an ASGI application (st.App), with the same command-line
+flags and .streamlit/config.toml as a plain script. Tests that run pages in-process (AppTest) use main.py.
+"""
 import streamlit as st
-import torch
 
-from genlab.training.jobs import demo_mode
-from genlab.ui.navigation import PAGES
-from genlab.ui.widgets import sidebar
+from genlab.api import ROUTES
 
-
-def server_threads() -> int | None:
-    """$GENLAB_SERVER_THREADS: torch threads of the app's process (default: 1 in the hosted demo, where
-    sessions run side by side and training workers need a core; all cores otherwise)."""
-    value = os.environ.get("GENLAB_SERVER_THREADS", "1" if demo_mode() else "")
-    return int(value) if value.isdigit() and int(value) > 0 else None
-
-
-def run() -> None:
-    threads = server_threads()
-    if threads and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
-    st.set_page_config(page_title="GenLab", page_icon=":material/science:", layout="wide")
-    page = st.navigation([st.Page(p.path, title=p.title, icon=p.icon, default=i == 0) for i, p in enumerate(PAGES)])
-    sidebar()
-    page.run()
-
-
-run()
+app = st.App("main.py", routes=ROUTES)

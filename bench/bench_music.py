@@ -43,7 +43,7 @@ def _page_rerun_ms(checkpoint: Path, repeat: int) -> list[float]:
     folder = Path(tempfile.mkdtemp())
     (folder / checkpoint.name).symlink_to(checkpoint.resolve())
     os.environ["GENLAB_CHECKPOINTS"] = str(folder)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "main.py"), default_timeout=120)
     at.run()
     at.switch_page("pages/music.py").run()
     out = []

@@ -37,9 +37,20 @@ def open_app(page: str, timeout: float = 60, **query):
     URL's `query` parameters; it has run without an exception."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at = AppTest.from_file(str(ROOT / "main.py"), default_timeout=timeout)
     at.query_params.update(query)
     at.run()
     at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
+
+
+def image_class(at) -> str:
+    """The class a page's point panel names ("Image class: 7" heading of genlab.ui.explorer.class_html)."""
+    import re
+
+    for h in at.get("html"):
+        found = re.search(r">Image class: ([^<]+)</h4>", h.proto.body)
+        if found:
+            return found.group(1)
+    raise AssertionError("no 'Image class' heading on the page")

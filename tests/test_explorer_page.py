@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from genlab.checkpoints import save_checkpoint
 from genlab.models import build_model
 
+from . import conftest
 from .conftest import SHIPPED, open_app
 
 
@@ -30,7 +31,7 @@ def open_explorer(**query) -> AppTest:
 
 
 def image_class(at: AppTest) -> str:
-    return next(m.value for m in at.markdown if m.value.startswith("#### Image class:")).split(":")[1].split()[0]
+    return conftest.image_class(at)
 
 
 def generated_image(at: AppTest) -> str:

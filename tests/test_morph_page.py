@@ -2,6 +2,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from . import conftest
 from .conftest import SHIPPED, open_app
 
 
@@ -69,11 +70,10 @@ def test_morph_between_two_encoded_test_digits():
 def test_conditional_gan_page_changes_number_and_map():
     at = open_page("pages/cgan.py")
     assert at.selectbox(key="cgan.model").value == "cgan_3d.safetensors"
-    heading = lambda: next(m.value for m in at.markdown if m.value.startswith("#### Image class:"))
     at.selectbox(key="cgan.label").set_value(8).run()
-    assert "Image class: 8" in heading()
+    assert conftest.image_class(at) == "8"
     at.selectbox(key="cgan.label").set_value(3).run()
-    assert "Image class: 3" in heading()
+    assert conftest.image_class(at) == "3"
     assert any("One point, every class" == h.value for h in at.subheader)
     assert any("recognises" in m.value and "of 10" in m.value for m in at.markdown)
     at.selectbox(key="cgan.map_label").set_value(4).run()

@@ -93,7 +93,7 @@ def test_without_a_musegan_the_page_says_how_to_train_one(tmp_path, monkeypatch)
 
 
 def test_home_and_model_card_show_the_musegan_as_piano_rolls(music_folder):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "main.py"), default_timeout=60)
     at.run()
     assert not at.exception, at.exception
     assert any("MuseGAN, 4 voices x 2 bars" in m.value for m in at.markdown)

@@ -19,16 +19,16 @@ def model_folder(tmp_path, tiny_checkpoint, monkeypatch):
 
 def _run(page: str) -> AppTest:
     """Run the app through its router (pages need st.navigation), then open `page`."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "main.py"), default_timeout=60)
     at.run()
-    if page != "app.py":
+    if page != "main.py":
         at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
 
 
 def test_app_router_opens_the_home_page(model_folder):
-    at = _run("app.py")
+    at = _run("main.py")
     assert at.title[0].value == "GenLab"
 
 

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from genlab.latent.attributes import AttributeVector
 
+from . import conftest
 from .conftest import ROOT, SHIPPED
 
 
@@ -23,7 +24,7 @@ def shipped(monkeypatch, tmp_path_factory):
 
 
 def open_lab(tab: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at = AppTest.from_file(str(ROOT / "main.py"), default_timeout=180)
     at.run()
     at.switch_page("pages/vae_lab.py").run()
     if tab:
@@ -60,7 +61,7 @@ def shown_image(at: AppTest, alt: str) -> str | None:
 
 
 def image_class(at: AppTest) -> str:
-    return next(m.value for m in at.markdown if m.value.startswith("#### Image class:")).split(":")[1].split()[0]
+    return conftest.image_class(at)
 
 
 def test_a_drawn_stroke_lands_on_the_map_with_its_reconstruction():
@@ -183,7 +184,7 @@ def test_the_16d_vae_is_shown_through_pca_with_16_histograms():
 
 
 def test_a_saved_vector_moves_a_morph_endpoint():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at = AppTest.from_file(str(ROOT / "main.py"), default_timeout=180)
     at.run()
     at.switch_page("pages/morph.py").run()
     at.selectbox(key="morph.model").set_value("vae_2d.safetensors").run()

@@ -7,6 +7,7 @@ import base64
 import io
 import threading
 from collections import OrderedDict
+from html import escape
 
 import streamlit as st
 
@@ -119,40 +120,40 @@ def png_bytes(image) -> bytes:
     return buffer.getvalue()
 
 
-def image_panel(view: PointView, key: str) -> None:
-    """The generated image, large and crisp (nearest-neighbour upscaling), inline in the page (a data
-    URI: no second request, so it shows as soon as the rerun sends it). The PNG holds the model's own
-    pixels (28 x 28, about 0.5 KB); the browser scales it up pixelated, which costs the server nothing."""
+def image_html(view: PointView) -> str:
+    """The generated image, large and crisp, inline (a data URI: no second request, so it shows as soon as
+    the rerun or the live answer brings it). The PNG holds the model's own pixels (28 x 28, about 0.5 KB);
+    the browser scales it up pixelated, which costs the server nothing."""
     data = base64.b64encode(png_bytes(to_pil(view.image))).decode()
     where = "(" + ", ".join(f"{v:.2f}" for v in view.z) + ")"
-    with st.container(key=f"{key}-image"):
-        st.html(f'<img src="data:image/png;base64,{data}" width="280" height="280" alt="generated image at {where}" '
-                f'style="display:block;margin:auto;border-radius:4px;max-width:100%;height:auto;'
-                f'image-rendering:pixelated"/>'
-                f'<div style="text-align:center;opacity:.6;font-size:14px">{where}</div>')
+    return (f'<img src="data:image/png;base64,{data}" width="280" height="280" alt="generated image at {where}" '
+            f'style="display:block;margin:auto;border-radius:4px;max-width:100%;height:auto;'
+            f'image-rendering:pixelated"/>'
+            f'<div style="text-align:center;opacity:.6;font-size:14px">{where}</div>')
 
 
-def class_panel(view: PointView, class_names: tuple[str, ...], file_stem: str, key: str) -> None:
-    """The image's class with the probabilities, the discriminator's verdict, and a PNG download."""
+def class_html(view: PointView, class_names: tuple[str, ...]) -> str:
+    """The image's class as a heading with its probability, the bars, and the discriminator's verdict."""
+    parts = []
     if view.probabilities is not None:
         top = view.predicted
-        st.markdown(f"#### Image class: {class_names[top]}  \n<small>probability {view.probabilities[top]:.2f}</small>",
-                    unsafe_allow_html=True)
-        st.html(probability_bars(view.probabilities, class_names))
+        parts.append(f'<h4 style="margin:0 0 2px 0;padding:0">Image class: {escape(class_names[top])}</h4>'
+                     f'<small>probability {view.probabilities[top]:.2f}</small>'
+                     + probability_bars(view.probabilities, class_names))
     if view.realness is not None:
-        st.caption(f"Discriminator: {view.realness:.2f} (1 = looks real to it, 0 = looks generated)")
-    st.download_button("Download image (PNG)", lambda: png_bytes(to_pil(view.image, scale=10)),
-                       file_name=f"{file_stem}_" + "_".join(f"{v:.2f}" for v in view.z) + ".png",
-                       mime="image/png", key=f"{key}-download", on_click="ignore")
+        parts.append(f'<div style="font-size:14px;opacity:.6;margin-top:4px">Discriminator: {view.realness:.2f} '
+                     f'(1 = looks real to it, 0 = looks generated)</div>')
+    return "".join(parts)
 
 
-def activations_panel(view: PointView, key: str) -> None:
-    """A bar per layer with its mean activation, and the chosen layer's feature maps as an image grid."""
+def default_layer(view: PointView) -> str:
+    """The layer whose feature maps show first: the last activation's."""
     layers = list(view.layer_means)
-    default = next((i for i, n in reversed(list(enumerate(layers))) if ".act" in n), len(layers) - 1)
-    layer = st.selectbox("Feature maps of layer", layers, index=default, key=f"{key}-layer",
-                         format_func=lambda n: n.split(".", 1)[-1].removeprefix("layers."))
-    st.html(layer_bars(view.layer_means, layer))
+    return layers[next((i for i, n in reversed(list(enumerate(layers))) if ".act" in n), len(layers) - 1)]
+
+
+def activations_html(view: PointView, layer: str) -> str:
+    """The bar per layer with its mean activation, and `layer`'s feature maps as an image grid."""
     activation = view.activations[layer]
     shape = " x ".join(str(s) for s in activation.shape)
     maps = activation.shape[0] if activation.dim() == 3 else 1
@@ -160,7 +161,34 @@ def activations_panel(view: PointView, key: str) -> None:
     caption = (f"{layer.split('.', 1)[-1]}: output {shape}, "
                + (f"{min(maps, 128)} feature maps" if activation.dim() == 3 else "one value per unit, row by row")
                + ", dark = low, light = high")
-    with st.container(key=f"{key}-feature-maps"):
-        st.html(f'<img src="data:image/png;base64,{grid}" alt="feature maps of {layer}" style="width:100%;'
-                f'image-rendering:pixelated;border-radius:4px"/><div style="text-align:center;opacity:.6;'
-                f'font-size:14px">{caption}</div>')
+    return (layer_bars(view.layer_means, layer)
+            + f'<img src="data:image/png;base64,{grid}" alt="feature maps of {escape(layer)}" style="width:100%;'
+              f'image-rendering:pixelated;border-radius:4px;margin-top:8px"/><div style="text-align:center;opacity:.6;'
+              f'font-size:14px">{escape(caption)}</div>')
+
+
+def image_panel(view: PointView, key: str) -> None:
+    """The generated image (`image_html`) in a container keyed `key`-image (the live drag updates it)."""
+    with st.container(key=f"{key}-image"):
+        st.html(image_html(view))
+
+
+def class_panel(view: PointView, class_names: tuple[str, ...], file_stem: str, key: str) -> None:
+    """The image's class with the probabilities, the discriminator's verdict (`class_html`, in a container
+    keyed `key`-class), and a PNG download."""
+    if view.probabilities is not None or view.realness is not None:
+        with st.container(key=f"{key}-class"):
+            st.html(class_html(view, class_names))
+    st.download_button("Download image (PNG)", lambda: png_bytes(to_pil(view.image, scale=10)),
+                       file_name=f"{file_stem}_" + "_".join(f"{v:.2f}" for v in view.z) + ".png",
+                       mime="image/png", key=f"{key}-download", on_click="ignore")
+
+
+def activations_panel(view: PointView, key: str) -> str:
+    """The layer picker, then `activations_html` in a container keyed `key`-layers; returns the layer."""
+    layers = list(view.layer_means)
+    layer = st.selectbox("Feature maps of layer", layers, index=layers.index(default_layer(view)), key=f"{key}-layer",
+                         format_func=lambda n: n.split(".", 1)[-1].removeprefix("layers."))
+    with st.container(key=f"{key}-layers"):
+        st.html(activations_html(view, layer))
+    return layer

@@ -5,6 +5,10 @@
 // is sent to Python as the state value "point" = {x, y, index, seq, dragging}; a new value is sent
 // only once Python has answered the previous one (its seq comes back in data.seq), so the server
 // never queues stale points. Hovering shows the class and probability of the map cell under the cursor.
+// With data.live (the Latent Explorer, the Conditional GAN page), a drag does not go through Python at
+// all: each move asks the live route (genlab/api.py; one request in flight, the newest move kept) and
+// paints its HTML into the image, class and activation panels; only the release is sent to Python, which
+// commits the point and redraws the page exactly. A server without the route (404) gets every move.
 
 function decode(b64) {
   const bin = atob(b64);
@@ -100,7 +104,36 @@ function toPixel(s, x, y) {
           MARGIN + (d.y_range[1] - y) / (d.y_range[1] - d.y_range[0]) * w];
 }
 
+function liveSend(s, x, y) {
+  if (s.liveBusy) { s.livePending = [x, y]; return; }
+  const L = s.data.live;
+  const z = L.point.slice();
+  z[L.axes[0]] = x; z[L.axes[1]] = y;
+  s.liveBusy = true;
+  fetch(L.url + "?" + L.query + "&z=" + z.map((v) => (+v).toFixed(4)).join(","), {credentials: "same-origin"})
+    .then((r) => {
+      if (r.status === 404) s.liveOff = true;   // no live route on this server: send moves to Python
+      return r.ok ? r.json() : null;
+    })
+    .then((answer) => { if (answer && s.dragging) paint(L.targets, answer); })
+    .catch(() => {})
+    .finally(() => {
+      s.liveBusy = false;
+      if (s.livePending && s.dragging) { const p = s.livePending; s.livePending = null; send(s, p[0], p[1], true); }
+    });
+}
+
+// Swap a live answer's HTML into the st.html of each target container (Streamlit leaves the inside of an
+// st.html element to it; the release's rerun replaces it with the exact same kind of content).
+function paint(targets, answer) {
+  for (const [field, selector] of Object.entries(targets)) {
+    const box = document.querySelector(selector + ' [data-testid="stHtml"]');
+    if (box && typeof answer[field] === "string") box.innerHTML = answer[field];
+  }
+}
+
 function send(s, x, y, dragging) {
+  if (dragging && s.data.live && !s.liveOff) { liveSend(s, x, y); return; }
   if (s.inflight !== null && dragging) { s.pending = {x, y, dragging}; return; }
   s.seq = Math.max(s.seq, s.data.seq || 0) + 1;
   s.inflight = s.seq;
@@ -146,6 +179,7 @@ function onUp(s, e) {
   if (!s.dragging) return;
   s.dragging = false;
   s.pending = null;
+  s.livePending = null;
   s.inflight = null;                           // the release always goes out: it commits the point
   moveTo(s, e, false);
 }

@@ -72,7 +72,7 @@ def latent_pad(key: str, point, x_range: tuple[float, float], y_range: tuple[flo
                x_label: str, y_label: str, class_map: ClassAreaMap | None = None,
                class_names: tuple[str, ...] = (), seq: int = 0, caption: str = "",
                names: tuple[str, ...] | None = None, path: list[tuple[float, float]] | None = None,
-               on_change: Callable[[], None] | None = None):
+               on_change: Callable[[], None] | None = None, live: dict | None = None):
     """Mount the pad; returns the component result (its "point" state, or None before any move).
 
     Args:
@@ -85,6 +85,11 @@ def latent_pad(key: str, point, x_range: tuple[float, float], y_range: tuple[flo
         names: a short name drawn on each point ("A", "B").
         path: a polyline to draw (e.g. a morph's path from A to B), in latent coordinates.
         on_change: called (as a widget callback) whenever the pad sends a new point.
+        live: while dragging, ask the live drag's HTTP route (genlab/api.py) instead of sending every move
+            to Python, and paint its answer into the page: {"url", "query" (the route's parameters but z),
+            "point" (the full latent point), "axes" (which two coordinates the pad moves), "targets"
+            ({answer field: CSS selector of the container whose st.html it replaces})}. The release still
+            goes to Python (it commits the point). Without the route (a 404) the pad sends every move.
     """
     points = [point] if isinstance(point[0], (int, float)) else list(point)
     data = {
@@ -93,5 +98,6 @@ def latent_pad(key: str, point, x_range: tuple[float, float], y_range: tuple[flo
         "x_range": [float(v) for v in x_range], "y_range": [float(v) for v in y_range],
         "x_label": x_label, "y_label": y_label, "size": 420, "caption": caption,
         "map": None if class_map is None else _map_payload(class_map.key, class_map, tuple(class_names)),
+        "live": live,
     }
     return _COMPONENT(key=key, data=data, default={"point": None}, on_point_change=on_change or (lambda: None))

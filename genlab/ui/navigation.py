@@ -1,4 +1,4 @@
-"""The app's pages in one list: app.py routes with it, the home page describes each from it."""
+"""The app's pages in one list: main.py routes with it, the home page describes each from it."""
 from __future__ import annotations
 
 from dataclasses import dataclass

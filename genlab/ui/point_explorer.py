@@ -10,9 +10,11 @@ page, which updates the cube view and the link.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import streamlit as st
 
+from ..api import POINT_PATH
 from ..checkpoints import Checkpoint
 from ..generate import GenerateError
 from ..images import class_map_image, slice_strip
@@ -151,7 +153,8 @@ def live_view(space: Space, pad_axes: tuple[int, int]) -> None:
         elif d == 2:
             caption = ""
         latent_pad(space.key("pad"), (point[a], point[b]), space.ranges[a], space.ranges[b], axis_name(a),
-                   axis_name(b), pad_map, space.class_names, seq=ss[space.key("seq")], caption=caption)
+                   axis_name(b), pad_map, space.class_names, seq=ss[space.key("seq")], caption=caption,
+                   live=live_drag(space, point, pad_axes))
         st.caption("Drag the point or click to jump; or click the pad and use the arrow keys (Shift: bigger steps). "
                    "Hover for the class and probability under the cursor.")
         shown = d if d != 4 else 3                 # z4 of a 4D space has its slider
@@ -165,6 +168,22 @@ def live_view(space: Space, pad_axes: tuple[int, int]) -> None:
         class_panel(view, space.class_names, space.ckpt.path.stem, prefix)
     with right:
         activations_panel(view, prefix)
+
+
+def live_drag(space: Space, point: list[float], pad_axes: tuple[int, int]) -> dict | None:
+    """The pad's live drag (genlab/api.py answers each move; the release commits through Python), for a model
+    the pickers list by file name."""
+    if space.ckpt.path is None:
+        return None
+    prefix = space.prefix.rstrip(".")
+    query = {"model": space.ckpt.path.name}
+    if space.label is not None:
+        query["label"] = str(space.label)
+    layer = ss.get(f"{prefix}-layer")
+    if isinstance(layer, str):
+        query["layer"] = layer
+    return {"url": POINT_PATH, "query": urlencode(query), "point": [float(v) for v in point],
+            "axes": list(pad_axes), "targets": {name: f".st-key-{prefix}-{name}" for name in ("image", "class", "layers")}}
 
 
 def space_view(space: Space, slice_axis: int | None, pad_axes: tuple[int, int]) -> None:

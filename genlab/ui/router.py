@@ -1,4 +1,4 @@
-"""Every page runs inside app.py's router (st.navigation). One exception needs mending: on a fresh
+"""Every page runs inside main.py's router (st.navigation). One exception needs mending: on a fresh
 server, until some session has run the router, Streamlit still treats the `pages/` folder the legacy
 way, so the very first visitor who opens a deep link (a shared `/explorer?model=...&z=...`) gets that
 page run on its own, without the router's layout and page list. `require_router()` at the top of a

@@ -30,11 +30,15 @@ def test_drag_the_point_from_one_class_area_into_another(page, fresh_app_url, tm
     first_class, first_image = label.inner_text(), image.get_attribute("src")
 
     box = canvas.bounding_box()
+    live = []                                               # the drag's answers from the live route
+    page.on("response", lambda r: live.append(r.status) if "/genlab/api/point" in r.url else None)
     page.mouse.move(*pad_pixel(box, -0.84, 0.54))
     page.mouse.down()
     for k in range(1, 9):                                   # halfway, still holding the button
         page.mouse.move(*pad_pixel(box, -0.84 + 0.82 * k / 16, 0.54 - 0.57 * k / 16))
     expect(image).not_to_have_attribute("src", first_image, timeout=10_000)   # follows while dragging
+    assert live and set(live) == {200}, live                # ... through the live route, not reruns
+    expect(image).to_have_attribute("alt", re.compile(r"generated image at \(-0\.4"), timeout=10_000)
     for k in range(9, 17):
         page.mouse.move(*pad_pixel(box, -0.84 + 1.64 * k / 16, 0.54 - 1.14 * k / 16))
     page.mouse.up()

@@ -1,0 +1,162 @@
+"""The live drag's HTTP endpoint: one latent point in, its image, class and activations out, without a
+Streamlit rerun.
+
+    GET /genlab/api/point?model=gan_3d.safetensors&z=0.1,-0.4,0.2[&label=7][&layer=generator.layers.act2]
+
+A rerun of the Latent Explorer's live view costs the server about 20 ms of CPU per drag step, most of it
+Streamlit's own machinery (the run, its ~20 elements, their messages); this answer costs the model's
+forward passes and a few HTML strings. While the pointer moves, the latent pad (genlab/ui/latent_pad.js)
+asks here and swaps the answer into the image, class and activation panels; the release commits the point
+through Streamlit as before, which redraws everything exactly (coordinates, cube, link). A page served
+without this route (AppTest, `streamlit run main.py`) falls back to reruns.
+
+The answer is JSON: {"z": [...], "layer": name, "image": html, "class": html, "layers": html} - the same
+HTML the panels render (genlab.ui.explorer), so the page looks the same during and after a drag. Bad
+input gets 400 with {"error": message}: only models the pickers list (by file name; no paths), the
+model's number of finite coordinates within +-1e3, a label for a conditional GAN, a layer of the model.
+At most `MAX_BUSY` answers compute or wait at once (more get 503): each takes a few milliseconds, so a
+client that floods the route only queues behind itself.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+POINT_PATH = "/genlab/api/point"
+KINDS = ("gan", "vae", "ae", "cgan")
+MAX_BUSY = 32                 # answers computing or waiting at once; more are refused (503)
+MAX_COMPUTING = 2             # answers computing at once (the rest wait their turn)
+COORDINATE_LIMIT = 1e3
+
+
+class BadRequest(ValueError):
+    """A request the endpoint refuses, with the message for the client."""
+
+
+_listing = {"at": -1e9, "rows": []}
+LISTING_SECONDS = 2.0         # the models folder is listed at most this often (a drag asks 5-30 times a second)
+
+
+def _rows() -> list[dict]:
+    from .catalog import list_models
+
+    now = time.monotonic()
+    if now - _listing["at"] > LISTING_SECONDS:
+        _listing["rows"], _listing["at"] = list_models()[0], now
+    return _listing["rows"]
+
+
+def _model_row(name: str) -> dict:
+    if not name or len(name) > 200 or "/" in name or "\\" in name:
+        raise BadRequest("model must be the file name of a checkpoint in the models folder")
+    row = next((r for r in _rows() if r["file"] == name and r["kind"] in KINDS), None)
+    if row is None:
+        raise BadRequest(f"no GAN, conditional GAN, VAE or autoencoder named {name[:60]!r} in the models folder")
+    return row
+
+
+def _point(text: str, d: int) -> list[float]:
+    parts = text.split(",") if text else []
+    if len(parts) != d:
+        raise BadRequest(f"this model's latent space has {d} coordinates; z has {len(parts)}")
+    values = []
+    for part in parts:
+        try:
+            value = float(part)
+        except ValueError:
+            raise BadRequest(f"z: {part[:20]!r} is not a number") from None
+        if not math.isfinite(value) or abs(value) > COORDINATE_LIMIT:
+            raise BadRequest(f"z: {part[:20]!r} is not a finite number within +-{COORDINATE_LIMIT:g}")
+        values.append(value)
+    return values
+
+
+def point_answer(params: dict) -> dict:
+    """The answer for one request's query parameters (raises BadRequest with the client's message)."""
+    from .generate import GenerateError
+    from .latent.point import explore_point
+    from .ui.explorer import activations_html, class_html, class_names_of, default_layer, image_html
+    from .ui.loaders import load_model
+
+    row = _model_row(str(params.get("model", "")))
+    model = load_model(row["path"]).model
+    z = _point(str(params.get("z", "")), model.latent_dim)
+    label = None
+    if getattr(model, "conditional", False):
+        text = str(params.get("label", ""))
+        if not text.isdigit() or int(text) >= model.n_classes:
+            raise BadRequest(f"label must be a class 0..{model.n_classes - 1} for a conditional GAN")
+        label = int(text)
+    classifier = _strong_classifier()
+    try:
+        view = explore_point(model, z, classifier.model if classifier else None, label=label)
+    except GenerateError as err:
+        raise BadRequest(str(err)) from None
+    layer = str(params.get("layer", "")) or default_layer(view)
+    if layer not in view.activations:
+        raise BadRequest(f"this model has no layer {layer[:60]!r}")
+    names = class_names_of(classifier)
+    return {"z": view.z, "layer": layer, "image": image_html(view), "class": class_html(view, names),
+            "layers": activations_html(view, layer)}
+
+
+def _strong_classifier():
+    """The first valid strong classifier of the listing (as genlab.ui.explorer.strong_classifier), or None."""
+    from .checkpoints import CheckpointError
+    from .ui.loaders import load_model
+
+    for row in _rows():
+        if row["kind"] == "classifier" and row.get("config", {}).get("size") == "strong":
+            try:
+                return load_model(row["path"])
+            except CheckpointError:
+                continue
+    return None
+
+
+class _Gate:
+    """At most MAX_BUSY requests in the endpoint, MAX_COMPUTING of them computing."""
+
+    def __init__(self):
+        self.busy = 0
+        self.lock = threading.Lock()
+        self.computing = threading.BoundedSemaphore(MAX_COMPUTING)
+
+
+_gate = _Gate()
+
+
+def _answer_in_turn(params: dict) -> dict:
+    with _gate.computing:
+        return point_answer(params)
+
+
+async def point_endpoint(request: Request) -> JSONResponse:
+    params = dict(request.query_params)
+    with _gate.lock:
+        if _gate.busy >= MAX_BUSY:
+            return JSONResponse({"error": "the server is busy; the page catches up when you release the point"},
+                                status_code=503)
+        _gate.busy += 1
+    try:
+        answer = await run_in_threadpool(_answer_in_turn, params)
+    except BadRequest as err:
+        return JSONResponse({"error": str(err)}, status_code=400)
+    except asyncio.CancelledError:
+        raise
+    except Exception as err:   # a broken checkpoint, say: the pad falls back to reruns, which show the message
+        return JSONResponse({"error": f"{type(err).__name__}: {str(err)[:200]}"}, status_code=500)
+    finally:
+        with _gate.lock:
+            _gate.busy -= 1
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})
+
+
+ROUTES = [Route(POINT_PATH, point_endpoint, methods=["GET"])]
