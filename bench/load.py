@@ -51,6 +51,7 @@ import math
 import os
 import re
 import signal
+import socket
 import statistics
 import sys
 import tempfile
@@ -121,6 +122,10 @@ class Client:
     index: int                            # which session (phase of its drag path)
     after_finish: bool = False            # send the kept move when the run has finished, not when the pad is drawn
     visitor: str = ""                     # a genlab_visitor cookie to send (tabs of one visitor share it)
+    via_reruns: bool = False              # send every move as a rerun even where the pad has the live route
+    live: dict | None = None              # the pad's live drag settings (data.live), when it has them
+    http: tuple | None = None             # the keep-alive connection to the live route (reader, writer)
+    releases: list = field(default_factory=list)   # the release that ends the drag (a Move, sent as a rerun)
     ws: object = None
     query_string: str = ""
     page_hash: str = ""
@@ -180,6 +185,9 @@ class Client:
 
     async def close(self) -> None:
         self.closed = True
+        if self.http is not None:
+            self.http[1].close()
+            self.http = None
         if self.timer is not None:
             self.timer.cancel()
         if self.ws is not None:
@@ -285,6 +293,7 @@ class Client:
             self.fragment_id = delta.fragment_id or self.fragment_id
             data = json.loads(el.bidi_component.json or "{}")
             self.data_seq = int(data.get("seq") or 0)
+            self.live = data.get("live") or None
             if self.run is not None:
                 self.run.pad_seq = self.data_seq
             if not self.after_finish:   # latent_pad.js, as soon as the pad is drawn with the new seq
@@ -320,12 +329,12 @@ class Client:
             self.fragment_runs += 1
         else:
             self.full_runs += 1
-            if self.moves:   # a full page rerun while dragging (see summary: full_page_reruns_while_dragging)
+            if self.moves and not self.releases:   # a full page rerun while dragging (see summary)
                 self.full_runs_dragging += 1
             self.opened.set()
         if run.pad_seq is None:
             return
-        for move in self.moves:
+        for move in self.moves + self.releases:
             if move.finished is None and move.seq <= run.pad_seq:
                 move.finished, move.image, move.exact = now, run.image_at, move.seq == run.pad_seq
                 move.shown, move.image_hash = run.shown, run.image_hash
@@ -342,13 +351,26 @@ class Client:
             return None
         return self._send_move(x, y)
 
-    async def _send_move(self, x: float, y: float) -> None:
+    @property
+    def uses_live_route(self) -> bool:
+        return self.live is not None and not self.via_reruns
+
+    async def _send_move(self, x: float, y: float, dragging: bool = True) -> None:
+        """One move as the pad sends it: to the live route while dragging when the pad has it, else (and the
+        release) as a rerun of the live view."""
+        if dragging and self.uses_live_route:
+            self.seq += 1
+            self.inflight, self.pending = self.seq, None
+            move = Move(self.seq, round(x, 4), round(y, 4), time.perf_counter())
+            self.moves.append(move)
+            asyncio.create_task(self._ask_live_route(move))
+            return
         self.seq = max(self.seq, self.data_seq) + 1
         self.inflight, self.pending = self.seq, None
         if self.timer is not None:
             self.timer.cancel()
         self.timer = asyncio.get_running_loop().call_later(PAD_RETRY, self._give_up_waiting)
-        point = {"x": round(x, 4), "y": round(y, 4), "index": 0, "seq": self.seq, "dragging": True}
+        point = {"x": round(x, 4), "y": round(y, 4), "index": 0, "seq": self.seq, "dragging": dragging}
         msg = BackMsg()
         state = msg.rerun_script
         state.query_string = self.query_string
@@ -363,8 +385,66 @@ class Client:
         state.fragment_id = self.fragment_id
         state.cached_message_hashes.extend(self.cache)
         self._context(state.context_info)
-        self.moves.append(Move(self.seq, point["x"], point["y"], time.perf_counter()))
+        (self.moves if dragging else self.releases).append(Move(self.seq, point["x"], point["y"], time.perf_counter()))
         await self._send(msg)
+
+    async def _ask_live_route(self, move: Move) -> None:
+        """latent_pad.js liveSend: GET the live route for the moved point (one in flight), then send the move
+        kept meanwhile."""
+        live = self.live
+        z = list(live["point"])
+        z[live["axes"][0]], z[live["axes"][1]] = move.x, move.y
+        path = f"{live['url']}?{live['query']}&z=" + ",".join(f"{v:.4f}" for v in z)
+        try:
+            status, body = await self._http_get(path)
+            now = time.perf_counter()
+            if status != 200:
+                self._error("error_message", f"the live route answered {status}: {body[:200]!r}")
+            else:
+                answer = json.loads(body)
+                found = _IMAGE.search(answer.get("image", ""))
+                move.finished = move.image = now
+                move.exact = True
+                if found:
+                    move.shown = tuple(float(v) for v in found.group(2).split(","))
+                    move.image_hash = hashlib.md5(found.group(1).encode()).hexdigest()
+        except (OSError, asyncio.IncompleteReadError, ValueError) as err:
+            self._error("disconnect", f"the live route: {type(err).__name__}: {err}")
+            self.http = None
+        self.inflight = None
+        if self.pending is not None and not self.closed:
+            x, y = self.pending
+            await self._send_move(x, y)
+
+    async def _http_get(self, path: str) -> tuple[int, bytes]:
+        """A GET on this client's keep-alive connection (opened on first use; once more if it was closed)."""
+        url = urllib.parse.urlparse(self.base)
+        for attempt in range(2):
+            if self.http is None:
+                reader, writer = await asyncio.open_connection(url.hostname, url.port or 80)
+                sock = writer.get_extra_info("socket")
+                if sock is not None:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self.http = (reader, writer)
+            reader, writer = self.http
+            cookie = f"Cookie: genlab_visitor={self.visitor}\r\n" if self.visitor else ""
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\n{cookie}\r\n".encode())
+            try:
+                await writer.drain()
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (OSError, asyncio.IncompleteReadError):
+                self.http = None
+                if attempt:
+                    raise
+                continue
+            lines = head.decode("latin-1").split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)}
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            if headers.get("connection", "").lower() == "close":
+                writer.close()
+                self.http = None
+            return int(lines[0].split()[1]), body
+        raise OSError("no connection")
 
     def _give_up_waiting(self) -> None:
         self.inflight = None                      # latent_pad.js: never wait forever on a lost answer
@@ -396,6 +476,16 @@ class Client:
             await asyncio.sleep(0.02)
         if self.timer is not None:
             self.timer.cancel()
+        if self.uses_live_route and self.moves and not (self.closed or self.errors["disconnect"]):
+            # The release commits the point through Python: a fragment rerun, then the whole page.
+            last = self.moves[-1]
+            self.inflight = None
+            await self._send_move(last.x, last.y, dragging=False)
+            until = loop.time() + ANSWER_LIMIT
+            while self.releases[-1].finished is None and loop.time() < until and not self.closed:
+                await asyncio.sleep(0.02)
+            if self.timer is not None:
+                self.timer.cancel()
 
     def summary(self) -> dict:
         answered = [m for m in self.moves if m.rtt is not None and m.rtt <= ANSWER_LIMIT]
@@ -412,6 +502,9 @@ class Client:
                 "image_changed_between_answers": changed,
                 "rtt_ms": [round(m.rtt * 1e3, 1) for m in self.moves if m.rtt is not None],
                 "image_ms": [round((m.image - m.sent) * 1e3, 1) for m in self.moves if m.image is not None],
+                "live_route": self.uses_live_route,
+                "release_ms": [round(m.rtt * 1e3, 1) for m in self.releases if m.rtt is not None],
+                "releases_sent": len(self.releases),
                 "errors": errors, "error_texts": self.error_texts}
 
 
@@ -556,7 +649,8 @@ async def bench(args, base: str, pid: int, runs: Path) -> dict:
                               "idle_epoch_s": [round(s, 2) for s in idle]}
     # 3. N sessions open the page at once.
     rss_before = rss_mb(pid)
-    clients = [Client(base, query, i, after_finish=args.after_finish) for i in range(args.sessions)]
+    clients = [Client(base, query, i, after_finish=args.after_finish, via_reruns=args.via_reruns)
+               for i in range(args.sessions)]
     await asyncio.gather(*(c.open() for c in clients))
     rss_after = rss_mb(pid)
     # 4. All drag together.
@@ -601,6 +695,8 @@ def summarize(args, raw: dict) -> tuple[list[tuple], dict]:
     sessions = raw["sessions"]
     n = len(sessions)
     rtts = [v for s in sessions for v in s["rtt_ms"]]
+    releases = [v for s in sessions for v in s.get("release_ms", [])]
+    live = any(s.get("live_route") for s in sessions)
     images = [v for s in sessions for v in s["image_ms"]]
     opens = [s["open_s"] for s in sessions if s["open_s"] is not None]
     sent = sum(s["sent"] for s in sessions)
@@ -628,8 +724,11 @@ def summarize(args, raw: dict) -> tuple[list[tuple], dict]:
         "superseded_pointer_moves": sum(s["superseded_before_sending"] for s in sessions),
         "answers_showing_the_moved_point": sum(s["answers_showing_the_moved_point"] for s in sessions),
         "exact_answers": sum(s["exact_answers"] for s in sessions),
+        "live_route": live,
+        "release_p50_ms": _r(percentile(releases, 0.5), 1), "release_max_ms": _r(max(releases), 1) if releases else None,
     }
     offered = n * args.rate
+    live_path = "/genlab/api/point"
     rows = [
         ("first open on this server (not one of the N)", head["first_open_s"], "s", "models loaded, maps computed"),
     ]
@@ -638,10 +737,12 @@ def summarize(args, raw: dict) -> tuple[list[tuple], dict]:
             (f"cold page open, p50 of {n} opening at once", _v(head["open_p50_s"]), "s",
              f"GET + websocket + first full run ({len(opens)} of {n} opened)"),
             ("cold page open, max", _v(head["open_max_s"]), "s", ""),
-            ("drag move round trip, p50", _v(head["rtt_p50_ms"]), "ms", f"send -> script_finished, {sent} moves sent"),
+            ("drag move round trip, p50", _v(head["rtt_p50_ms"]), "ms",
+             (f"GET {live_path} -> its answer" if live else "send -> script_finished") + f", {sent} moves sent"),
             ("drag move round trip, p95", _v(head["rtt_p95_ms"]), "ms", ""),
             ("drag move round trip, max", _v(head["rtt_max_ms"]), "ms", ""),
-            ("drag move -> new image, p50", _v(head["image_p50_ms"]), "ms", "send -> the run's image delta"),
+            ("drag move -> new image, p50", _v(head["image_p50_ms"]), "ms",
+             "the answer holds the image" if live else "send -> the run's image delta"),
             ("moves answered within 5 s", _v(head["answered_within_5s_pct"]), "%", f"{answered} of {sent}"),
             ("moves served per second (all sessions)", _v(head["moves_per_s_served"]), "1/s",
              f"offered {offered:g}/s of pointer moves; {head['superseded_pointer_moves']} superseded while "
@@ -649,8 +750,15 @@ def summarize(args, raw: dict) -> tuple[list[tuple], dict]:
             ("full page reruns while dragging", full, "", "a move sent before the last run's coordinate inputs "
              "arrived carries stale z values: their on_change commits the point (st.rerun(scope='app'))"),
             ("errors", head["errors"], "", ", ".join(f"{k} {v}" for k, v in errors.items() if v) or "none"),
+        ]
+        if live:
+            rows += [("release (commit) round trip, p50", _v(head["release_p50_ms"]), "ms",
+                      f"the release as a rerun -> script_finished (the page redrawn whole), {len(releases)} releases"),
+                     ("release round trip, max", _v(head["release_max_ms"]), "ms", "")]
+        rows += [
             ("server CPU per move", _v(head["server_cpu_ms_per_move"]), "ms",
-             f"{raw['server_cpu_s']:.1f} s / {sent} moves ({runs} runs finished); "
+             f"{raw['server_cpu_s']:.1f} s / {sent} moves ("
+             + (f"{len(releases)} releases as reruns" if live else f"{runs} runs finished") + "); "
              f"{head['server_cores_busy']} cores busy"),
             ("server RSS per session", _v(head["rss_per_session_mb"]), "MB",
              f"{raw['rss_before_mb']:.0f} MB before, {raw['rss_after_open_mb']:.0f} MB with {n} open"),
@@ -679,6 +787,9 @@ def parse_args(argv=None):
     parser.add_argument("--after-finish", action="store_true",
                         help="unlike latent_pad.js, send the move kept while waiting only when the answering run has "
                              "finished (its coordinate inputs have arrived): no stale inputs, no full page reruns")
+    parser.add_argument("--via-reruns", action="store_true",
+                        help="send every move as a rerun of the live view, as pads without the live route do "
+                             "(the Morph and VAE Lab pads; the Explorer before genlab/api.py)")
     parser.add_argument("--url", help="attach to a running server (http://host:port) instead of starting one")
     parser.add_argument("--pid", type=int, help="with --url: the server's process id (default: found by its port)")
     parser.add_argument("--runs", help="with --url --train: the server's GENLAB_RUNS folder")
@@ -728,6 +839,7 @@ def main(argv=None) -> dict:
     result = {"machine": machine, "measured": time.strftime("%Y-%m-%d %H:%M"), "server_pid": pid,
               "settings": {"sessions": args.sessions, "rate": args.rate, "seconds": args.seconds, "model": args.model,
                            "after_finish": args.after_finish, "server_threads": args.server_threads,
+                           "via_reruns": args.via_reruns,
                            "url": args.url or "started by the bench", "train": args.train},
               "summary": head,
               "rows": [{"measure": n, "value": _r(v, 4), "unit": u, "note": note} for n, v, u, note in rows],

@@ -18,9 +18,27 @@ def run_bench(args: list[str]) -> dict:
         return pool.submit(load.main, args).result()
 
 
+def test_two_sessions_drag_through_the_live_route_and_release_through_streamlit(tmp_path):
+    """As the Explorer's pad does: each move a GET of the live route, answered with the moved point's image;
+    the release a rerun that commits the point."""
+    result = run_bench(["--sessions", "2", "--rate", "5", "--seconds", "4", "--json", str(tmp_path / "load.json"),
+                        "--quiet"])
+    summary = result["summary"]
+    assert summary["errors"] == 0, [s["error_texts"] for s in result["sessions"]]
+    assert summary["live_route"]
+    for session in result["sessions"]:
+        assert session["live_route"] and session["sent"] >= 10
+        assert session["answered"] == session["sent"] == session["exact_answers"]
+        assert session["answers_showing_the_moved_point"] == session["sent"]    # the answer is the moved point
+        assert session["image_changed_between_answers"] == session["sent"] - 1
+        assert session["fragment_runs"] <= 1 and session["full_page_reruns_while_dragging"] == 0   # no reruns
+        assert session["releases_sent"] == 1 and len(session["release_ms"]) == 1   # the release was answered
+    assert summary["server_cpu_ms_per_move"] > 0
+
+
 def test_two_sessions_drag_and_every_move_is_answered_with_the_moved_point(tmp_path):
     result = run_bench(["--sessions", "2", "--rate", "5", "--seconds", "5", "--json", str(tmp_path / "load.json"),
-                        "--quiet"])
+                        "--quiet", "--via-reruns"])
     assert (tmp_path / "load.json").is_file()
     summary = result["summary"]
     assert summary["errors"] == 0, [s["error_texts"] for s in result["sessions"]]
