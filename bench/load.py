@@ -3,7 +3,8 @@ open the Latent Explorer and drag its latent pad; round trips, errors, throughpu
 and memory per session and per move.
 
     python bench/load.py [--sessions 20] [--rate 5] [--seconds 30] [--url URL [--pid PID]] [--train]
-                         [--after-finish] [--profile server.speedscope.json] [--json bench/results/load.json]
+                         [--via-reruns] [--after-finish] [--profile server.speedscope.json]
+                         [--json bench/results/load.json]
 
 Each client does what a browser tab does on the wire (ForwardMsg / BackMsg protobufs over
 ws://host/_stcore/stream): it opens /explorer?model=gan_2d.safetensors (a rerun_script BackMsg with the
@@ -23,8 +24,15 @@ browser's fragment rerun:
       cached_message_hashes  the hashes of the large messages it keeps (ForwardMsg cache, as the browser)
       context_info        timezone, locale, url, colour scheme
 
-A move's round trip is the time from sending it to the script_finished of the run that answered it (the
-first run whose pad shows a seq at least as new); the time to that run's new image is recorded too. The
+That is how pads without the live route work (--via-reruns). The Explorer's pad has it (data.live): while
+the pointer moves it GETs /genlab/api/point (genlab/api.py) for each move, one in flight and the newest
+kept, and only the release goes out as the rerun above (dragging false), which commits the point and
+redraws the page; the client does the same on a keep-alive HTTP connection of its own, and times the
+release separately.
+
+A move's round trip is the time from sending it to the live route's answer, or (reruns) to the
+script_finished of the run that answered it (the first run whose pad shows a seq at least as new); the time
+to that run's new image is recorded too. The
 server's CPU per move is its utime + stime (/proc/PID/stat) over the drag phase divided by the moves the
 clients sent, which holds on a busy machine; its RSS per session is (RSS with all sessions open - RSS
 before) / N.
