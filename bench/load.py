@@ -537,13 +537,17 @@ def _xsrf_cookie(url: str) -> str:
 # The server
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process so far (all its threads), from /proc/PID/stat."""
+def cpu_seconds(pid: int | tuple) -> float:
+    """utime + stime of a process so far (all its threads), from /proc/PID/stat; summed over several."""
+    if isinstance(pid, tuple):
+        return sum(cpu_seconds(p) for p in pid)
     fields_ = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int | tuple) -> float:
+    if isinstance(pid, tuple):
+        return sum(rss_mb(p) for p in pid)
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
@@ -639,13 +643,14 @@ async def bench(args, base: str, pid: int, runs: Path) -> dict:
     query = urllib.parse.urlencode({"model": args.model})
     result: dict = {}
     # 1. A first visitor on this server (models loaded, maps computed or read): not one of the N.
-    first = Client(base, query, -1)
-    await first.open()
-    result["first_open_s"] = first.open_seconds
-    first_errors = {k: v for k, v in first.errors.items() if v}
-    await first.close()
-    if first.open_seconds is None or first_errors:
-        raise RuntimeError(f"the first page open failed: {first_errors} {first.error_texts}")
+    for k in range(max(1, args.warm)):   # --warm: one per replica behind a round-robin proxy
+        first = Client(base, query, -1)
+        await first.open()
+        result.setdefault("first_open_s", first.open_seconds)
+        first_errors = {k: v for k, v in first.errors.items() if v}
+        await first.close()
+        if first.open_seconds is None or first_errors:
+            raise RuntimeError(f"the first page open failed: {first_errors} {first.error_texts}")
     await asyncio.sleep(1.0)
     # 2. Training, idle: its epochs before any session opens.
     training = None
@@ -795,11 +800,15 @@ def parse_args(argv=None):
     parser.add_argument("--after-finish", action="store_true",
                         help="unlike latent_pad.js, send the move kept while waiting only when the answering run has "
                              "finished (its coordinate inputs have arrived): no stale inputs, no full page reruns")
+    parser.add_argument("--warm", type=int, default=1,
+                        help="page opens before the N (models loaded); with --url to N replicas behind a "
+                             "round-robin proxy, N")
     parser.add_argument("--via-reruns", action="store_true",
                         help="send every move as a rerun of the live view, as pads without the live route do "
                              "(the Morph and VAE Lab pads; the Explorer before genlab/api.py)")
     parser.add_argument("--url", help="attach to a running server (http://host:port) instead of starting one")
-    parser.add_argument("--pid", type=int, help="with --url: the server's process id (default: found by its port)")
+    parser.add_argument("--pid", help="with --url: the server's process id, or several comma-separated (the "
+                        "replicas behind a proxy: their CPU and memory are summed; default: found by the port)")
     parser.add_argument("--runs", help="with --url --train: the server's GENLAB_RUNS folder")
     parser.add_argument("--train", action="store_true", help="also train a Train-page job; its epoch times")
     parser.add_argument("--train-kind", default="vae", choices=("vae", "ae", "gan"))
@@ -826,7 +835,8 @@ def main(argv=None) -> dict:
     with ExitStack() as stack:
         if args.url:
             base = args.url.rstrip("/")
-            pid = args.pid or listening_pid(urllib.parse.urlparse(base).port or 80)
+            pids = tuple(int(p) for p in args.pid.split(",")) if args.pid else ()
+            pid = (pids[0] if len(pids) == 1 else pids) or listening_pid(urllib.parse.urlparse(base).port or 80)
             runs = Path(args.runs) if args.runs else Path(os.environ.get("GENLAB_RUNS", ROOT / "runs" / "app"))
         else:
             from tests.e2e.server import app_server
