@@ -328,6 +328,34 @@ def content_hash(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def model_hash(path: str | os.PathLike) -> str:
+    """sha256 of what a checkpoint's model computes: its kind, config and tensors (names, dtypes, shapes and
+    bytes), not its history, metrics or dates. A key for caches derived from the model (class-area maps),
+    which stay valid when only the metadata is rewritten (e.g. `python -m genlab quality --write` storing
+    new scores). Files that are not safetensors hash whole (`content_hash`)."""
+    path = Path(path)
+    try:
+        _check_header(path)
+    except CheckpointError:
+        return content_hash(path)
+    with open(path, "rb") as f:
+        header_len = int.from_bytes(f.read(8), "little")
+        try:
+            header = json.loads(f.read(header_len))
+        except ValueError:
+            return content_hash(path)
+        meta = header.pop("__metadata__", None) or {}
+        try:
+            genlab = json.loads(meta.get("genlab", "{}"))
+        except ValueError:
+            genlab = {}
+        digest = hashlib.sha256(json.dumps({"kind": genlab.get("kind"), "config": genlab.get("config"),
+                                            "tensors": header}, sort_keys=True).encode())
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def find_checkpoints(folder: str | os.PathLike) -> list[Path]:
     """The .safetensors files in `folder` (not recursive), sorted by name."""
     folder = Path(folder)

@@ -109,6 +109,26 @@ def test_map_cache_is_used_and_invalidated_when_the_checkpoint_changes(tiny_chec
     assert not class_area_map(changed.eval(), classifier, tiny_checkpoint, classifier_path, **args).from_cache
 
 
+def test_map_cache_survives_new_scores_in_the_metadata(tiny_checkpoint, monkeypatch):
+    """`genlab quality --write` rewrites a checkpoint with new metrics: its maps stay valid (the key is the
+    model's weights and config), while new weights at the same path get a new key."""
+    from genlab.checkpoints import model_hash, update_metrics
+
+    monkeypatch.delenv("GENLAB_CACHE_DIR", raising=False)
+    classifier_path = SHIPPED / "classifier_strong.safetensors"
+    classifier = load_checkpoint(classifier_path).model
+    args = dict(axes=(0, 1), ranges=[(-1, 1), (-1, 1)], resolution=12)
+    before = model_hash(tiny_checkpoint)
+    first = class_area_map(load_checkpoint(tiny_checkpoint).model, classifier, tiny_checkpoint, classifier_path, **args)
+    update_metrics(tiny_checkpoint, {"fid": 123.0, "scored_on": "2026-11-30"})
+    assert model_hash(tiny_checkpoint) == before
+    again = class_area_map(load_checkpoint(tiny_checkpoint).model, classifier, tiny_checkpoint, classifier_path, **args)
+    assert again.from_cache and again.key == first.key
+    changed = build_model("gan", load_checkpoint(tiny_checkpoint).config)
+    save_checkpoint(tiny_checkpoint, changed, "mnist5k")
+    assert model_hash(tiny_checkpoint) != before
+
+
 def test_map_gate_is_taken_only_to_compute_and_the_cache_is_read_again_inside_it(tiny_checkpoint, monkeypatch):
     from contextlib import contextmanager
 

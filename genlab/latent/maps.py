@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..checkpoints import content_hash
+from ..checkpoints import model_hash
 from ..files import atomic_write, file_stamp
 
 MAP_VERSION = 1                  # bump when the computation changes, so old cache files are not used
@@ -285,11 +285,12 @@ def compute_class_area_map(model: nn.Module, classifier: nn.Module, axes: tuple[
 
 @lru_cache(maxsize=64)
 def _hash_of(path: str, size: int, mtime_ns: int) -> str:
-    return content_hash(path)
+    return model_hash(path)
 
 
 def file_hash(path: str | os.PathLike) -> str:
-    """sha256 of a file's content, remembered while its size and modification time stay the same."""
+    """sha256 of a checkpoint's model (genlab.checkpoints.model_hash: kind, config, tensors; not its metadata),
+    remembered while the file's size and modification time stay the same."""
     return _hash_of(str(Path(path).resolve()), *file_stamp(path))
 
 
@@ -316,7 +317,7 @@ def cache_folders(checkpoint_path: str | os.PathLike) -> list[Path]:
 
 
 def map_key(checkpoint_path, classifier_path, axes, ranges, resolution, fixed, label, method, coarse_step) -> str:
-    """The cache key: content hashes of both checkpoints and every parameter of the map."""
+    """The cache key: model hashes of both checkpoints (their weights and configs) and every parameter of the map."""
     spec = {
         "version": MAP_VERSION, "model": file_hash(checkpoint_path), "classifier": file_hash(classifier_path),
         "axes": list(axes), "ranges": [[round(float(lo), 6), round(float(hi), 6)] for lo, hi in ranges],
