@@ -105,6 +105,7 @@ class Move:
     exact: bool = False                   # answered by a run whose pad echoed this very seq
     shown: tuple | None = None            # the image's coordinates as the page printed them
     image_hash: str = ""
+    live: bool = False                    # sent to the live route (answered by its HTTP answer, never by a run)
 
     @property
     def rtt(self) -> float | None:
@@ -343,7 +344,7 @@ class Client:
         if run.pad_seq is None:
             return
         for move in self.moves + self.releases:
-            if move.finished is None and move.seq <= run.pad_seq:
+            if move.finished is None and not move.live and move.seq <= run.pad_seq:
                 move.finished, move.image, move.exact = now, run.image_at, move.seq == run.pad_seq
                 move.shown, move.image_hash = run.shown, run.image_hash
 
@@ -369,7 +370,7 @@ class Client:
         if dragging and self.uses_live_route:
             self.seq += 1
             self.inflight, self.pending = self.seq, None
-            move = Move(self.seq, round(x, 4), round(y, 4), time.perf_counter())
+            move = Move(self.seq, round(x, 4), round(y, 4), time.perf_counter(), live=True)
             self.moves.append(move)
             asyncio.create_task(self._ask_live_route(move))
             return

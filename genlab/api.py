@@ -14,8 +14,8 @@ The answer is JSON: {"z": [...], "layer": name, "image": html, "class": html, "l
 HTML the panels render (genlab.ui.explorer), so the page looks the same during and after a drag. Bad
 input gets 400 with {"error": message}: only models the pickers list (by file name; no paths), the
 model's number of finite coordinates within +-1e3, a label for a conditional GAN, a layer of the model.
-At most `MAX_BUSY` answers compute or wait at once (more get 503): each takes a few milliseconds, so a
-client that floods the route only queues behind itself.
+At most `MAX_BUSY` (256) answers compute or wait at once (more get 503), `MAX_COMPUTING` of them computing:
+each takes a few milliseconds, and a pad keeps one request in flight.
 """
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ from starlette.routing import Route
 
 POINT_PATH = "/genlab/api/point"
 KINDS = ("gan", "vae", "ae", "cgan")
-MAX_BUSY = 32                 # answers computing or waiting at once; more are refused (503)
+MAX_BUSY = 256                # answers computing or waiting at once; more are refused (503): a pad keeps one
+                              # request in flight, so this is room for 256 visitors dragging at the same moment
 MAX_COMPUTING = 2             # answers computing at once (the rest wait their turn)
 COORDINATE_LIMIT = 1e3
 

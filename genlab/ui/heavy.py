@@ -7,9 +7,11 @@ So every such computation first takes a turn at one `HeavyGate`, shared by all s
 
 - **one turn per visitor**: a visitor's second heavy request (another tab, another slice) waits until their
   first is done; "visitor" is the id of genlab.ui.visitor (the browser's cookie);
-- **a bounded number of turns at once** (`GENLAB_HEAVY_SLOTS`, default: the CPU count less one, at least
-  1), handed out first come, first served, so the remaining core keeps answering drags and a training
-  worker keeps its speed, and a visitor's request waits behind at most one turn of each other visitor.
+- **a bounded number of turns at once** (`GENLAB_HEAVY_SLOTS`, default: the CPU count; the demo's torch runs
+  one thread per request), handed out first come, first served: one visitor's computations take at most one
+  core, and a visitor's request waits behind at most one turn of each other visitor. (With one slot on two
+  cores, a second visitor's fresh map waited for the hammering visitor's current one: 3.0x its quiet time
+  in bench/hammer.py.)
 
 `GENLAB_HEAVY_GATE=off` lets every request compute at once (as before the gate; bench/hammer.py measures the
 difference). A waiting page says what it waits for, and stays interruptible (a newer rerun of the same session drops its
@@ -31,11 +33,11 @@ from .visitor import visitor_id
 
 
 def heavy_slots() -> int:
-    """$GENLAB_HEAVY_SLOTS, else the CPU count less one (at least 1)."""
+    """$GENLAB_HEAVY_SLOTS, else the CPU count."""
     value = os.environ.get("GENLAB_HEAVY_SLOTS", "").strip()
     if value.isdigit() and int(value) >= 1:
         return min(int(value), 64)
-    return max(1, (os.cpu_count() or 1) - 1)
+    return max(1, os.cpu_count() or 1)
 
 
 class HeavyGate:
