@@ -3,6 +3,7 @@ point, and a clear 400 for every bad request."""
 import asyncio
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from starlette.requests import Request
@@ -15,7 +16,9 @@ def call(query: str) -> tuple[int, dict]:
     scope = {"type": "http", "method": "GET", "path": api.POINT_PATH, "query_string": query.encode(),
              "headers": [], "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1), "scheme": "http",
              "root_path": ""}
-    response = asyncio.run(api.point_endpoint(Request(scope)))
+    # In a thread of its own: the browser tests' Playwright leaves an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        response = pool.submit(asyncio.run, api.point_endpoint(Request(scope))).result()
     return response.status_code, json.loads(response.body)
 
 
