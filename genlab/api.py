@@ -45,13 +45,27 @@ _listing = {"at": -1e9, "rows": []}
 LISTING_SECONDS = 2.0         # the models folder is listed at most this often (a drag asks 5-30 times a second)
 
 
+_loaded: dict = {}             # path -> Checkpoint, for the current listing (the models Streamlit's cache holds)
+
+
 def _rows() -> list[dict]:
     from .catalog import list_models
 
     now = time.monotonic()
     if now - _listing["at"] > LISTING_SECONDS:
         _listing["rows"], _listing["at"] = list_models()[0], now
+        _loaded.clear()           # a checkpoint rewritten meanwhile is loaded afresh (its stamp changed)
     return _listing["rows"]
+
+
+def _load(path: str):
+    """The checkpoint at `path` from genlab.ui.loaders' shared cache, remembered until the next listing."""
+    from .ui.loaders import load_model
+
+    found = _loaded.get(path)
+    if found is None:
+        found = _loaded[path] = load_model(path)
+    return found
 
 
 def _model_row(name: str) -> dict:
@@ -84,10 +98,9 @@ def point_answer(params: dict) -> dict:
     from .generate import GenerateError
     from .latent.point import explore_point
     from .ui.explorer import activations_html, class_html, class_names_of, default_layer, image_html
-    from .ui.loaders import load_model
 
     row = _model_row(str(params.get("model", "")))
-    model = load_model(row["path"]).model
+    model = _load(row["path"]).model
     z = _point(str(params.get("z", "")), model.latent_dim)
     label = None
     if getattr(model, "conditional", False):
@@ -111,12 +124,11 @@ def point_answer(params: dict) -> dict:
 def _strong_classifier():
     """The first valid strong classifier of the listing (as genlab.ui.explorer.strong_classifier), or None."""
     from .checkpoints import CheckpointError
-    from .ui.loaders import load_model
 
     for row in _rows():
         if row["kind"] == "classifier" and row.get("config", {}).get("size") == "strong":
             try:
-                return load_model(row["path"])
+                return _load(row["path"])
             except CheckpointError:
                 continue
     return None

@@ -238,6 +238,13 @@ def test_map_pictures_put_y_up_and_frame_the_current_slice():
     strip = slice_strip([(labels, np.ones((10, 10)))] * 16, highlight=3, scale=2, per_row=8)
     assert strip.size == (8 * 24 + 4, 2 * 24 + 4)
     assert feature_map_grid(torch.randn(64, 14, 14)).size[0] > 14 * 8
+    from torchvision.utils import make_grid
+
+    from genlab.images import tile
+    for n, h, w, nrow, pad in [(64, 14, 14, 11, 1), (1, 12, 12, 2, 1), (7, 5, 3, 3, 2), (10, 4, 4, 10, 0)]:
+        maps = torch.randn(n, h, w)   # the hand-made tiling lays maps out exactly as torchvision does
+        assert torch.equal(tile(maps, nrow, pad, -1.0), make_grid(maps.unsqueeze(1), nrow=nrow, padding=pad,
+                                                                  pad_value=-1)[0])
     assert feature_map_grid(torch.randn(12544), scale=1).size == (112, 112)
 
 
