@@ -196,7 +196,8 @@ def space_view(space: Space, slice_axis: int | None, pad_axes: tuple[int, int]) 
     whole = class_map(space.ckpt, space.classifier, views.space_map_spec(space.ranges, point), label=space.map_label,
                       what={2: "class-area map", 3: "3D class-area map", 4: "4D class-area map (16 cubes)"}.get(d, "cube"))
     if d == 2:
-        st.download_button("Download the class-area map (PNG)", png_bytes(class_map_image(whole.labels, whole.confidence)),
+        st.download_button("Download the class-area map (PNG)",   # drawn when clicked, not on every run
+                           lambda: png_bytes(class_map_image(whole.labels, whole.confidence)),
                            file_name=f"{space.ckpt.path.stem}_class_map.png", mime="image/png", on_click="ignore",
                            key=space.key("map-download"))
         return
