@@ -97,7 +97,8 @@ def point_answer(params: dict) -> dict:
     """The answer for one request's query parameters (raises BadRequest with the client's message)."""
     from .generate import GenerateError
     from .latent.point import explore_point
-    from .ui.explorer import activations_html, class_html, class_names_of, default_layer, image_html
+    from .ui.explorer import (activations_html, class_html, class_names_of, default_layer, image_html,
+                              strong_classifier)
 
     row = _model_row(str(params.get("model", "")))
     model = _load(row["path"]).model
@@ -108,7 +109,7 @@ def point_answer(params: dict) -> dict:
         if not text.isdigit() or int(text) >= model.n_classes:
             raise BadRequest(f"label must be a class 0..{model.n_classes - 1} for a conditional GAN")
         label = int(text)
-    classifier = _strong_classifier()
+    classifier = strong_classifier(_rows(), _load)
     try:
         view = explore_point(model, z, classifier.model if classifier else None, label=label)
     except GenerateError as err:
@@ -119,19 +120,6 @@ def point_answer(params: dict) -> dict:
     names = class_names_of(classifier)
     return {"z": view.z, "layer": layer, "image": image_html(view), "class": class_html(view, names),
             "layers": activations_html(view, layer)}
-
-
-def _strong_classifier():
-    """The first valid strong classifier of the listing (as genlab.ui.explorer.strong_classifier), or None."""
-    from .checkpoints import CheckpointError
-
-    for row in _rows():
-        if row["kind"] == "classifier" and row.get("config", {}).get("size") == "strong":
-            try:
-                return _load(row["path"])
-            except CheckpointError:
-                continue
-    return None
 
 
 class _Gate:

@@ -33,17 +33,15 @@ def _map_store() -> tuple[OrderedDict, threading.Lock]:
     return OrderedDict(), threading.Lock()
 
 
-def strong_classifier() -> Checkpoint | None:
-    """The first valid strong classifier among the checkpoints (it colours the maps), or None."""
-    rows, _ = list_models()
-    for row in rows:
-        if row["kind"] == "classifier":
+def strong_classifier(rows: list[dict] | None = None, load=load_model) -> Checkpoint | None:
+    """The first valid strong classifier among the checkpoints (it colours the maps), or None. `rows`: a
+    listing already made (default: `list_models()`); `load`: how to load one (default: the shared cache)."""
+    for row in list_models()[0] if rows is None else rows:
+        if row["kind"] == "classifier" and row.get("config", {}).get("size") == "strong":
             try:
-                ckpt = load_model(row["path"])
+                return load(row["path"])
             except CheckpointError:
                 continue
-            if ckpt.config.get("size") == "strong":
-                return ckpt
     return None
 
 
@@ -107,10 +105,29 @@ def class_map(ckpt: Checkpoint, classifier: Checkpoint, spec: MapSpec, label: in
                             spec.resolution, spec.fixed, label, progress=progress, gate=lambda: heavy_turn(what))
     if bar is not None:
         bar.empty()
+    _remember(key, result)
+    return result
+
+
+def _remember(key: str, result: ClassAreaMap) -> None:
+    store, lock = _map_store()
     with lock:
         store[key] = result
         while len(store) > _STORE_SIZE:
             store.popitem(last=False)
+
+
+def remembered_map(key: str, compute, what: str) -> ClassAreaMap:
+    """A map without a disk cache (e.g. the VAE Lab's plane through a digit): from this process's store, else
+    `compute()`d in this visitor's turn at the heavy work, with a spinner, and kept in the store."""
+    store, lock = _map_store()
+    with lock:
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
+    with heavy_turn(what), st.spinner(f"Computing the {what}..."):
+        result = compute()
+    _remember(key, result)
     return result
 
 
@@ -184,11 +201,10 @@ def class_panel(view: PointView, class_names: tuple[str, ...], file_stem: str, k
                        mime="image/png", key=f"{key}-download", on_click="ignore")
 
 
-def activations_panel(view: PointView, key: str) -> str:
-    """The layer picker, then `activations_html` in a container keyed `key`-layers; returns the layer."""
+def activations_panel(view: PointView, key: str) -> None:
+    """The layer picker (key `key`-layer), then `activations_html` in a container keyed `key`-layers."""
     layers = list(view.layer_means)
     layer = st.selectbox("Feature maps of layer", layers, index=layers.index(default_layer(view)), key=f"{key}-layer",
                          format_func=lambda n: n.split(".", 1)[-1].removeprefix("layers."))
     with st.container(key=f"{key}-layers"):
         st.html(activations_html(view, layer))
-    return layer

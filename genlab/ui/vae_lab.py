@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +32,7 @@ from ..latent.space import code_box
 from ..metrics import classify
 from ..plots import latent_scatter_figure
 from .draw_canvas import draw_canvas
-from .explorer import class_map, class_panel, image_panel, ranges_of
-from .heavy import heavy_turn
+from .explorer import class_map, class_panel, image_panel, ranges_of, remembered_map
 from .latent_pad import latent_pad
 from .loaders import load_model
 from .point_explorer import begin_page, end_page
@@ -105,35 +103,22 @@ def plane_of(lab: Lab) -> Plane:
     return _view_plane(*stamp_of(lab.vae))[0]
 
 
-@st.cache_data(max_entries=32, show_spinner="Computing the class-area map of the plane through your digit...")
-def _plane_map(path: str, stamp: tuple, classifier_path: str, origin: tuple, directions: tuple,
-               ranges: tuple) -> ClassAreaMap:
-    plane = Plane(np.array(origin), np.array(directions), ("PC1", "PC2"))
-    result = compute_class_area_map(PlaneDecoder(load_model(path).model, plane), load_model(classifier_path).model,
-                                    (0, 1), list(ranges), views.SLICE_RESOLUTION)
-    result.key = "plane-" + hashlib.sha256(repr((path, stamp, classifier_path, origin, ranges)).encode()).hexdigest()[:24]
-    return result
-
-
 def plane_class_map(lab: Lab, point: list[float]) -> ClassAreaMap:
     """The class-area map of the view plane through `point` (for a latent space larger than 2D): a drag
-    within the plane keeps the plane, so the map is computed once per digit."""
+    within the plane keeps the plane, so the map is computed once per digit (genlab.ui.explorer's store)."""
     plane = plane_of(lab).through(point)
-    args = (*stamp_of(lab.vae), str(lab.classifier.path), tuple(np.round(plane.origin, 4)),
-            tuple(map(tuple, plane.directions)), tuple(map(tuple, plane_ranges(lab))))
-    if args in _planes_done:                          # in Streamlit's cache: no turn at the heavy work needed
-        return _plane_map(*args)
-    with heavy_turn("class-area map of the plane"):
-        result = _plane_map(*args)
-    with _planes_lock:
-        _planes_done[args] = True
-        while len(_planes_done) > 32:                 # as many as _plane_map keeps
-            _planes_done.pop(next(iter(_planes_done)))
-    return result
+    path, stamp = stamp_of(lab.vae)
+    origin, ranges = tuple(np.round(plane.origin, 4)), tuple(map(tuple, plane_ranges(lab)))
+    key = "plane-" + hashlib.sha256(repr((path, stamp, str(lab.classifier.path), origin, ranges)).encode()).hexdigest()[:24]
 
+    def compute() -> ClassAreaMap:
+        placed = Plane(np.array(origin), plane.directions, ("PC1", "PC2"))
+        result = compute_class_area_map(PlaneDecoder(lab.vae.model, placed), lab.classifier.model, (0, 1),
+                                        list(ranges), views.SLICE_RESOLUTION)
+        result.key = key
+        return result
 
-_planes_done: dict = {}                              # the plane maps computed in this process, oldest first
-_planes_lock = threading.Lock()
+    return remembered_map(key, compute, "class-area map of the plane through your digit")
 
 
 def plane_ranges(lab: Lab) -> list[tuple[float, float]]:
