@@ -201,10 +201,15 @@ def class_panel(view: PointView, class_names: tuple[str, ...], file_stem: str, k
                        mime="image/png", key=f"{key}-download", on_click="ignore")
 
 
+def layer_key(key: str) -> str:
+    """The session-state key of the layer picker of the panels keyed `key` (the live drag asks for its layer)."""
+    return f"{key}-layer"
+
+
 def activations_panel(view: PointView, key: str) -> None:
-    """The layer picker (key `key`-layer), then `activations_html` in a container keyed `key`-layers."""
+    """The layer picker (`layer_key`), then `activations_html` in a container keyed `key`-layers."""
     layers = list(view.layer_means)
-    layer = st.selectbox("Feature maps of layer", layers, index=layers.index(default_layer(view)), key=f"{key}-layer",
+    layer = st.selectbox("Feature maps of layer", layers, index=layers.index(default_layer(view)), key=layer_key(key),
                          format_func=lambda n: n.split(".", 1)[-1].removeprefix("layers."))
     with st.container(key=f"{key}-layers"):
         st.html(activations_html(view, layer))

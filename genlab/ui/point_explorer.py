@@ -22,7 +22,7 @@ from ..latent import views
 from ..latent.point import explore_point
 from ..latent.space import axis_name, check_point, default_point
 from ..plots import class_cube_figure
-from .explorer import activations_panel, class_map, class_panel, image_panel, png_bytes
+from .explorer import activations_panel, class_map, class_panel, image_panel, layer_key, png_bytes
 from .latent_pad import latent_pad
 
 ss = st.session_state
@@ -179,7 +179,7 @@ def live_drag(space: Space, point: list[float], pad_axes: tuple[int, int]) -> di
     query = {"model": space.ckpt.path.name}
     if space.label is not None:
         query["label"] = str(space.label)
-    layer = ss.get(f"{prefix}-layer")
+    layer = ss.get(layer_key(prefix))
     if isinstance(layer, str):
         query["layer"] = layer
     return {"url": POINT_PATH, "query": urlencode(query), "point": [float(v) for v in point],
