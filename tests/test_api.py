@@ -62,3 +62,17 @@ def test_a_flood_is_refused_beyond_the_bound(monkeypatch):
     monkeypatch.setattr(api._gate, "busy", api.MAX_BUSY)
     status, answer = call("model=gan_2d.safetensors&z=0,0")
     assert status == 503 and "busy" in answer["error"]
+
+
+def test_answers_compute_on_one_torch_thread_and_leave_the_default_alone():
+    import threading
+
+    import torch
+
+    seen = {}
+    api._gate.pool.submit(lambda: seen.setdefault("pool", torch.get_num_threads())).result()
+    fresh = threading.Thread(target=lambda: seen.setdefault("fresh", torch.get_num_threads()))
+    fresh.start()
+    fresh.join()
+    assert seen["pool"] == 1
+    assert seen["fresh"] == torch.get_num_threads()   # threads started later keep the process' default
