@@ -1,11 +1,13 @@
 """GenLab's server: `streamlit run app.py` serves the Streamlit app (main.py: the router and its pages) and,
-beside it, the live drag's HTTP route (genlab/api.py: GET /genlab/api/point), in one process.
+beside it, the live drag's HTTP route (genlab/api.py: GET /genlab/api/point); with GENLAB_POINT_PROCESSES
+set, its worker processes start here, so the first drag does not wait for them.
 
 Streamlit finds the `app` below and runs it as an ASGI application (st.App), with the same command-line
 flags and .streamlit/config.toml as a plain script. Tests that run pages in-process (AppTest) use main.py.
 """
 import streamlit as st
 
-from genlab.api import ROUTES
+from genlab.api import ROUTES, start_workers
 
+start_workers()
 app = st.App("main.py", routes=ROUTES)

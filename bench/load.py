@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import hashlib
 import json
 import math
@@ -437,7 +438,9 @@ class Client:
                 self.http = (reader, writer)
             reader, writer = self.http
             cookie = f"Cookie: genlab_visitor={self.visitor}\r\n" if self.visitor else ""
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\n{cookie}\r\n".encode())
+            # as a browser's fetch asks: gzip accepted (the route compresses its answers)
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\nAccept-Encoding: gzip, deflate, br, zstd\r\n"
+                         f"{cookie}\r\n".encode())
             try:
                 await writer.drain()
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -449,6 +452,8 @@ class Client:
             lines = head.decode("latin-1").split("\r\n")
             headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)}
             body = await reader.readexactly(int(headers.get("content-length", "0")))
+            if headers.get("content-encoding") == "gzip":
+                body = gzip.decompress(body)
             if headers.get("connection", "").lower() == "close":
                 writer.close()
                 self.http = None
@@ -544,6 +549,32 @@ def cpu_seconds(pid: int | tuple) -> float:
         return sum(cpu_seconds(p) for p in pid)
     fields_ = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_workers(pid: int | tuple) -> tuple:
+    """The server process(es) and their live-route workers (genlab/api.py: children started by
+    multiprocessing), whose CPU and memory are the server's too; not a training worker, which is counted
+    apart."""
+    roots = pid if isinstance(pid, tuple) else (pid,)
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(proc.name))
+    found, todo = list(roots), list(roots)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            try:
+                cmdline = (Path("/proc") / str(child) / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"multiprocessing" in cmdline:
+                found.append(child)
+                todo.append(child)
+    return tuple(found)
 
 
 def rss_mb(pid: int | tuple) -> float:
@@ -662,6 +693,8 @@ async def bench(args, base: str, pid: int, runs: Path) -> dict:
         result["training"] = {"job": training.job.id, "kind": args.train_kind, "limit": args.train_limit,
                               "idle_epoch_s": [round(s, 2) for s in idle]}
     # 3. N sessions open the page at once.
+    pid = with_workers(pid)
+    result["server_processes"] = len(pid)
     rss_before = rss_mb(pid)
     clients = [Client(base, query, i, after_finish=args.after_finish, via_reruns=args.via_reruns)
                for i in range(args.sessions)]
@@ -773,7 +806,8 @@ def summarize(args, raw: dict) -> tuple[list[tuple], dict]:
             ("server CPU per move", _v(head["server_cpu_ms_per_move"]), "ms",
              f"{raw['server_cpu_s']:.1f} s / {sent} moves ("
              + (f"{len(releases)} releases as reruns" if live else f"{runs} runs finished") + "); "
-             f"{head['server_cores_busy']} cores busy"),
+             f"{head['server_cores_busy']} cores busy; {raw.get('server_processes', 1)} processes (server, "
+             "route workers)"),
             ("server RSS per session", _v(head["rss_per_session_mb"]), "MB",
              f"{raw['rss_before_mb']:.0f} MB before, {raw['rss_after_open_mb']:.0f} MB with {n} open"),
             ("bench client CPU during the drag", raw["client_cpu_s"], "s", "this process (it shares the machine)"),

@@ -14,27 +14,34 @@ The answer is JSON: {"z": [...], "layer": name, "image": html, "class": html, "l
 HTML the panels render (genlab.ui.explorer), so the page looks the same during and after a drag. Bad
 input gets 400 with {"error": message}: only models the pickers list (by file name; no paths), the
 model's number of finite coordinates within +-1e3, a label for a conditional GAN, a layer of the model.
-At most `MAX_BUSY` (256) answers compute or wait at once (more get 503), `MAX_COMPUTING` of them computing:
-each takes a few milliseconds, and a pad keeps one request in flight.
+At most `MAX_BUSY` (256) answers compute or wait at once (more get 503); `MAX_COMPUTING` of them compute
+on the server's threads, or, with `GENLAB_POINT_PROCESSES=N`, N worker processes compute them, each on
+one torch thread, and hand back the finished JSON. Answers are gzipped when the client accepts it. Each takes a few milliseconds, and a pad keeps one
+request in flight.
 """
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 import math
+import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, ThreadPoolExecutor
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 POINT_PATH = "/genlab/api/point"
 KINDS = ("gan", "vae", "ae", "cgan")
 MAX_BUSY = 256                # answers computing or waiting at once; more are refused (503): a pad keeps one
                               # request in flight, so this is room for 256 visitors dragging at the same moment
-MAX_COMPUTING = 2             # answers computing at once (the rest wait their turn)
+MAX_COMPUTING = 2             # with GENLAB_POINT_PROCESSES=0: answers computing at once on the server's threads
 COORDINATE_LIMIT = 1e3
+GZIP_LEVEL = 1   # an answer is ~28 KB, mostly base64 PNG: level 1 takes it to ~15 KB in ~0.3 ms, where the
+                 # server's own gzip (level 9) costs ~1.5 ms of CPU for a few hundred bytes less
 
 
 class BadRequest(ValueError):
@@ -140,39 +147,129 @@ def single_threaded_torch() -> None:
     restore.join()
 
 
+def point_processes() -> int:
+    """$GENLAB_POINT_PROCESSES: worker processes that compute the answers (0, the default: threads of the
+    server's own process; at most 64)."""
+    try:
+        return max(0, min(64, int(os.environ.get("GENLAB_POINT_PROCESSES", "0"))))
+    except ValueError:
+        return 0
+
+
+def _process_init() -> None:
+    """A point worker: torch on one thread (the workers side by side use the cores); Ctrl+C is the server's;
+    it ends when the server ends, however the server ends (its task queue alone would keep it waiting)."""
+    import multiprocessing
+    import multiprocessing.connection
+    import signal
+
+    import torch
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(1)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        def follow_the_server() -> None:
+            multiprocessing.connection.wait([parent.sentinel])
+            os._exit(0)
+
+        threading.Thread(target=follow_the_server, daemon=True, name="genlab-follow-server").start()
+
+
+def answer_body(params: dict, gzipped: bool) -> bytes:
+    """The response body for one request: `point_answer` as compact JSON, gzipped at GZIP_LEVEL if asked
+    (done where the answer is computed, so a worker process hands the server finished bytes)."""
+    body = json.dumps(point_answer(params), separators=(",", ":")).encode()
+    return gzip.compress(body, GZIP_LEVEL, mtime=0) if gzipped else body
+
+
+def _warm() -> int:
+    """Load what the first answer needs (the listing, the judge) in a worker; returns its process id."""
+    from .ui.explorer import strong_classifier
+
+    strong_classifier(_rows(), _load)
+    return os.getpid()
+
+
 class _Gate:
-    """At most MAX_BUSY requests in the endpoint, MAX_COMPUTING of them computing (on the pool's threads,
-    each torch-single-threaded; the others wait in its queue)."""
+    """At most MAX_BUSY requests in the endpoint; the answers computed by `point_processes()` worker
+    processes (or, with 0, MAX_COMPUTING torch-single-threaded threads of the server).
+
+    Why processes: the route's work is Python and small torch calls, and in one process they queue for the
+    interpreter lock, so one process uses about one core for them. Workers compute side by side, each on
+    one torch thread, and hand back finished bytes: on this 2-core machine, four clients asking without
+    pause got 150 answers per second from two workers against 105 from the server's threads, at the same
+    CPU per answer. They cost memory (about 775 MB each: torch, the models), and with a training run on the
+    second core they gained nothing here (p95 420 against 416 ms), hence off by default; they are for a
+    machine with cores to spare (replicas, scripts/serve.sh, are the other way to use them)."""
 
     def __init__(self):
         self.busy = 0
         self.lock = threading.Lock()
-        self.pool = ThreadPoolExecutor(MAX_COMPUTING, thread_name_prefix="genlab-point",
-                                       initializer=single_threaded_torch)
+        self.pool = None
+
+    def executor(self):
+        with self.lock:
+            if self.pool is None:
+                n = point_processes()
+                if n:
+                    import multiprocessing
+
+                    # spawn: the server has threads, which a forked child would inherit half-way
+                    self.pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"),
+                                                    initializer=_process_init)
+                else:
+                    self.pool = ThreadPoolExecutor(MAX_COMPUTING, thread_name_prefix="genlab-point",
+                                                   initializer=single_threaded_torch)
+            return self.pool
+
+    def discard(self, pool) -> None:
+        """Drop a broken pool (a worker died); the next request starts a new one."""
+        with self.lock:
+            if self.pool is pool:
+                self.pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 _gate = _Gate()
 
 
-async def point_endpoint(request: Request) -> JSONResponse:
+def start_workers() -> None:
+    """Start the worker processes and load the listing and the judge in each, in the background, so the
+    first drag does not wait for them (app.py calls this when the server starts)."""
+    pool = _gate.executor()
+    if isinstance(pool, ProcessPoolExecutor):
+        for _ in range(point_processes()):
+            pool.submit(_warm)
+
+
+async def point_endpoint(request: Request) -> Response:
     params = dict(request.query_params)
+    gzipped = "gzip" in request.headers.get("accept-encoding", "").lower()
     with _gate.lock:
         if _gate.busy >= MAX_BUSY:
             return JSONResponse({"error": "the server is busy; the page catches up when you release the point"},
                                 status_code=503)
         _gate.busy += 1
+    pool = _gate.executor()
     try:
-        answer = await asyncio.get_running_loop().run_in_executor(_gate.pool, point_answer, params)
+        body = await asyncio.get_running_loop().run_in_executor(pool, answer_body, params, gzipped)
     except BadRequest as err:
         return JSONResponse({"error": str(err)}, status_code=400)
     except asyncio.CancelledError:
         raise
+    except BrokenExecutor:
+        _gate.discard(pool)
+        return JSONResponse({"error": "a drawing worker stopped; it restarts with the next move"}, status_code=503)
     except Exception as err:   # a broken checkpoint, say: the pad falls back to reruns, which show the message
         return JSONResponse({"error": f"{type(err).__name__}: {str(err)[:200]}"}, status_code=500)
     finally:
         with _gate.lock:
             _gate.busy -= 1
-    return JSONResponse(answer, headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-store"}
+    if gzipped:   # a response that names its encoding passes Streamlit's gzip middleware untouched
+        headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+    return Response(body, media_type="application/json", headers=headers)
 
 
 ROUTES = [Route(POINT_PATH, point_endpoint, methods=["GET"])]

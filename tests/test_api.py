@@ -11,14 +11,16 @@ from starlette.requests import Request
 from genlab import api
 
 
-def call(query: str) -> tuple[int, dict]:
-    """The endpoint's status and JSON for a query string, as Starlette would call it."""
+def call(query: str, headers: list | None = None, raw: bool = False):
+    """The endpoint's status and JSON for a query string, as Starlette would call it (`raw`: the response)."""
     scope = {"type": "http", "method": "GET", "path": api.POINT_PATH, "query_string": query.encode(),
-             "headers": [], "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1), "scheme": "http",
+             "headers": headers or [], "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1), "scheme": "http",
              "root_path": ""}
     # In a thread of its own: the browser tests' Playwright leaves an event loop running in this one.
     with ThreadPoolExecutor(1) as pool:
         response = pool.submit(asyncio.run, api.point_endpoint(Request(scope))).result()
+    if raw:
+        return response
     return response.status_code, json.loads(response.body)
 
 
@@ -64,11 +66,46 @@ def test_a_flood_is_refused_beyond_the_bound(monkeypatch):
     assert status == 503 and "busy" in answer["error"]
 
 
-def test_answers_compute_on_one_torch_thread_and_leave_the_default_alone():
+def test_answers_are_computed_by_single_threaded_worker_processes(monkeypatch):
+    import os
+
+    import torch
+
+    monkeypatch.setenv("GENLAB_POINT_PROCESSES", "2")
+    monkeypatch.setattr(api, "_gate", api._Gate())
+    assert call("model=gan_2d.safetensors&z=0,0")[0] == 200
+    pool = api._gate.executor()
+    assert isinstance(pool, api.ProcessPoolExecutor)
+    assert pool.submit(torch.get_num_threads).result() == 1
+    assert pool.submit(os.getpid).result() != os.getpid()
+    pool.shutdown()
+
+
+def test_a_killed_worker_costs_one_answer_then_a_new_pool_serves(monkeypatch):
+    import os
+    import signal
+    import time
+
+    monkeypatch.setenv("GENLAB_POINT_PROCESSES", "1")
+    monkeypatch.setattr(api, "_gate", api._Gate())
+    assert call("model=gan_2d.safetensors&z=0,0")[0] == 200
+    first = api._gate.pool
+    os.kill(first.submit(os.getpid).result(), signal.SIGKILL)
+    time.sleep(0.5)
+    status, answer = call("model=gan_2d.safetensors&z=0,0")
+    assert status == 503 and "worker" in answer["error"]
+    assert call("model=gan_2d.safetensors&z=0.5,0")[0] == 200 and api._gate.pool is not first
+    api._gate.pool.shutdown()
+
+
+def test_by_default_threads_compute_on_one_torch_thread(monkeypatch):
     import threading
 
     import torch
 
+    monkeypatch.delenv("GENLAB_POINT_PROCESSES", raising=False)
+    monkeypatch.setattr(api, "_gate", api._Gate())
+    assert call("model=gan_2d.safetensors&z=0,0")[0] == 200
     seen = {}
     api._gate.pool.submit(lambda: seen.setdefault("pool", torch.get_num_threads())).result()
     fresh = threading.Thread(target=lambda: seen.setdefault("fresh", torch.get_num_threads()))
@@ -76,3 +113,61 @@ def test_answers_compute_on_one_torch_thread_and_leave_the_default_alone():
     fresh.join()
     assert seen["pool"] == 1
     assert seen["fresh"] == torch.get_num_threads()   # threads started later keep the process' default
+
+
+@pytest.mark.parametrize("mode, shape", [("L", (20, 30)), ("RGB", (20, 30, 3)), ("RGBA", (20, 30, 4))])
+def test_png_bytes_keep_every_pixel(mode, shape):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from genlab.ui.explorer import png_bytes
+
+    pixels = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    back = Image.open(io.BytesIO(png_bytes(Image.fromarray(pixels, mode))))
+    assert back.mode == mode and (np.asarray(back) == pixels).all()
+
+
+def test_an_answer_is_gzipped_for_a_client_that_accepts_it():
+    import gzip
+
+    plain = call("model=gan_2d.safetensors&z=0.1,-0.2", raw=True)
+    packed = call("model=gan_2d.safetensors&z=0.1,-0.2", [(b"accept-encoding", b"gzip, deflate, br")], raw=True)
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip" and packed.headers["vary"] == "Accept-Encoding"
+    assert gzip.decompress(packed.body) == plain.body
+    assert len(packed.body) < 0.7 * len(plain.body)
+
+
+def _alive(pid: int) -> bool:
+    """A process that exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_the_workers_end_with_the_server_however_it_ends():
+    import os
+    import subprocess
+    import sys
+    import time
+
+    script = ("import os\n"
+              "from genlab import api\n"
+              "pool = api._gate.executor()\n"
+              "print(*{pool.submit(os.getpid).result() for _ in range(8)}, flush=True)\n"
+              "os._exit(0)\n")   # no clean shutdown, as when a server is killed
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "GENLAB_POINT_PROCESSES": "2"})
+    workers = [int(p) for p in out.stdout.split()]
+    assert workers, out.stderr[-2000:]
+    deadline = time.monotonic() + 20
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p for p in workers if _alive(p)]
+    for p in left:
+        os.kill(p, 9)
+    assert not left, "worker processes outlived the server"

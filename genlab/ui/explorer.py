@@ -9,7 +9,10 @@ import threading
 from collections import OrderedDict
 from html import escape
 
+import numpy as np
 import streamlit as st
+import torch
+from torchvision.io import encode_png
 
 from ..catalog import list_models
 from ..checkpoints import Checkpoint, CheckpointError
@@ -132,6 +135,12 @@ def remembered_map(key: str, compute, what: str) -> ClassAreaMap:
 
 
 def png_bytes(image) -> bytes:
+    """A PIL image as PNG bytes: grayscale and RGB by libpng through torchvision (the live drag encodes two
+    per move: 0.45 instead of 0.7-1.4 ms for a layer's feature maps here), other modes by PIL."""
+    if image.mode in ("L", "RGB"):
+        pixels = torch.from_numpy(np.array(image))
+        pixels = pixels.unsqueeze(0) if pixels.dim() == 2 else pixels.permute(2, 0, 1).contiguous()
+        return encode_png(pixels).numpy().tobytes()
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
