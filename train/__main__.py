@@ -8,6 +8,8 @@ Examples:
   python -m train gan --resume runs/gan2d.safetensors --epochs 40 --out runs/gan2d
   torchrun --nproc_per_node=2 -m train gan --epochs 5 --out runs/gan_ddp
   python -m train musegan --epochs 10 --batch-size 32 --critic-steps 3 --ema 0.99 --out runs/musegan
+  python -m train distill-teacher --map noise --epochs 3 --out runs/distill/teacher_noise
+  python -m train distill --map noise --teacher runs/distill/teacher_noise.safetensors --seeds 3 --out runs/distill_noise
 """
 from __future__ import annotations
 
@@ -132,6 +134,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("distill", "distill-teacher"):   # the distillation experiment (train/distill.py)
+        from .distill import main as distill_main
+
+        return distill_main(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

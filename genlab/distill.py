@@ -1,0 +1,231 @@
+"""Multi-domain distillation (SEEDS.md E, the talk): a teacher f learns a large sample of a domain S; a
+student g learns a small sample of a close domain T and also listens to the teacher through a known map
+phi: X_T -> X_S.
+
+    L = (1 - lambda) * CE(y, g(x)) + lambda * T^2 * CE(softmax(f(phi(x)) / T), softmax(g(x) / T))
+
+The second term is the cross-entropy of the student's softened prediction against the teacher's softened
+prediction on the mapped image (temperature T); it is scaled by T^2, as Hinton et al. do, so that its
+gradients keep their size when T changes. lambda = 0 is plain training on the labels, lambda = 1 pure
+distillation.
+
+Splits (SEEDS.md E): the 60,000 training images = Big 59,000 + Small 1,000 (Small class-balanced: 100 per
+class, seeded); Test = the 10,000 test images. Without the full sets on this machine the embedded digits
+stand in (4,000 training digits: Big 3,000 + Small 1,000; 1,000 test digits).
+
+Maps phi:
+- "noise": S = digits with Gaussian noise of standard deviation NOISE_SIGMA (in the model's [-1, 1] range,
+  clipped back to it), T = clean digits; phi adds fresh noise on every call.
+- "dilated": S = digits through one fixed 5 x 5 convolution with dilation 2 (its kernel seeded, non-negative,
+  summing to 1, and stored with the teacher), T = clean digits; phi applies it.
+
+Nothing here uses Streamlit: the CLI (`python -m train distill ...`) and the page call the same functions.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .models import build_model
+
+SETTINGS = ("noise", "dilated")
+NOISE_SIGMA = 0.8              # in [-1, 1] units: strong enough that a clean-digit classifier is not a noisy-digit one
+DILATED_KERNEL = 5
+DILATION = 2
+DILATED_SEED = 7
+SMALL = 1000
+
+
+def distillation_loss(student_logits: torch.Tensor, labels: torch.Tensor, teacher_logits: torch.Tensor,
+                      lam: float, temperature: float) -> torch.Tensor:
+    """The talk's loss (see the module docstring), averaged over the batch."""
+    if not 0.0 <= lam <= 1.0:
+        raise ValueError(f"lambda must be in [0, 1], got {lam}")
+    if not temperature > 0:
+        raise ValueError(f"the temperature must be positive, got {temperature}")
+    hard = F.cross_entropy(student_logits, labels)
+    if lam == 0:
+        return hard
+    soft_teacher = F.softmax(teacher_logits.detach() / temperature, dim=1)
+    log_student = F.log_softmax(student_logits / temperature, dim=1)
+    soft = -(soft_teacher * log_student).sum(dim=1).mean() * temperature ** 2
+    return (1 - lam) * hard + lam * soft
+
+
+def split_big_small(labels: torch.Tensor, small: int = SMALL, seed: int = 0,
+                    n_classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices (big, small) of a training set: `small` images, the same number of each class (seeded),
+    and all the others. Disjoint; together every index once."""
+    if small % n_classes:
+        raise ValueError(f"the small set ({small}) must split evenly over {n_classes} classes")
+    g = torch.Generator().manual_seed(seed)
+    chosen = []
+    for c in range(n_classes):
+        members = (labels == c).nonzero().flatten()
+        if len(members) < small // n_classes:
+            raise ValueError(f"class {c} has {len(members)} images, fewer than {small // n_classes}")
+        chosen.append(members[torch.randperm(len(members), generator=g)[:small // n_classes]])
+    small_idx = torch.cat(chosen).sort().values
+    mask = torch.ones(len(labels), dtype=torch.bool)
+    mask[small_idx] = False
+    return mask.nonzero().flatten(), small_idx
+
+
+class NoiseMap(nn.Module):
+    """phi for "noise": x + sigma * N(0, 1), clipped to [-1, 1]."""
+
+    setting = "noise"
+
+    def __init__(self, sigma: float = NOISE_SIGMA):
+        super().__init__()
+        self.sigma = float(sigma)
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        return (x + self.sigma * noise).clamp(-1, 1)
+
+    def describe(self) -> dict:
+        return {"setting": self.setting, "sigma": self.sigma}
+
+
+def dilated_kernel(seed: int = DILATED_SEED, size: int = DILATED_KERNEL) -> torch.Tensor:
+    """A fixed (1, 1, size, size) kernel: seeded uniform weights, summing to 1 (so [-1, 1] stays [-1, 1])."""
+    g = torch.Generator().manual_seed(seed)
+    k = torch.rand(size, size, generator=g)
+    return (k / k.sum()).view(1, 1, size, size)
+
+
+class DilatedMap(nn.Module):
+    """phi for "dilated": one fixed convolution, kernel 5 x 5, dilation 2 (a 9 x 9 reach), zero-padded
+    around the digit's black background so the image stays 28 x 28."""
+
+    setting = "dilated"
+
+    def __init__(self, kernel: torch.Tensor | None = None):
+        super().__init__()
+        self.register_buffer("kernel", dilated_kernel() if kernel is None else kernel.detach().clone())
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        reach = (self.kernel.shape[-1] - 1) * DILATION // 2
+        padded = F.pad(x, (reach,) * 4, value=-1.0)          # the background is -1 (black)
+        return F.conv2d(padded, self.kernel.to(x.dtype), dilation=DILATION).clamp(-1, 1)
+
+    def describe(self) -> dict:
+        return {"setting": self.setting, "kernel": [round(float(v), 6) for v in self.kernel.flatten()],
+                "dilation": DILATION}
+
+
+def make_map(setting: str) -> nn.Module:
+    if setting == "noise":
+        return NoiseMap()
+    if setting == "dilated":
+        return DilatedMap()
+    raise ValueError(f"unknown setting {setting!r}; known: {', '.join(SETTINGS)}")
+
+
+@torch.no_grad()
+def evaluate(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> dict:
+    """Test accuracy and mean cross-entropy (nats) of a classifier."""
+    was = net.training
+    net.eval()
+    logits = torch.cat([net(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
+    net.train(was)
+    return {"accuracy": float((logits.argmax(1) == labels).float().mean()),
+            "cross_entropy": float(F.cross_entropy(logits, labels))}
+
+
+def train_teacher(phi: nn.Module, images: torch.Tensor, labels: torch.Tensor, epochs: int = 3,
+                  batch_size: int = 128, lr: float = 1e-3, seed: int = 0, on_epoch=None) -> nn.Module:
+    """The teacher f: the strong classifier trained on phi(images) (the domain S), fresh phi each batch."""
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    teacher = build_model("classifier", {"size": "strong"}).train()
+    optimizer = torch.optim.Adam(teacher.parameters(), lr=lr)
+    for epoch in range(epochs):
+        order = torch.randperm(len(images), generator=g)
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            with torch.no_grad():
+                x = phi(images[idx], generator=g)
+            loss = F.cross_entropy(teacher(x), labels[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        if on_epoch is not None:
+            on_epoch(epoch + 1, teacher)
+    return teacher.eval()
+
+
+@dataclass
+class Comparison:
+    """Per-epoch test figures of the two students of one seed: "teacher" (lambda as asked) and "alone"
+    (lambda = 0, the same initial weights and batch order)."""
+    seed: int
+    lam: float
+    temperature: float
+    epochs: list[int] = field(default_factory=list)
+    teacher: list[dict] = field(default_factory=list)     # {"accuracy", "cross_entropy"} per epoch
+    alone: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"seed": self.seed, "lambda": self.lam, "temperature": self.temperature, "epochs": self.epochs,
+                "with_teacher": self.teacher, "alone": self.alone}
+
+
+def compare_students(teacher: nn.Module, phi: nn.Module, small_x: torch.Tensor, small_y: torch.Tensor,
+                     test_x: torch.Tensor, test_y: torch.Tensor, lam: float = 0.5, temperature: float = 4.0,
+                     epochs: int = 20, seed: int = 0, student_size: str = "weak", batch_size: int = 32,
+                     lr: float = 1e-3, on_epoch=None) -> Comparison:
+    """Train two students of `student_size` from the same seeded start on the Small set: one with the
+    teacher (lambda), one alone (lambda 0), same batches; test both after every epoch. The teacher's soft
+    labels are computed once per epoch on phi of the Small images (fresh noise each epoch for "noise").
+    `on_epoch(comparison)` is called after each epoch (it may raise to stop)."""
+    torch.manual_seed(seed)
+    with_teacher = build_model("classifier", {"size": student_size}).train()
+    alone = build_model("classifier", {"size": student_size}).train()
+    alone.load_state_dict(with_teacher.state_dict())
+    opt_t = torch.optim.Adam(with_teacher.parameters(), lr=lr)
+    opt_a = torch.optim.Adam(alone.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    result = Comparison(seed=seed, lam=lam, temperature=temperature)
+    teacher.eval()
+    for epoch in range(1, epochs + 1):
+        with torch.no_grad():
+            soft = torch.cat([teacher(phi(small_x[i:i + 500], generator=g)) for i in range(0, len(small_x), 500)])
+        order = torch.randperm(len(small_x), generator=g)
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            x, y = small_x[idx], small_y[idx]
+            loss_t = distillation_loss(with_teacher(x), y, soft[idx], lam, temperature)
+            opt_t.zero_grad(set_to_none=True)
+            loss_t.backward()
+            opt_t.step()
+            loss_a = F.cross_entropy(alone(x), y)
+            opt_a.zero_grad(set_to_none=True)
+            loss_a.backward()
+            opt_a.step()
+        result.epochs.append(epoch)
+        result.teacher.append(evaluate(with_teacher, test_x, test_y))
+        result.alone.append(evaluate(alone, test_x, test_y))
+        if on_epoch is not None:
+            on_epoch(result)
+    return result
+
+
+def summarize(comparisons: list[Comparison]) -> dict:
+    """Final test accuracy with and without the teacher: mean and spread (sample standard deviation) over
+    the seeds, and the gain (mean difference) against the larger spread."""
+    def stats(values: list[float]) -> dict:
+        mean = sum(values) / len(values)
+        spread = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
+        return {"mean": mean, "spread": spread, "values": values}
+    teacher = stats([c.teacher[-1]["accuracy"] for c in comparisons])
+    alone = stats([c.alone[-1]["accuracy"] for c in comparisons])
+    gain = teacher["mean"] - alone["mean"]
+    return {"with_teacher": teacher, "alone": alone, "gain": gain,
+            "gain_beats_spread": gain > max(teacher["spread"], alone["spread"]),
+            "seeds": [c.seed for c in comparisons]}

@@ -1,0 +1,106 @@
+"""Multi-domain distillation (genlab/distill.py, train/distill.py): the loss by hand, the splits, the maps
+phi, the paired students and the CLI round trip."""
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from genlab.distill import (DilatedMap, NoiseMap, compare_students, dilated_kernel, distillation_loss,
+                            split_big_small, summarize)
+from genlab.models import build_model
+
+
+def test_the_loss_against_a_hand_computation():
+    student = torch.tensor([[2.0, 0.0, -1.0]])
+    teacher = torch.tensor([[0.0, 3.0, 0.0]])
+    label = torch.tensor([0])
+    T = 2.0
+    ce = -math.log(math.exp(2) / (math.exp(2) + 1 + math.exp(-1)))
+    p_t = [math.exp(v / T) for v in (0.0, 3.0, 0.0)]
+    p_t = [v / sum(p_t) for v in p_t]
+    s = [math.exp(v / T) for v in (2.0, 0.0, -1.0)]
+    log_s = [math.log(v / sum(s)) for v in s]
+    soft = -sum(a * b for a, b in zip(p_t, log_s)) * T * T
+    assert distillation_loss(student, label, teacher, 0.0, T).item() == pytest.approx(ce, rel=1e-5)
+    assert distillation_loss(student, label, teacher, 1.0, T).item() == pytest.approx(soft, rel=1e-5)
+    assert distillation_loss(student, label, teacher, 0.25, T).item() == pytest.approx(0.75 * ce + 0.25 * soft,
+                                                                                     rel=1e-5)
+    with pytest.raises(ValueError):
+        distillation_loss(student, label, teacher, 1.5, T)
+    with pytest.raises(ValueError):
+        distillation_loss(student, label, teacher, 0.5, 0.0)
+
+
+def test_the_teacher_term_gives_no_gradient_to_the_teacher():
+    student = torch.randn(4, 10, requires_grad=True)
+    teacher = torch.randn(4, 10, requires_grad=True)
+    distillation_loss(student, torch.arange(4), teacher, 0.5, 4.0).backward()
+    assert teacher.grad is None and student.grad is not None
+
+
+def test_the_splits_are_disjoint_balanced_and_cover_everything():
+    labels = torch.arange(10).repeat(300)[torch.randperm(3000, generator=torch.Generator().manual_seed(1))]
+    big, small = split_big_small(labels, 1000, seed=3)
+    assert len(small) == 1000 and len(big) == 2000
+    assert not set(big.tolist()) & set(small.tolist())
+    assert sorted(big.tolist() + small.tolist()) == list(range(3000))
+    assert torch.bincount(labels[small], minlength=10).tolist() == [100] * 10
+    assert torch.equal(split_big_small(labels, 1000, seed=3)[1], small)          # seeded
+    assert not torch.equal(split_big_small(labels, 1000, seed=4)[1], small)
+    with pytest.raises(ValueError):
+        split_big_small(labels, 1001)
+
+
+def test_each_map_keeps_the_shape_and_the_range():
+    x = torch.rand(6, 1, 28, 28) * 2 - 1
+    noisy = NoiseMap(0.8)(x, generator=torch.Generator().manual_seed(0))
+    assert noisy.shape == x.shape and noisy.min() >= -1 and noisy.max() <= 1
+    assert (noisy - x).abs().mean() > 0.3
+    assert torch.equal(noisy, NoiseMap(0.8)(x, generator=torch.Generator().manual_seed(0)))
+    kernel = dilated_kernel()
+    assert kernel.shape == (1, 1, 5, 5) and kernel.min() >= 0 and float(kernel.sum()) == pytest.approx(1.0)
+    phi = DilatedMap()
+    out = phi(x)
+    assert out.shape == x.shape and out.min() >= -1 and out.max() <= 1
+    assert torch.allclose(phi(-torch.ones(1, 1, 28, 28)), -torch.ones(1, 1, 28, 28))   # black stays black
+    dot = -torch.ones(1, 1, 28, 28)
+    dot[0, 0, 14, 14] = 1.0
+    reached = (phi(dot) > -1 + 1e-6).nonzero()[:, 2:]
+    assert int(reached.max() - reached.min()) == 8             # kernel 5 with dilation 2 reaches 9 x 9
+    assert ((reached - 14) % 2 == 0).all()                     # ... every second pixel
+
+
+def test_with_lambda_zero_both_students_are_the_same_run():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(60, 1, 28, 28, generator=g) * 2 - 1, torch.arange(10).repeat(6)
+    teacher = build_model("classifier", {"size": "weak"}).eval()
+    same = compare_students(teacher, NoiseMap(0.5), x, y, x[:20], y[:20], lam=0.0, epochs=2, seed=5)
+    assert same.teacher == same.alone
+    apart = compare_students(teacher, NoiseMap(0.5), x, y, x[:20], y[:20], lam=0.9, epochs=2, seed=5)
+    assert apart.alone == same.alone and apart.teacher != apart.alone
+    summary = summarize([same, apart])
+    assert summary["alone"]["spread"] == 0.0 and summary["seeds"] == [5, 5]
+
+
+def test_the_cli_trains_a_teacher_and_compares_students(tmp_path, capsys, monkeypatch):
+    from train.__main__ import main
+    from train.distill import teacher_map
+
+    from genlab.checkpoints import load_checkpoint
+
+    monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path / "none"))    # the embedded digits
+    assert main(["distill-teacher", "--map", "dilated", "--epochs", "1", "--out", str(tmp_path / "teacher")]) == 0
+    checkpoint = load_checkpoint(tmp_path / "teacher.safetensors")
+    assert torch.allclose(teacher_map(checkpoint).kernel, dilated_kernel())
+    assert checkpoint.train["distill"]["setting"] == "dilated" and checkpoint.train["distill"]["big"] == 3000
+    assert main(["distill", "--map", "dilated", "--teacher", str(tmp_path / "teacher.safetensors"), "--epochs", "1",
+                 "--seeds", "2", "--out", str(tmp_path / "run")]) == 0
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["small"] == 1000 and result["test"] == 1000 and len(result["runs"]) == 2
+    assert set(result["runs"][0]["with_teacher"][0]) == {"accuracy", "cross_entropy"}
+    assert "final test accuracy over 2 seeds" in capsys.readouterr().out
+    with pytest.raises(SystemExit):       # a teacher of another domain is refused
+        main(["distill", "--map", "noise", "--teacher", str(tmp_path / "teacher.safetensors"), "--out",
+              str(tmp_path / "x")])
