@@ -25,11 +25,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .catalog import checkpoint_folder
+from .checkpoints import CheckpointError
+from .data import DatasetUnavailable, ImageDataset, load_dataset
 from .models import build_model
 
 SETTINGS = ("noise", "dilated")
@@ -119,6 +123,39 @@ class DilatedMap(nn.Module):
                 "dilation": DILATION}
 
 
+def teacher_path(setting: str) -> Path:
+    """Where the shipped teacher of `setting` lives: checkpoints/distill/teacher_<setting>.safetensors (a
+    subfolder, so the model pickers do not list it as a classifier)."""
+    if setting not in SETTINGS:
+        raise ValueError(f"unknown setting {setting!r}; known: {', '.join(SETTINGS)}")
+    return checkpoint_folder() / "distill" / f"teacher_{setting}.safetensors"
+
+
+def teacher_map(checkpoint) -> nn.Module:
+    """phi as a teacher's checkpoint records it (train["distill"]; the dilated kernel is stored with it)."""
+    info = checkpoint.train.get("distill", {}) if isinstance(checkpoint.train, dict) else {}
+    setting = info.get("setting")
+    if setting == "noise":
+        sigma = info.get("sigma")
+        if not isinstance(sigma, (int, float)) or not 0 < sigma <= 4:
+            raise CheckpointError("this noise teacher records no valid sigma")
+        return NoiseMap(float(sigma))
+    if setting == "dilated":
+        kernel = checkpoint.training_state.get("phi", {}).get("kernel")
+        if kernel is None or tuple(kernel.shape) != (1, 1, DILATED_KERNEL, DILATED_KERNEL):
+            raise CheckpointError("this dilated-map teacher holds no 5 x 5 kernel")
+        return DilatedMap(kernel.float())
+    raise CheckpointError(f"not a distillation teacher (setting {setting!r})")
+
+
+def digits(data_dir=None) -> tuple[ImageDataset, ImageDataset, str]:
+    """(train, test, source): full MNIST when it is on this machine, else the embedded digits."""
+    try:
+        return load_dataset("mnist", "train", data_dir), load_dataset("mnist", "test", data_dir), "mnist"
+    except DatasetUnavailable:
+        return load_dataset("mnist5k", "train"), load_dataset("mnist5k", "test"), "mnist5k"
+
+
 def make_map(setting: str) -> nn.Module:
     if setting == "noise":
         return NoiseMap()
@@ -179,11 +216,12 @@ class Comparison:
 def compare_students(teacher: nn.Module, phi: nn.Module, small_x: torch.Tensor, small_y: torch.Tensor,
                      test_x: torch.Tensor, test_y: torch.Tensor, lam: float = 0.5, temperature: float = 4.0,
                      epochs: int = 20, seed: int = 0, student_size: str = "weak", batch_size: int = 32,
-                     lr: float = 1e-3, on_epoch=None) -> Comparison:
+                     lr: float = 1e-3, on_epoch=None, on_step=None) -> Comparison:
     """Train two students of `student_size` from the same seeded start on the Small set: one with the
     teacher (lambda), one alone (lambda 0), same batches; test both after every epoch. The teacher's soft
     labels are computed once per epoch on phi of the Small images (fresh noise each epoch for "noise").
-    `on_epoch(comparison)` is called after each epoch (it may raise to stop)."""
+    `on_epoch(comparison)` is called after each epoch, `on_step(epoch, step, steps)` after each batch (either
+    may raise to stop)."""
     torch.manual_seed(seed)
     with_teacher = build_model("classifier", {"size": student_size}).train()
     alone = build_model("classifier", {"size": student_size}).train()
@@ -197,7 +235,8 @@ def compare_students(teacher: nn.Module, phi: nn.Module, small_x: torch.Tensor, 
         with torch.no_grad():
             soft = torch.cat([teacher(phi(small_x[i:i + 500], generator=g)) for i in range(0, len(small_x), 500)])
         order = torch.randperm(len(small_x), generator=g)
-        for i in range(0, len(order), batch_size):
+        steps = math.ceil(len(order) / batch_size)
+        for step, i in enumerate(range(0, len(order), batch_size), start=1):
             idx = order[i:i + batch_size]
             x, y = small_x[idx], small_y[idx]
             loss_t = distillation_loss(with_teacher(x), y, soft[idx], lam, temperature)
@@ -208,6 +247,8 @@ def compare_students(teacher: nn.Module, phi: nn.Module, small_x: torch.Tensor, 
             opt_a.zero_grad(set_to_none=True)
             loss_a.backward()
             opt_a.step()
+            if on_step is not None:
+                on_step(epoch, step, steps)
         result.epochs.append(epoch)
         result.teacher.append(evaluate(with_teacher, test_x, test_y))
         result.alone.append(evaluate(alone, test_x, test_y))

@@ -86,9 +86,8 @@ def test_with_lambda_zero_both_students_are_the_same_run():
 
 def test_the_cli_trains_a_teacher_and_compares_students(tmp_path, capsys, monkeypatch):
     from train.__main__ import main
-    from train.distill import teacher_map
-
     from genlab.checkpoints import load_checkpoint
+    from genlab.distill import teacher_map
 
     monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path / "none"))    # the embedded digits
     assert main(["distill-teacher", "--map", "dilated", "--epochs", "1", "--out", str(tmp_path / "teacher")]) == 0
@@ -104,3 +103,46 @@ def test_the_cli_trains_a_teacher_and_compares_students(tmp_path, capsys, monkey
     with pytest.raises(SystemExit):       # a teacher of another domain is refused
         main(["distill", "--map", "noise", "--teacher", str(tmp_path / "teacher.safetensors"), "--out",
               str(tmp_path / "x")])
+
+
+def _comparison(**distill):
+    from genlab.training.jobs import JobSpec
+
+    settings = {"setting": "noise", "lambda": 0.5, "temperature": 4.0, "student": "weak", "seed": 0, **distill}
+    return JobSpec("comparison", {"kind": "classifier", "epochs": 2, "dataset": "mnist5k"}, {}, distill=settings)
+
+
+def test_a_distillation_job_runs_both_students_through_the_job_system(tmp_path, monkeypatch):
+    import time
+
+    from genlab.checkpoints import save_checkpoint
+    from genlab.training.jobs import JobStore
+
+    teachers = tmp_path / "checkpoints" / "distill"
+    teachers.mkdir(parents=True)
+    save_checkpoint(teachers / "teacher_noise", build_model("classifier", {"size": "strong"}), dataset="mnist",
+                    train={"distill": {"setting": "noise", "sigma": 0.8}})
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("GENLAB_TRAIN_THREADS", "1")
+    store = JobStore(tmp_path / "runs", limit=1)
+    job = store.submit(_comparison())
+    assert job.task == "distill"
+    deadline = time.monotonic() + 180
+    while store.get(job.id).state not in ("done", "stopped", "failed", "interrupted") and time.monotonic() < deadline:
+        store.tick()
+        time.sleep(0.2)
+    job = store.get(job.id)
+    assert job.state == "done", (job.status, (job.folder / "worker.log").read_text()[-2000:])
+    result = job.distill_result()
+    assert result["epochs"] == [1, 2] and len(result["with_teacher"]) == len(result["alone"]) == 2
+    assert result["small"] == 1000 and result["test"] == 1000 and result["setting"] == "noise"
+    assert set(job.status["scores"]) == {"with_teacher", "alone"}
+
+
+@pytest.mark.parametrize("change, words", [({"lambda": 1.5}, "lambda"), ({"setting": "blur"}, "map"),
+                                           ({"temperature": 0.0}, "temperature"), ({"student": "huge"}, "student"),
+                                           ({"seed": "1"}, "seed must be an integer")])
+def test_a_distillation_job_with_bad_settings_is_refused(change, words):
+    with pytest.raises(ValueError, match=words):
+        _comparison(**change).validate()

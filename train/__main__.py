@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=__doc__.split("Examples:", 1)[1] and "examples:" + __doc__.split("Examples:", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for command, help_text in (("distill-teacher", "a distillation teacher on the domain S = phi(Big) (train/distill.py)"),
+                               ("distill", "students with and without the teacher on Small 1,000 (train/distill.py)")):
+        kinds.add_parser(command, help=help_text, add_help=False)   # main() hands these to train/distill.py
     for kind, help_text in KINDS.items():
         p = kinds.add_parser(kind, help=help_text, description=f"Train {help_text}.",
                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)

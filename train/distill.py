@@ -17,36 +17,12 @@ import time
 from pathlib import Path
 
 from genlab.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from genlab.data import DatasetUnavailable, load_dataset
-from genlab.distill import (SETTINGS, DilatedMap, NoiseMap, compare_students, evaluate, make_map, split_big_small,
-                            summarize, train_teacher)
+from genlab.data import DatasetUnavailable
+from genlab.distill import (SETTINGS, DilatedMap, compare_students, digits, evaluate, make_map, split_big_small,
+                            summarize, teacher_map, train_teacher)
 from genlab.files import atomic_write
 
 COMMANDS = ("distill-teacher", "distill")
-
-
-def digits(data_dir: str | None):
-    """(train, test, source): full MNIST when it is here, else the embedded digits."""
-    try:
-        return load_dataset("mnist", "train", data_dir), load_dataset("mnist", "test", data_dir), "mnist"
-    except DatasetUnavailable:
-        return load_dataset("mnist5k", "train"), load_dataset("mnist5k", "test"), "mnist5k"
-
-
-def teacher_map(checkpoint) -> object:
-    """phi as the teacher's checkpoint records it (the dilated kernel is stored with the teacher)."""
-    info = checkpoint.train.get("distill", {})
-    setting = info.get("setting")
-    if setting == "noise":
-        return NoiseMap(float(info.get("sigma", 0.0)))
-    if setting == "dilated":
-        import torch
-
-        kernel = checkpoint.training_state.get("phi", {}).get("kernel")
-        if kernel is None:
-            raise CheckpointError("this dilated-map teacher holds no kernel")
-        return DilatedMap(torch.as_tensor(kernel).float())
-    raise CheckpointError(f"not a distillation teacher (setting {setting!r})")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ Layout of $GENLAB_RUNS (default runs/app):
   jobs/<id>/samples/NNNN.png   the fixed-noise grid after epoch NNNN
   jobs/<id>/maps/NNNN.npz      the class-area map after epoch NNNN (labels, confidence), and NNNN.png
   jobs/<id>/worker.log         the worker's output (a failure's traceback)
+  jobs/<id>/distill.json       a distillation job's test figures per epoch, with and without the teacher
   models/<name>.safetensors    finished models, listed by every explorer page beside the shipped ones
 
 States: queued -> running <-> paused -> scoring -> done | stopped | failed. A running or paused job whose worker
@@ -34,7 +35,7 @@ import sys
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -91,6 +92,8 @@ class JobSpec:
     monitor: dict                  # MonitorConfig fields
     group: str = ""                # runs started together (e.g. one activation experiment) share a group
     owner: str = ""                # the visitor who started it ("" = anyone may command it)
+    distill: dict = field(default_factory=dict)   # non-empty: a distillation comparison (DISTILL_KEYS), whose
+                                                  # epochs and data are train["epochs"] and train["dataset"]
 
     def validate(self, demo: bool = False) -> "JobSpec":
         """Raise ValueError with a message when the spec cannot run (or breaks the demo's limits)."""
@@ -112,6 +115,8 @@ class JobSpec:
             raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
         cfg = TrainConfig(**self.train)
         MonitorConfig(**self.monitor)
+        if self.distill:
+            _check_distill(self.distill, cfg)
         if cfg.kind == "musegan":
             raise ValueError("the MuseGAN trains from the command line (python -m train musegan), not here")
         if cfg.epochs > MAX_EPOCHS:
@@ -129,6 +134,37 @@ class JobSpec:
             if cfg.limit is None:   # "all": the embedded sets hold at most 4,000 training images anyway
                 self.train["limit"] = DEMO_LIMITS["limit"]
         return self
+
+
+DISTILL_KEYS = {"setting": str, "lambda": float, "temperature": float, "student": str, "seed": int}
+
+
+def _check_distill(spec: dict, cfg: TrainConfig) -> None:
+    """A distillation job's settings (genlab.distill): the map, lambda in [0, 1], a temperature in [0.5, 20],
+    the students' size, a seed; its students are classifiers trained on the digits of `cfg.dataset`."""
+    from ..distill import SETTINGS
+
+    unknown = set(spec) - set(DISTILL_KEYS)
+    if unknown or set(spec) != set(DISTILL_KEYS):
+        raise ValueError(f"a distillation run needs exactly {', '.join(DISTILL_KEYS)}")
+    for key, kind in DISTILL_KEYS.items():
+        value = spec[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = spec[key] = float(value)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ValueError(f"distillation: {key} must be {dict(str='text', float='a number', int='an integer')[kind.__name__]}")
+    if spec["setting"] not in SETTINGS:
+        raise ValueError(f"distillation: the map must be one of {', '.join(SETTINGS)}")
+    if not 0.0 <= spec["lambda"] <= 1.0:
+        raise ValueError("distillation: lambda must be in [0, 1]")
+    if not 0.5 <= spec["temperature"] <= 20.0:
+        raise ValueError("distillation: the temperature must be in [0.5, 20]")
+    if spec["student"] not in ("weak", "strong"):
+        raise ValueError("distillation: the student is weak or strong")
+    if not 0 <= spec["seed"] <= 1_000_000:
+        raise ValueError("distillation: the seed is in 0..1,000,000")
+    if cfg.kind != "classifier" or cfg.dataset not in ("mnist5k", "mnist"):
+        raise ValueError("distillation: the students are classifiers on MNIST digits")
 
 
 class Job:
@@ -155,6 +191,15 @@ class Job:
     def commandable_by(self, visitor: str | None) -> bool:
         """May `visitor` pause, resume or stop this job? (Its owner, or anyone when it has none.)"""
         return not self.owner or self.owner == visitor
+
+    @property
+    def task(self) -> str:
+        """"train" (a model, the Train page) or "distill" (a comparison of students, the Distillation page)."""
+        return "distill" if self.spec.get("distill") else "train"
+
+    def distill_result(self) -> dict:
+        """A distillation job's figures so far (distill.json: per epoch, both students), or {}."""
+        return read_json(self.folder / "distill.json", {}) or {}
 
     @property
     def train_config(self) -> TrainConfig:

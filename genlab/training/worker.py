@@ -125,6 +125,9 @@ class Worker:
         except OSError:
             pass
         self.write_status(state="running")
+        if self.job.task == "distill":
+            self.run_distill()
+            return
         strong, weak = (find_classifier(size) for size in ("strong", "weak"))
         strong_model = load_checkpoint(strong).model if strong else None
         test = load_dataset(self.cfg.dataset, "test", self.cfg.data_dir)
@@ -151,6 +154,42 @@ class Worker:
         published = publish(self.job, self.job.folder.parent.parent / "models")
         self.write_status(state="stopped" if stopped else "done", ended_at=time.time(), scores=scores,
                           model=str(published), epoch=ckpt.epochs)
+
+
+    def run_distill(self) -> None:
+        """A distillation comparison (genlab.distill): the shipped teacher of the setting, two students on the
+        Small 1,000 of the job's digits, tested after every epoch; the figures go to distill.json."""
+        from ..distill import compare_students, split_big_small, teacher_map, teacher_path
+
+        spec = self.job.spec["distill"]
+        teacher = load_checkpoint(teacher_path(spec["setting"]))
+        phi = teacher_map(teacher)
+        train_set = load_dataset(self.cfg.dataset, "train", self.cfg.data_dir)
+        test_set = load_dataset(self.cfg.dataset, "test", self.cfg.data_dir)
+        _, small = split_big_small(train_set.labels, seed=spec["seed"])
+        about = {"setting": spec["setting"], "teacher": teacher.path.name if teacher.path else "",
+                 "dataset": self.cfg.dataset, "small": len(small), "test": len(test_set),
+                 "teacher_metrics": teacher.metrics}
+
+        def on_epoch(comparison) -> None:
+            write_json(self.job.folder / "distill.json", {**about, **comparison.as_dict()})
+            self.write_status(epoch=comparison.epochs[-1], step=0)
+            self.follow_commands()
+
+        def on_step(epoch: int, step: int, steps: int) -> None:
+            self.on_step(epoch - 1, step, steps)
+
+        stopped = False
+        try:
+            result = compare_students(teacher.model, phi, train_set.images[small], train_set.labels[small],
+                                      test_set.images, test_set.labels, lam=spec["lambda"],
+                                      temperature=spec["temperature"], epochs=self.cfg.epochs, seed=spec["seed"],
+                                      student_size=spec["student"], on_epoch=on_epoch, on_step=on_step)
+            scores = {"with_teacher": result.teacher[-1]["accuracy"], "alone": result.alone[-1]["accuracy"]}
+        except JobStopped:
+            stopped, scores = True, {}
+        self.write_status(state="stopped" if stopped else "done", ended_at=time.time(), eta_seconds=None,
+                          scores=scores)
 
 
 def publish(job: Job, folder: Path) -> Path:

@@ -403,7 +403,7 @@ def watch_view() -> None:
     """Pick a run (the running one by default) and follow it live."""
     store = job_store()
     store.tick()
-    jobs = store.jobs()[::-1]
+    jobs = [j for j in store.jobs() if j.task == "train"][::-1]   # comparisons: the Distillation page
     if not jobs:
         st.info("No runs yet. Start one under **New run**.")
         return
@@ -421,7 +421,7 @@ def watch_view() -> None:
 
 # 3. comparing runs
 def compare_view() -> None:
-    rows = compare_rows(job_store().jobs())
+    rows = compare_rows([j for j in job_store().jobs() if j.task == "train"])
     if not rows:
         st.info("Finished runs appear here. The preset **Activation-function experiment** trains four GANs "
                 "that differ only in their activation function.")
