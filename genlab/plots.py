@@ -227,3 +227,20 @@ def runs_loss_figure(histories: dict[str, dict], loss: str) -> go.Figure:
                       margin=dict(l=10, r=10, t=40, b=10))
     _whole_epochs(fig, max((len(h.get("losses", {}).get(loss, [])) for h in histories.values()), default=0))
     return fig
+
+
+def distill_figure(result: dict, metric: str) -> go.Figure:
+    """A distillation comparison (distill.json): `metric` ("accuracy" or "cross_entropy") on the test set per
+    epoch, the student with the teacher against the student alone."""
+    epochs = result.get("epochs", [])
+    title = {"accuracy": "Test accuracy", "cross_entropy": "Test cross-entropy (nats)"}[metric]
+    fig = go.Figure()
+    for key, name, color in (("with_teacher", "student with the teacher", "#1f77b4"),
+                             ("alone", "student alone (lambda = 0)", "#ff7f0e")):
+        values = [row[metric] for row in result.get(key, [])]
+        fig.add_trace(go.Scatter(x=epochs[:len(values)], y=values, mode="lines+markers", name=name,
+                                 line=dict(color=color)))
+    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title=metric.replace("_", "-"), height=320,
+                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    _whole_epochs(fig, len(epochs))
+    return fig

@@ -1,0 +1,175 @@
+"""The Distillation page's parts (pages/distill.py): the map phi at work, the comparison form, and a
+comparison followed live. The comparisons run as jobs (genlab.training.jobs), like the Train page's runs."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import streamlit as st
+import torch
+from streamlit import session_state as ss
+
+from ..bars import probability_bars
+from ..checkpoints import Checkpoint, CheckpointError
+from ..data import DIGIT_NAMES, available_datasets, load_dataset
+from ..distill import teacher_map, teacher_path
+from ..images import image_grid
+from ..plots import distill_figure
+from ..training.jobs import DEMO_LIMITS, JobSpec, demo_mode
+from .loaders import load_model
+from .training import job_store
+from .visitor import visitor_id
+
+SETTING_LABELS = {
+    "noise": "Noisy digits teach clean digits",
+    "dilated": "Dilated-convolution digits teach clean digits",
+}
+SETTING_HELP = {
+    "noise": "The teacher learned 59,000 digits with strong Gaussian noise (the domain S). The student gets 1,000 "
+             "clean digits (the domain T); phi adds noise, so the teacher sees each of the student's digits the way "
+             "it learned digits.",
+    "dilated": "The teacher learned 59,000 digits passed through one fixed 5 x 5 convolution with dilation 2 (a "
+               "faint, dotted blur: the domain S). The student gets 1,000 clean digits; phi applies the same "
+               "convolution.",
+}
+LIVE = ("queued", "running", "paused")
+SHOWN_DIGITS = 8
+
+
+def teacher_or_none(setting: str) -> Checkpoint | None:
+    """The shipped teacher of `setting` (cached), or None when it is missing or broken (the page says so)."""
+    path = teacher_path(setting)
+    if not path.is_file():
+        return None
+    try:
+        return load_model(str(path))
+    except CheckpointError:
+        return None
+
+
+def comparison_dataset() -> str:
+    """Full MNIST (Test 10,000) when it is on this machine and this is not the hosted demo; else the embedded
+    digits (Small 1,000 of their 4,000, Test 1,000)."""
+    return "mnist" if not demo_mode() and "mnist" in available_datasets() else "mnist5k"
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _shown_digits() -> tuple[torch.Tensor, list[int]]:
+    test = load_dataset("mnist5k", "test")
+    picks = [int((test.labels == c).nonzero()[0]) for c in range(SHOWN_DIGITS)]
+    return test.images[picks], test.labels[picks].tolist()
+
+
+def phi_at_work(setting: str, teacher: Checkpoint, temperature: float) -> None:
+    """Test digits of T beside phi of them (what the teacher sees), and the teacher's soft labels on one."""
+    images, labels = _shown_digits()
+    phi = teacher_map(teacher)
+    with torch.no_grad():
+        mapped = phi(images, generator=torch.Generator().manual_seed(0))
+        soft = torch.softmax(teacher.model(mapped) / temperature, dim=1)
+    left, right = st.columns([3, 2])
+    with left:
+        st.image(image_grid(torch.cat([images, mapped]), nrow=SHOWN_DIGITS, scale=3), width="stretch",
+                 caption="Top: digits of the student's domain T. Bottom: phi of them, in the teacher's domain S.",
+                 output_format="PNG")
+    with right:
+        index = st.select_slider("Digit", list(range(SHOWN_DIGITS)), key="distill.digit",
+                                 format_func=lambda i: f"{i + 1} (a {labels[i]})")
+        st.markdown(f"**The teacher's soft labels** on phi of digit {index + 1} (a {labels[index]}), "
+                    f"at temperature {temperature:g}")
+        st.html(probability_bars([float(p) for p in soft[index]], DIGIT_NAMES))
+        st.caption("These probabilities are the student's second target: at a higher temperature they are flatter "
+                   "and say more about which digits look alike.")
+
+
+def start_comparison(setting: str) -> None:
+    """The Start button: a comparison job with the form's values (session state), owned by this visitor."""
+    lam, temperature = ss["distill.lambda"], ss["distill.temperature"]
+    epochs, student = int(ss["distill.epochs"]), ss["distill.student"]
+    stamp = datetime.now(timezone.utc)
+    spec = JobSpec(f"distill_{setting}_{stamp:%H%M%S}_{stamp.microsecond // 1000:03d}",
+                   {"kind": "classifier", "epochs": epochs, "dataset": comparison_dataset()}, {},
+                   owner=visitor_id(),
+                   distill={"setting": setting, "lambda": float(lam), "temperature": float(temperature),
+                            "student": student, "seed": 0})
+    try:
+        job = job_store().submit(spec)
+    except ValueError as err:
+        ss["distill.error"] = str(err)
+        return
+    ss["distill.error"] = None
+    ss["distill.job"] = job.id
+
+
+def _stop(job_id: str) -> None:
+    try:
+        job_store().command(job_id, "stop", visitor_id())
+    except ValueError as err:
+        ss["distill.error"] = str(err)
+
+
+def comparison_view(job_id: str, drawn_state: str) -> None:
+    """One comparison: progress, both students' curves, and the result (polled while it runs)."""
+    store = job_store()
+    job = store.get(job_id)
+    if job is None:
+        st.warning("This comparison no longer exists.")
+        return
+    if job.state != drawn_state:
+        st.rerun(scope="app")
+    spec, result = job.spec["distill"], job.distill_result()
+    epochs = job.train_config.epochs
+    done = len(result.get("epochs", []))
+    st.markdown(f"**{SETTING_LABELS.get(spec['setting'], spec['setting'])}**: lambda {spec['lambda']:g}, "
+                f"temperature {spec['temperature']:g}, {spec['student']} students, {epochs} epochs"
+                + (f", Small {result['small']:,} / Test {result['test']:,} ({result['dataset']})" if result else ""))
+    if job.state == "queued":
+        st.info(f"Waiting in the queue: position {store.queue_position(job)}.", icon=":material/hourglass_top:")
+    elif job.state == "failed":
+        st.error(f"The comparison failed: {job.status.get('error')}")
+    elif job.state == "interrupted":
+        st.warning("The comparison was interrupted (its worker ended, e.g. the server restarted). Start it again.")
+    else:
+        status = job.status
+        steps, step = status.get("steps") or 1, status.get("step") or 0
+        fraction = min(1.0, (done + (step / steps if job.state == "running" else 0)) / max(1, epochs))
+        st.progress(fraction, text=f"Epoch {done}/{epochs}" + (" · training both students" if job.state == "running"
+                                                                else f" · {job.state}"))
+    if job.state in LIVE and job.commandable_by(visitor_id()):
+        st.button("Stop", key="distill.stop", on_click=_stop, args=(job.id,), icon=":material/stop:")
+    if result.get("epochs"):
+        left, right = st.columns(2)
+        left.plotly_chart(distill_figure(result, "accuracy"), width="stretch", key="distill.accuracy")
+        right.plotly_chart(distill_figure(result, "cross_entropy"), width="stretch", key="distill.ce")
+        with_teacher, alone = result["with_teacher"][-1], result["alone"][-1]
+        gain = with_teacher["accuracy"] - alone["accuracy"]
+        st.dataframe([{"student": "with the teacher", "test accuracy": f"{with_teacher['accuracy']:.2%}",
+                       "test cross-entropy": f"{with_teacher['cross_entropy']:.3f}"},
+                      {"student": "alone (lambda = 0)", "test accuracy": f"{alone['accuracy']:.2%}",
+                       "test cross-entropy": f"{alone['cross_entropy']:.3f}"}], hide_index=True)
+        verdict = "ahead of" if gain > 0 else "behind" if gain < 0 else "level with"
+        st.caption(f"After epoch {result['epochs'][-1]}: the student with the teacher is {abs(gain):.2%} {verdict} "
+                   "the student alone (one seed; README gives the mean and spread over three).")
+
+
+def comparisons_view() -> None:
+    """The comparisons started here (this visitor's first), one followed live."""
+    store = job_store()
+    jobs = [j for j in store.jobs() if j.task == "distill"][::-1]
+    if not jobs:
+        st.info("No comparison yet: start one above.")
+        return
+    me = visitor_id()
+    jobs.sort(key=lambda j: j.owner != me)          # stable: this visitor's newest first
+    ids = [j.id for j in jobs]
+    if ss.get("distill.job") not in ids:
+        ss["distill.job"] = ids[0]
+    by_id = {j.id: j for j in jobs}
+    st.selectbox("Comparison", ids, key="distill.job",
+                 format_func=lambda i: f"{by_id[i].name} — {by_id[i].state}"
+                                       + (" · yours" if by_id[i].owner == me else ""))
+    state = by_id[ss["distill.job"]].state
+    st.fragment(comparison_view, run_every=1.0 if state in LIVE else None)(ss["distill.job"], state)
+
+
+def epoch_limit() -> int:
+    return DEMO_LIMITS["epochs"] if demo_mode() else 100

@@ -1,0 +1,72 @@
+"""Distillation: a teacher that learned a big sample of a close domain helps a student with 1,000 images."""
+import streamlit as st
+
+from genlab.distill import SETTINGS, teacher_path
+from genlab.ui.distill import (SETTING_HELP, SETTING_LABELS, comparisons_view, epoch_limit, phi_at_work,
+                               start_comparison, teacher_or_none)
+from genlab.ui.links import link_choice, link_number, page_title, read_link, show_link_messages, write_link
+from genlab.ui.router import require_router
+
+require_router()
+page_title("Distillation")
+st.write("A **teacher** learned 59,000 digits of one domain S. A **student** has only 1,000 labelled digits of a "
+         "close domain T. It learns from its labels and, through a known map phi from T to S, from the teacher's "
+         "soft labels: loss = (1 - lambda) x cross-entropy with the labels + lambda x T² x cross-entropy with the "
+         "teacher's probabilities at temperature T. Does listening to the teacher beat learning alone?")
+
+PAGE = "distill"
+link = read_link(PAGE, ("setting", "lambda", "temperature", "epochs", "student"))
+defaults = {"distill.setting": link_choice(PAGE, link.pop("setting", None), {s: s for s in SETTINGS}, "setting"),
+            "distill.lambda": link_number(PAGE, link.pop("lambda", None), 0.0, 1.0, "lambda"),
+            "distill.temperature": link_number(PAGE, link.pop("temperature", None), 1.0, 10.0, "temperature"),
+            "distill.epochs": link_number(PAGE, link.pop("epochs", None), 1, epoch_limit(), "epochs", integer=True),
+            "distill.student": link_choice(PAGE, link.pop("student", None), {"weak": "weak", "strong": "strong"},
+                                           "student")}
+for key, value in defaults.items():
+    if value is not None:
+        st.session_state[key] = value
+st.session_state.setdefault("distill.setting", "noise")
+st.session_state.setdefault("distill.lambda", 0.5)
+st.session_state.setdefault("distill.temperature", 4.0)
+st.session_state.setdefault("distill.epochs", min(20, epoch_limit()))
+st.session_state.setdefault("distill.student", "weak")
+show_link_messages(PAGE)
+
+setting = st.segmented_control("Setting", SETTINGS, key="distill.setting", format_func=SETTING_LABELS.get,
+                               required=True)
+st.caption(SETTING_HELP[setting])
+teacher = teacher_or_none(setting)
+if teacher is None:
+    st.warning(f"The teacher of this setting is missing or unreadable ({teacher_path(setting).name} in "
+               "checkpoints/distill/). Train it with `python -m train distill-teacher --map "
+               f"{setting} --out checkpoints/distill/teacher_{setting}`.")
+    st.stop()
+metrics = teacher.metrics
+if metrics.get("s_test_accuracy") is not None:
+    st.caption(f"The teacher: the strong classifier trained on phi of Big; test accuracy {metrics['s_test_accuracy']:.2%} "
+               f"on phi of the test digits (its domain S), {metrics.get('t_test_accuracy', float('nan')):.2%} on the "
+               "clean test digits (the student's domain T).")
+
+st.subheader("1. phi at work")
+phi_at_work(setting, teacher, st.session_state["distill.temperature"])
+
+st.subheader("2. Compare two students")
+st.write("Both students start from the same weights and see the same batches of the Small 1,000; one listens to "
+         "the teacher (lambda), the other does not (lambda = 0). Both are tested after every epoch.")
+c = st.columns(4)
+c[0].slider("lambda (weight of the teacher)", 0.0, 1.0, step=0.05, key="distill.lambda")
+c[1].slider("Temperature T", 1.0, 10.0, step=0.5, key="distill.temperature",
+            help="Also the temperature of the soft labels shown above.")
+c[2].number_input("Epochs", 1, epoch_limit(), key="distill.epochs")
+c[3].selectbox("Students", ("weak", "strong"), key="distill.student",
+               format_func={"weak": "small CNN (weak classifier)", "strong": "VGG-style (strong)"}.get)
+st.button("Start the comparison", key="distill.start", icon=":material/play_arrow:", type="primary",
+          on_click=start_comparison, args=(setting,))
+if st.session_state.get("distill.error"):
+    st.error(st.session_state["distill.error"])
+write_link({"setting": setting, "lambda": f"{st.session_state['distill.lambda']:g}",
+            "temperature": f"{st.session_state['distill.temperature']:g}", "epochs": st.session_state["distill.epochs"],
+            "student": st.session_state["distill.student"]})
+
+st.subheader("3. Comparisons")
+comparisons_view()

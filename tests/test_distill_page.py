@@ -1,0 +1,58 @@
+"""AppTests of the Distillation page: phi at work with the shipped teacher, a link's settings, a missing
+teacher, and a comparison started from the form that runs through the job system to its curves."""
+import time
+
+import pytest
+
+from .conftest import SHIPPED, open_app
+
+
+@pytest.fixture(autouse=True)
+def shipped(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(SHIPPED))
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("GENLAB_TRAIN_THREADS", "1")
+    monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path / "no-data"))      # the embedded digits, as on a fresh machine
+
+
+def test_the_page_shows_phi_at_work_and_the_teachers_soft_labels():
+    at = open_app("pages/distill.py", timeout=120)
+    assert at.segmented_control(key="distill.setting").value == "noise"
+    assert any("phi of them" in (i.proto.imgs[0].caption or "") for i in at.get("image"))
+    assert any("The teacher's soft labels" in m.value for m in at.markdown)
+    assert any("test accuracy" in c.value and "domain S" in c.value for c in at.caption)
+    assert at.button(key="distill.start") is not None
+    assert not at.warning
+
+
+def test_a_link_sets_the_comparison_and_bad_values_get_a_message():
+    at = open_app("pages/distill.py", timeout=120, setting="noise", temperature="8", epochs="3", student="strong",
+                  **{"lambda": "7"})
+    assert at.slider(key="distill.temperature").value == 8.0
+    assert at.slider(key="distill.lambda").value == 1.0
+    assert at.number_input(key="distill.epochs").value == 3
+    assert at.selectbox(key="distill.student").value == "strong"
+    assert any("lambda 7 is outside 0 to 1" in w.value for w in at.warning)
+
+
+def test_a_missing_teacher_says_how_to_train_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    at = open_app("pages/distill.py", timeout=120)
+    assert any("python -m train distill-teacher --map noise" in w.value for w in at.warning)
+
+
+def test_a_comparison_started_on_the_page_grows_both_curves():
+    at = open_app("pages/distill.py", timeout=120)
+    at.number_input(key="distill.epochs").set_value(2)
+    at.button(key="distill.start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline:
+        at.run()
+        if len(at.get("plotly_chart")) == 2 and any("After epoch 2" in c.value for c in at.caption):
+            break
+        time.sleep(1)
+    assert len(at.get("plotly_chart")) == 2
+    assert any("After epoch 2" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert at.selectbox(key="distill.job").value.startswith("20")
