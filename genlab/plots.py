@@ -244,3 +244,16 @@ def distill_figure(result: dict, metric: str) -> go.Figure:
                       margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
     _whole_epochs(fig, len(epochs))
     return fig
+
+
+def sweep_figure(lambdas: list[float], with_teacher: list[float], alone: list[float], epochs: list[int]) -> go.Figure:
+    """A lambda sweep: each comparison's last test accuracy with the teacher, and alone, against lambda."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=lambdas, y=with_teacher, mode="lines+markers", name="student with the teacher",
+                             line=dict(color="#1f77b4"),
+                             text=[f"epoch {e}" for e in epochs], hovertemplate="lambda %{x}: %{y:.2%} (%{text})"))
+    fig.add_trace(go.Scatter(x=lambdas, y=alone, mode="markers", name="student alone (lambda = 0)",
+                             marker=dict(color="#ff7f0e")))
+    fig.update_layout(title="Test accuracy against lambda", xaxis_title="lambda", yaxis_title="accuracy",
+                      height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    return fig

@@ -60,8 +60,13 @@ c[1].slider("Temperature T", 1.0, 10.0, step=0.5, key="distill.temperature",
 c[2].number_input("Epochs", 1, epoch_limit(), key="distill.epochs")
 c[3].selectbox("Students", ("weak", "strong"), key="distill.student",
                format_func={"weak": "small CNN (weak classifier)", "strong": "VGG-style (strong)"}.get)
-st.button("Start the comparison", key="distill.start", icon=":material/play_arrow:", type="primary",
-          on_click=start_comparison, args=(setting,))
+b = st.columns([1, 1, 3])
+b[0].button("Start the comparison", key="distill.start", icon=":material/play_arrow:", type="primary",
+            on_click=start_comparison, args=(setting,))
+b[1].button("Sweep lambda 0 to 1", key="distill.sweep_start", icon=":material/stacked_line_chart:",
+            on_click=start_comparison, args=(setting, True),
+            help="Five comparisons, lambda 0, 0.25, 0.5, 0.75 and 1, with the other values above; their accuracies "
+                 "are plotted against lambda as they finish.")
 if st.session_state.get("distill.error"):
     st.error(st.session_state["distill.error"])
 write_link({"setting": setting, "lambda": f"{st.session_state['distill.lambda']:g}",

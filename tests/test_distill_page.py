@@ -56,3 +56,23 @@ def test_a_comparison_started_on_the_page_grows_both_curves():
     assert len(at.get("plotly_chart")) == 2
     assert any("After epoch 2" in c.value for c in at.caption), [c.value for c in at.caption]
     assert at.selectbox(key="distill.job").value.startswith("20")
+
+
+def test_a_lambda_sweep_starts_five_comparisons_in_one_group_and_plots_them():
+    at = open_app("pages/distill.py", timeout=120)
+    at.number_input(key="distill.epochs").set_value(1)
+    at.button(key="distill.sweep_start").click().run()
+    assert not at.error, [e.value for e in at.error]
+    from genlab.training.jobs import JobStore
+
+    jobs = [j for j in JobStore().jobs() if j.task == "distill"]
+    assert sorted(j.spec["distill"]["lambda"] for j in jobs) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert len({j.spec["group"] for j in jobs}) == 1
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        at.run()
+        if any("5 of 5 comparisons" in m.value for m in at.markdown):
+            break
+        time.sleep(1)
+    assert any("5 of 5 comparisons" in m.value for m in at.markdown), [m.value for m in at.markdown]
+    assert len(at.get("plotly_chart")) == 3

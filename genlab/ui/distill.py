@@ -13,7 +13,7 @@ from ..checkpoints import Checkpoint, CheckpointError
 from ..data import DIGIT_NAMES, available_datasets, load_dataset
 from ..distill import teacher_map, teacher_path
 from ..images import image_grid
-from ..plots import distill_figure
+from ..plots import distill_figure, sweep_figure
 from ..training.jobs import DEMO_LIMITS, JobSpec, demo_mode
 from .loaders import load_model
 from .training import job_store
@@ -32,6 +32,7 @@ SETTING_HELP = {
                "convolution.",
 }
 LIVE = ("queued", "running", "paused")
+SWEEP = (0.0, 0.25, 0.5, 0.75, 1.0)
 SHOWN_DIGITS = 8
 
 
@@ -81,23 +82,40 @@ def phi_at_work(setting: str, teacher: Checkpoint, temperature: float) -> None:
                    "and say more about which digits look alike.")
 
 
-def start_comparison(setting: str) -> None:
-    """The Start button: a comparison job with the form's values (session state), owned by this visitor."""
-    lam, temperature = ss["distill.lambda"], ss["distill.temperature"]
-    epochs, student = int(ss["distill.epochs"]), ss["distill.student"]
+def start_comparison(setting: str, sweep: bool = False) -> None:
+    """The Start buttons: one comparison job with the form's values (session state), or (`sweep`) one per
+    lambda of SWEEP started together as one group; owned by this visitor."""
+    temperature, epochs, student = ss["distill.temperature"], int(ss["distill.epochs"]), ss["distill.student"]
     stamp = datetime.now(timezone.utc)
-    spec = JobSpec(f"distill_{setting}_{stamp:%H%M%S}_{stamp.microsecond // 1000:03d}",
-                   {"kind": "classifier", "epochs": epochs, "dataset": comparison_dataset()}, {},
-                   owner=visitor_id(),
-                   distill={"setting": setting, "lambda": float(lam), "temperature": float(temperature),
-                            "student": student, "seed": 0})
+    name = f"distill_{setting}_{stamp:%H%M%S}_{stamp.microsecond // 1000:03d}"
+    lambdas = SWEEP if sweep else (ss["distill.lambda"],)
+    specs = [JobSpec(f"{name}_l{round(lam * 100):03d}" if sweep else name,
+                     {"kind": "classifier", "epochs": epochs, "dataset": comparison_dataset()}, {},
+                     group=f"sweep_{name}" if sweep else "", owner=visitor_id(),
+                     distill={"setting": setting, "lambda": float(lam), "temperature": float(temperature),
+                              "student": student, "seed": 0})
+             for lam in lambdas]
     try:
-        job = job_store().submit(spec)
+        jobs = job_store().submit_many(specs)
     except ValueError as err:
         ss["distill.error"] = str(err)
         return
     ss["distill.error"] = None
-    ss["distill.job"] = job.id
+    ss["distill.job"] = jobs[-1].id if sweep else jobs[0].id
+
+
+def sweep_view(group: str) -> None:
+    """The lambda sweep a comparison belongs to: every finished point's last test accuracy against lambda."""
+    jobs = [j for j in job_store().jobs() if j.task == "distill" and j.spec.get("group") == group]
+    points = sorted((j.spec["distill"]["lambda"], j.distill_result()) for j in jobs)
+    points = [(lam, r) for lam, r in points if r.get("epochs")]
+    if not points:
+        return
+    st.markdown(f"**The lambda sweep** ({len(points)} of {len(jobs)} comparisons with results; each at its last "
+                "finished epoch)")
+    st.plotly_chart(sweep_figure([lam for lam, _ in points], [r["with_teacher"][-1]["accuracy"] for _, r in points],
+                                 [r["alone"][-1]["accuracy"] for _, r in points], [r["epochs"][-1] for _, r in points]),
+                    width="stretch", key="distill.sweep")
 
 
 def _stop(job_id: str) -> None:
@@ -149,6 +167,8 @@ def comparison_view(job_id: str, drawn_state: str) -> None:
         verdict = "ahead of" if gain > 0 else "behind" if gain < 0 else "level with"
         st.caption(f"After epoch {result['epochs'][-1]}: the student with the teacher is {abs(gain):.2%} {verdict} "
                    "the student alone (one seed; README gives the mean and spread over three).")
+    if job.spec.get("group"):
+        sweep_view(job.spec["group"])
 
 
 def comparisons_view() -> None:
