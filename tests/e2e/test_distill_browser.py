@@ -1,0 +1,38 @@
+"""End to end in a real browser: on the Distillation page, see phi at work, start a short comparison and watch
+both students' curves grow epoch by epoch. Its own server, so the runs folder is fresh."""
+import pytest
+from playwright.sync_api import expect
+
+from .server import app_server
+
+
+@pytest.fixture
+def distill_url(tmp_path):
+    env = {"GENLAB_RUNS": str(tmp_path / "runs"), "GENLAB_TRAIN_THREADS": "1",
+           "GENLAB_DATA_DIR": str(tmp_path / "no-data")}          # the embedded digits, as on a fresh machine
+    try:
+        with app_server(tmp_path / "streamlit.log", env=env) as url:
+            yield url
+    except RuntimeError as err:
+        pytest.fail(str(err))
+
+
+def curve_points(main) -> int:
+    """Markers in the accuracy chart (two students, one per epoch each)."""
+    return main.locator(".js-plotly-plot").first.locator(".scatterlayer .point").count()
+
+
+def test_start_a_comparison_and_watch_both_students_learn(page, distill_url, tmp_path):
+    page.goto(f"{distill_url}/distill?setting=dilated&epochs=4")
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name="Distillation", exact=True)).to_be_visible(timeout=60_000)
+    expect(main.get_by_text("phi of them, in the teacher's domain S", exact=False)).to_be_visible(timeout=60_000)
+    expect(main.get_by_text("The teacher's soft labels", exact=False).first).to_be_visible()
+    main.get_by_role("button", name="Start the comparison").click()
+    expect(main.get_by_text("Epoch 1/4", exact=False)).to_be_visible(timeout=120_000)
+    expect(main.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
+    first = curve_points(main)
+    expect(main.get_by_text("After epoch 4", exact=False)).to_be_visible(timeout=180_000)
+    assert curve_points(main) > first >= 2
+    expect(main.get_by_text("alone (lambda = 0)", exact=False).first).to_be_visible()
+    page.screenshot(path=str(tmp_path / "distill.png"), full_page=True)
