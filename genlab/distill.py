@@ -18,6 +18,15 @@ Maps phi:
   clipped back to it), T = clean digits; phi adds fresh noise on every call.
 - "dilated": S = digits through one fixed 5 x 5 convolution with dilation 2 (its kernel seeded, non-negative,
   summing to 1, and stored with the teacher), T = clean digits; phi applies it.
+- "vae": S = MNIST digits, T = Fashion-MNIST clothes; phi = the MNIST decoder of the encoded clothing image,
+  through a VAE with one encoder (2D latent) and two decoders (the book's architecture). It trains on pairs
+  of the same class: each Big digit with a random image of its class from the Fashion Small 1,000 (the only
+  labelled clothes there are); both images are encoded, and every code must be decoded into both the digit
+  (by the MNIST decoder) and the clothing image (by the Fashion decoder), with one KL term:
+  L = r * (MSE_MNIST + MSE_Fashion) + KL. So a clothing class and the digit class of the same index share a
+  region of the latent plane, and phi turns a shirt into the digit of its class index. It is stored as a
+  book VAE (encoder + MNIST decoder) with the Fashion decoder as training state
+  (checkpoints/distill/dual_vae.safetensors).
 
 Nothing here uses Streamlit: the CLI (`python -m train distill ...`) and the page call the same functions.
 """
@@ -36,7 +45,9 @@ from .checkpoints import CheckpointError
 from .data import DatasetUnavailable, ImageDataset, load_dataset
 from .models import build_model
 
-SETTINGS = ("noise", "dilated")
+SETTINGS = ("noise", "dilated", "vae")
+FASHION_SMALL_FILE = Path(__file__).resolve().parent / "data" / "fashion_small.npz"
+DUAL_VAE_R_LOSS = 1000.0       # the book's weight of the (per-pixel mean) MSE against the KL term
 NOISE_SIGMA = 0.8              # in [-1, 1] units: strong enough that a clean-digit classifier is not a noisy-digit one
 DILATED_KERNEL = 5
 DILATION = 2
@@ -131,8 +142,9 @@ def teacher_path(setting: str) -> Path:
     return checkpoint_folder() / "distill" / f"teacher_{setting}.safetensors"
 
 
-def teacher_map(checkpoint) -> nn.Module:
-    """phi as a teacher's checkpoint records it (train["distill"]; the dilated kernel is stored with it)."""
+def teacher_map(checkpoint, dual_vae: Path | None = None) -> nn.Module:
+    """phi as a teacher's checkpoint records it (train["distill"]; the dilated kernel is stored with it; for
+    "vae", the dual-decoder VAE at `dual_vae`, by default the shipped one)."""
     info = checkpoint.train.get("distill", {}) if isinstance(checkpoint.train, dict) else {}
     setting = info.get("setting")
     if setting == "noise":
@@ -145,6 +157,8 @@ def teacher_map(checkpoint) -> nn.Module:
         if kernel is None or tuple(kernel.shape) != (1, 1, DILATED_KERNEL, DILATED_KERNEL):
             raise CheckpointError("this dilated-map teacher holds no 5 x 5 kernel")
         return DilatedMap(kernel.float())
+    if setting == "vae":
+        return load_dual_vae(dual_vae)
     raise CheckpointError(f"not a distillation teacher (setting {setting!r})")
 
 
@@ -156,11 +170,140 @@ def digits(data_dir=None) -> tuple[ImageDataset, ImageDataset, str]:
         return load_dataset("mnist5k", "train"), load_dataset("mnist5k", "test"), "mnist5k"
 
 
+class VaeMap(nn.Module):
+    """phi for "vae": the MNIST decoder of the encoded image's mean code (deterministic)."""
+
+    setting = "vae"
+
+    def __init__(self, vae: nn.Module, fashion_decoder: nn.Module | None = None):
+        super().__init__()
+        self.vae, self.fashion_decoder = vae, fashion_decoder
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.vae.decode(self.vae.encode(x))
+
+    def describe(self) -> dict:
+        return {"setting": self.setting}
+
+
+class Identity(nn.Module):
+    """phi while a "vae" teacher trains: its domain S is the plain digits."""
+
+    setting = "vae"
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return x
+
+    def describe(self) -> dict:
+        return {"setting": self.setting}
+
+
+def dual_vae_path() -> Path:
+    return checkpoint_folder() / "distill" / "dual_vae.safetensors"
+
+
+def load_dual_vae(path: Path | None = None) -> VaeMap:
+    """The shipped dual-decoder VAE as phi (its Fashion decoder attached for the page's views)."""
+    from .checkpoints import load_checkpoint
+    from .models.autoencoder import Decoder
+
+    checkpoint = load_checkpoint(path or dual_vae_path())
+    state = checkpoint.training_state.get("fashion_decoder")
+    if checkpoint.kind != "vae" or state is None:
+        raise CheckpointError("not a dual-decoder VAE (a VAE with a fashion_decoder)")
+    decoder = Decoder(checkpoint.model.latent_dim)
+    decoder.load_state_dict({k: v.float() for k, v in state.items()})
+    return VaeMap(checkpoint.model.eval(), decoder.eval())
+
+
+def train_dual_vae(digits_x: torch.Tensor, digits_y: torch.Tensor, clothes_x: torch.Tensor, clothes_y: torch.Tensor,
+                   epochs: int = 5, batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
+                   on_epoch=None) -> VaeMap:
+    """The dual-decoder VAE (see the module docstring) on digit/clothes pairs of the same class."""
+    from .models.autoencoder import Decoder
+    from .training.losses import kl_divergence, reconstruction_loss
+
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    vae = build_model("vae", {"latent_dim": 2, "r_loss_factor": DUAL_VAE_R_LOSS}).train()
+    fashion_decoder = Decoder(2).train()
+    optimizer = torch.optim.Adam(list(vae.parameters()) + list(fashion_decoder.parameters()), lr=lr)
+    by_class = [(clothes_y == c).nonzero().flatten() for c in range(10)]
+    for epoch in range(1, epochs + 1):
+        order = torch.randperm(len(digits_x), generator=g)
+        totals = {"mnist": 0.0, "fashion": 0.0, "kl": 0.0}
+        steps = 0
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            x_m, y = digits_x[idx], digits_y[idx]
+            pick = torch.stack([by_class[int(c)][torch.randint(len(by_class[int(c)]), (1,), generator=g)[0]]
+                                for c in y])
+            x_f = clothes_x[pick]
+            mu, log_var = vae.encode_distribution(torch.cat([x_m, x_f]))
+            z = mu + torch.exp(log_var / 2) * torch.randn(mu.shape, generator=g)
+            loss_m = reconstruction_loss(vae.decode(z), torch.cat([x_m, x_m]))
+            loss_f = reconstruction_loss(fashion_decoder(z), torch.cat([x_f, x_f]))
+            kl = kl_divergence(mu, log_var)
+            loss = DUAL_VAE_R_LOSS * (loss_m + loss_f) + kl
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            totals["mnist"] += float(loss_m.detach())
+            totals["fashion"] += float(loss_f.detach())
+            totals["kl"] += float(kl.detach())
+            steps += 1
+        if on_epoch is not None:
+            on_epoch(epoch, {k: v / max(1, steps) for k, v in totals.items()})
+    return VaeMap(vae.eval(), fashion_decoder.eval())
+
+
+def comparison_data(setting: str, dataset: str = "mnist", data_dir=None, seed: int = 0):
+    """(small_x, small_y, test, source) for a comparison: the Small 1,000 and the test set of T (the digits
+    of `dataset` for noise and dilated; Fashion-MNIST for vae)."""
+    if setting == "vae":
+        small, test, source = fashion_sets(data_dir)
+        return small.images, small.labels, test, source
+    train = load_dataset(dataset, "train", data_dir)
+    test = load_dataset(dataset, "test", data_dir)
+    _, small = split_big_small(train.labels, seed=seed)
+    return train.images[small], train.labels[small], test, dataset
+
+
+def fashion_sets(data_dir=None) -> tuple[ImageDataset, ImageDataset, str]:
+    """(small, test, source) of Fashion-MNIST: Small = the class-balanced 1,000 of its training set
+    (split_big_small, seed 0); Test = its 10,000 test images when the full set is on this machine, else the
+    shipped balanced 1,000 (genlab/data/fashion_small.npz: the same Small, and the first 100 test images of
+    each class)."""
+    import numpy as np
+
+    from .data import to_model_range
+
+    names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+             "Ankle boot")
+    try:
+        train = load_dataset("fashion_mnist", "train", data_dir)
+        test = load_dataset("fashion_mnist", "test", data_dir)
+        _, small = split_big_small(train.labels)
+        return (ImageDataset("fashion_mnist", "small", train.images[small], train.labels[small], train.class_names),
+                test, "fashion_mnist")
+    except DatasetUnavailable:
+        pass
+    with np.load(FASHION_SMALL_FILE, allow_pickle=False) as npz:
+        sets = [ImageDataset("fashion_small", split, to_model_range(npz[f"x_{split}"]),
+                             torch.from_numpy(npz[f"y_{split}"].astype(np.int64)), names)
+                for split in ("small", "test")]
+    return sets[0], sets[1], "fashion_small"
+
+
 def make_map(setting: str) -> nn.Module:
+    """phi for training a teacher of `setting` (for "vae" the teacher learns plain digits)."""
     if setting == "noise":
         return NoiseMap()
     if setting == "dilated":
         return DilatedMap()
+    if setting == "vae":
+        return Identity()
     raise ValueError(f"unknown setting {setting!r}; known: {', '.join(SETTINGS)}")
 
 

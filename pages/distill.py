@@ -2,8 +2,9 @@
 import streamlit as st
 
 from genlab.distill import SETTINGS, teacher_path
-from genlab.ui.distill import (SETTING_HELP, SETTING_LABELS, comparisons_view, epoch_limit, phi_at_work,
-                               start_comparison, teacher_or_none)
+from genlab.distill import dual_vae_path
+from genlab.ui.distill import (SETTING_HELP, SETTING_LABELS, comparisons_view, dual_vae_or_none, epoch_limit,
+                               phi_at_work, start_comparison, teacher_or_none, vae_views)
 from genlab.ui.links import link_choice, link_number, page_title, read_link, show_link_messages, write_link
 from genlab.ui.router import require_router
 
@@ -41,14 +42,20 @@ if teacher is None:
                "checkpoints/distill/). Train it with `python -m train distill-teacher --map "
                f"{setting} --out checkpoints/distill/teacher_{setting}`.")
     st.stop()
+if setting == "vae" and dual_vae_or_none() is None:
+    st.warning(f"The dual-decoder VAE is missing or unreadable ({dual_vae_path().name} in checkpoints/distill/). "
+               "Train it with `python -m train distill-vae --out checkpoints/distill/dual_vae`.")
+    st.stop()
 metrics = teacher.metrics
 if metrics.get("s_test_accuracy") is not None:
-    st.caption(f"The teacher: the strong classifier trained on phi of Big; test accuracy {metrics['s_test_accuracy']:.2%} "
-               f"on phi of the test digits (its domain S), {metrics.get('t_test_accuracy', float('nan')):.2%} on the "
-               "clean test digits (the student's domain T).")
+    st.caption(f"The teacher: {'the shipped strong classifier' if setting == 'vae' else 'the strong classifier trained on phi of Big'}; "
+               f"test accuracy {metrics['s_test_accuracy']:.2%} in its domain S, "
+               f"{metrics.get('t_test_accuracy', float('nan')):.2%} on the student's domain T without phi.")
 
 st.subheader("1. phi at work")
 phi_at_work(setting, teacher, st.session_state["distill.temperature"])
+if setting == "vae":
+    vae_views()
 
 st.subheader("2. Compare two students")
 st.write("Both students start from the same weights and see the same batches of the Small 1,000; one listens to "

@@ -146,3 +146,28 @@ def test_a_distillation_job_runs_both_students_through_the_job_system(tmp_path, 
 def test_a_distillation_job_with_bad_settings_is_refused(change, words):
     with pytest.raises(ValueError, match=words):
         _comparison(**change).validate()
+
+
+def test_the_dual_vae_trains_on_pairs_and_both_decoders_are_there(tmp_path, monkeypatch):
+    from train.__main__ import main
+
+    from genlab.distill import fashion_sets, load_dual_vae
+
+    monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path / "none"))    # embedded digits, the shipped clothes
+    small, test, source = fashion_sets()
+    assert source == "fashion_small" and len(small) == 1000 and len(test) == 1000
+    assert torch.bincount(small.labels).tolist() == [100] * 10 and torch.bincount(test.labels).tolist() == [100] * 10
+    assert main(["distill-vae", "--epochs", "1", "--out", str(tmp_path / "dual")]) == 0
+    phi = load_dual_vae(tmp_path / "dual.safetensors")
+    with torch.no_grad():
+        z = phi.vae.encode(small.images[:4])
+        as_digits, as_clothes = phi.vae.decode(z), phi.fashion_decoder(z)
+    assert as_digits.shape == as_clothes.shape == (4, 1, 28, 28)
+    assert not torch.allclose(as_digits, as_clothes)                     # two decoders, not one
+    assert torch.allclose(phi(small.images[:4]), as_digits)              # phi: the MNIST decoder
+    teacher = tmp_path / "teacher"
+    assert main(["distill-teacher", "--map", "vae", "--epochs", "1", "--out", str(teacher)]) == 0
+    assert main(["distill", "--map", "vae", "--teacher", f"{teacher}.safetensors", "--dual-vae",
+                 str(tmp_path / "dual.safetensors"), "--epochs", "1", "--seeds", "1", "--out", str(tmp_path / "run")]) == 0
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["small"] == 1000 and result["test"] == 1000 and "fashion_small" in result["data"]

@@ -76,3 +76,31 @@ def test_a_lambda_sweep_starts_five_comparisons_in_one_group_and_plots_them():
         time.sleep(1)
     assert any("5 of 5 comparisons" in m.value for m in at.markdown), [m.value for m in at.markdown]
     assert len(at.get("plotly_chart")) == 3
+
+
+def test_the_vae_setting_turns_clothes_into_digits(monkeypatch, tmp_path):
+    """With a dual-decoder VAE (an untrained one here: the views, not its quality) the page shows clothes
+    beside phi of them, GeneratedMNIST and the shared latent plane."""
+    import shutil
+
+    from genlab.checkpoints import save_checkpoint
+    from genlab.models import build_model
+    from genlab.models.autoencoder import Decoder
+
+    folder = tmp_path / "checkpoints"
+    (folder / "distill").mkdir(parents=True)
+    for name in ("classifier_strong.safetensors", "distill/teacher_vae.safetensors"):
+        shutil.copy(SHIPPED / name, folder / name)
+    save_checkpoint(folder / "distill" / "dual_vae", build_model("vae", {"latent_dim": 2}), dataset="mnist",
+                    training_state={"fashion_decoder": Decoder(2)})
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(folder))
+    at = open_app("pages/distill.py", timeout=120, setting="vae")
+    assert at.segmented_control(key="distill.setting").value == "vae"
+    captions = [i.proto.imgs[0].caption or "" for i in at.get("image")]
+    assert any("clothes of the student's domain T" in c for c in captions)
+    assert any(c.startswith("GeneratedMNIST") for c in captions)
+    assert len(at.get("plotly_chart")) == 1                     # the latent plane
+    assert any("T-shirt/top (class 0)" in m.value for m in at.markdown)
+    (folder / "distill" / "dual_vae.safetensors").unlink()
+    at = open_app("pages/distill.py", timeout=120, setting="vae")
+    assert any("python -m train distill-vae" in w.value for w in at.warning)

@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     for command, help_text in (("distill-teacher", "a distillation teacher on the domain S = phi(Big) (train/distill.py)"),
+                               ("distill-vae", "the dual-decoder VAE of the vae setting (train/distill.py)"),
                                ("distill", "students with and without the teacher on Small 1,000 (train/distill.py)")):
         kinds.add_parser(command, help=help_text, add_help=False)   # main() hands these to train/distill.py
     for kind, help_text in KINDS.items():
@@ -138,7 +139,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("distill", "distill-teacher"):   # the distillation experiment (train/distill.py)
+    if argv and argv[0] in ("distill", "distill-teacher", "distill-vae"):   # the distillation experiment (train/distill.py)
         from .distill import main as distill_main
 
         return distill_main(argv)

@@ -1,6 +1,8 @@
-"""python -m train distill-teacher | distill: the multi-domain distillation experiment (genlab/distill.py).
+"""python -m train distill-teacher | distill-vae | distill: the multi-domain distillation experiment
+(genlab/distill.py).
 
   python -m train distill-teacher --map noise --epochs 3 --out runs/distill/teacher_noise
+  python -m train distill-vae --epochs 5 --out runs/distill/dual_vae     # phi of the "vae" setting
   python -m train distill --map noise --teacher runs/distill/teacher_noise.safetensors --lambda 0.5 \\
       --temperature 4 --epochs 20 --seeds 3 --out runs/distill_noise
 
@@ -18,11 +20,11 @@ from pathlib import Path
 
 from genlab.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from genlab.data import DatasetUnavailable
-from genlab.distill import (SETTINGS, DilatedMap, compare_students, digits, evaluate, make_map, split_big_small,
-                            summarize, teacher_map, train_teacher)
+from genlab.distill import (SETTINGS, DilatedMap, compare_students, digits, evaluate, fashion_sets, make_map,
+                            split_big_small, summarize, teacher_map, train_dual_vae, train_teacher)
 from genlab.files import atomic_write
 
-COMMANDS = ("distill-teacher", "distill")
+COMMANDS = ("distill-teacher", "distill-vae", "distill")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--data-dir", default=None, help="folder or .npz with mnist.npz (default $GENLAB_DATA_DIR)")
     t.add_argument("--out", required=True, help="checkpoint path (.safetensors is added)")
+    v = commands.add_parser("distill-vae", help="the dual-decoder VAE (phi of the vae setting)")
+    v.add_argument("--epochs", type=int, default=5)
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--data-dir", default=None, help="folder with mnist.npz (and fashion_mnist.npz)")
+    v.add_argument("--out", required=True, help="checkpoint path (.safetensors is added)")
     d = commands.add_parser("distill", help="students with and without the teacher on Small, tested on Test")
     d.add_argument("--map", choices=SETTINGS, required=True)
     d.add_argument("--teacher", required=True, help="a checkpoint from distill-teacher for the same map")
@@ -43,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--epochs", type=int, default=20)
     d.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (each: both students)")
     d.add_argument("--student", choices=("weak", "strong"), default="weak", help="the students' size")
+    d.add_argument("--dual-vae", default=None, help="vae map: the dual-decoder VAE (default: the shipped one)")
     d.add_argument("--data-dir", default=None)
     d.add_argument("--out", required=True, help="folder for result.json")
     return parser
@@ -57,7 +65,26 @@ def main(argv: list[str]) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     big, small = split_big_small(train_set.labels)
-    print(f"data: {source}, Big {len(big):,} / Small {len(small):,} / Test {len(test_set):,}")
+    print(f"digits: {source}, Big {len(big):,} / Small {len(small):,} / Test {len(test_set):,}")
+    if args.command == "distill-vae":
+        clothes, clothes_test, fashion = fashion_sets(args.data_dir)
+        print(f"clothes: {fashion}, Small {len(clothes):,} (the only labelled clothes used)")
+        started = time.monotonic()
+
+        def report(epoch, losses):
+            print(f"epoch {epoch}: MSE digits {losses['mnist']:.4f}, clothes {losses['fashion']:.4f}, "
+                  f"KL {losses['kl']:.2f}, {time.monotonic() - started:.0f} s", flush=True)
+
+        phi = train_dual_vae(train_set.images[big], train_set.labels[big], clothes.images, clothes.labels,
+                             epochs=args.epochs, seed=args.seed, on_epoch=report)
+        path = save_checkpoint(args.out, phi.vae, dataset=source, history={"epochs": args.epochs, "losses": {}},
+                               train={"distill": {"setting": "vae", "role": "dual_vae", "big": len(big),
+                                                  "clothes": len(clothes), "epochs": args.epochs, "seed": args.seed,
+                                                  "pairs": "each Big digit with a random Fashion Small image of "
+                                                           "its class"}},
+                               training_state={"fashion_decoder": phi.fashion_decoder})
+        print(f"wrote {path}")
+        return 0
     if args.command == "distill-teacher":
         if args.epochs < 1:
             parser.error("--epochs must be at least 1")
@@ -84,12 +111,17 @@ def main(argv: list[str]) -> int:
         parser.error("--lambda in [0, 1], --temperature > 0, --epochs >= 1, --seeds in 1..20")
     try:
         checkpoint = load_checkpoint(args.teacher)
-        phi = teacher_map(checkpoint)
+        phi = teacher_map(checkpoint, args.dual_vae)
     except (CheckpointError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if phi.setting != args.map:
         parser.error(f"the teacher learned the {phi.setting!r} domain, not {args.map!r}")
+    small_x, small_y = train_set.images[small], train_set.labels[small]
+    if args.map == "vae":          # T = Fashion-MNIST: its Small 1,000 and its test images
+        clothes, test_set, fashion = fashion_sets(args.data_dir)
+        small_x, small_y, source = clothes.images, clothes.labels, f"{source} + {fashion}"
+        small = clothes.labels
     comparisons = []
     for seed in range(args.seeds):
         def report(c):
@@ -97,8 +129,7 @@ def main(argv: list[str]) -> int:
             print(f"seed {c.seed} epoch {c.epochs[-1]:>3}: with teacher {a['accuracy']:.4f} (CE {a['cross_entropy']:.3f})"
                   f"  alone {b['accuracy']:.4f} (CE {b['cross_entropy']:.3f})", flush=True)
 
-        comparisons.append(compare_students(checkpoint.model, phi, train_set.images[small], train_set.labels[small],
-                                            test_set.images, test_set.labels, lam=args.lam,
+        comparisons.append(compare_students(checkpoint.model, phi, small_x, small_y, test_set.images, test_set.labels, lam=args.lam,
                                             temperature=args.temperature, epochs=args.epochs, seed=seed,
                                             student_size=args.student, on_epoch=report))
     summary = summarize(comparisons)

@@ -159,16 +159,15 @@ class Worker:
     def run_distill(self) -> None:
         """A distillation comparison (genlab.distill): the shipped teacher of the setting, two students on the
         Small 1,000 of the job's digits, tested after every epoch; the figures go to distill.json."""
-        from ..distill import compare_students, split_big_small, teacher_map, teacher_path
+        from ..distill import comparison_data, compare_students, teacher_map, teacher_path
 
         spec = self.job.spec["distill"]
         teacher = load_checkpoint(teacher_path(spec["setting"]))
         phi = teacher_map(teacher)
-        train_set = load_dataset(self.cfg.dataset, "train", self.cfg.data_dir)
-        test_set = load_dataset(self.cfg.dataset, "test", self.cfg.data_dir)
-        _, small = split_big_small(train_set.labels, seed=spec["seed"])
+        small_x, small_y, test_set, source = comparison_data(spec["setting"], self.cfg.dataset, self.cfg.data_dir,
+                                                          spec["seed"])
         about = {"setting": spec["setting"], "teacher": teacher.path.name if teacher.path else "",
-                 "dataset": self.cfg.dataset, "small": len(small), "test": len(test_set),
+                 "dataset": source, "small": len(small_y), "test": len(test_set),
                  "teacher_metrics": teacher.metrics}
 
         def on_epoch(comparison) -> None:
@@ -181,8 +180,8 @@ class Worker:
 
         stopped = False
         try:
-            result = compare_students(teacher.model, phi, train_set.images[small], train_set.labels[small],
-                                      test_set.images, test_set.labels, lam=spec["lambda"],
+            result = compare_students(teacher.model, phi, small_x, small_y, test_set.images, test_set.labels,
+                                      lam=spec["lambda"],
                                       temperature=spec["temperature"], epochs=self.cfg.epochs, seed=spec["seed"],
                                       student_size=spec["student"], on_epoch=on_epoch, on_step=on_step)
             scores = {"with_teacher": result.teacher[-1]["accuracy"], "alone": result.alone[-1]["accuracy"]}

@@ -12,9 +12,10 @@ from ..bars import probability_bars
 from ..catalog import find_classifier
 from ..checkpoints import Checkpoint, CheckpointError
 from ..data import DIGIT_NAMES, available_datasets, load_dataset
-from ..distill import teacher_map, teacher_path
+from ..distill import dual_vae_path, fashion_sets, load_dual_vae, teacher_map, teacher_path
+from ..files import file_stamp
 from ..images import image_grid
-from ..plots import distill_figure, sweep_figure
+from ..plots import distill_figure, sweep_figure, two_domain_scatter
 from ..training.jobs import DEMO_LIMITS, JobSpec, demo_mode
 from .loaders import load_model
 from .training import job_store
@@ -23,6 +24,7 @@ from .visitor import visitor_id
 SETTING_LABELS = {
     "noise": "Noisy digits teach clean digits",
     "dilated": "Dilated-convolution digits teach clean digits",
+    "vae": "Digits teach clothes (dual-decoder VAE)",
 }
 SETTING_HELP = {
     "noise": "The teacher learned 59,000 digits with strong Gaussian noise (the domain S). The student gets 1,000 "
@@ -31,6 +33,11 @@ SETTING_HELP = {
     "dilated": "The teacher learned 59,000 digits passed through one fixed 5 x 5 convolution with dilation 2 (a "
                "faint, dotted blur: the domain S). The student gets 1,000 clean digits; phi applies the same "
                "convolution.",
+    "vae": "The teacher learned digits (the domain S: MNIST). The student gets 1,000 labelled clothes (the domain T: "
+           "Fashion-MNIST, ten classes). phi encodes a clothing image with a VAE that has one encoder and two "
+           "decoders, and decodes it as a digit: trained on pairs of the same class index, its latent plane puts "
+           "T-shirts where zeros are, trousers where ones are, and so on, so the teacher's opinion of the digit is "
+           "a soft label for the clothing item.",
 }
 LIVE = ("queued", "running", "paused")
 SWEEP = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -69,28 +76,87 @@ def _shown_digits(judge_path: str | None) -> tuple[torch.Tensor, list[int]]:
     return test.images[picks], test.labels[picks].tolist()
 
 
+@st.cache_data(show_spinner=False, max_entries=2)
+def _shown_clothes() -> tuple[torch.Tensor, list[int], tuple[str, ...]]:
+    """The first test image of each Fashion-MNIST class."""
+    _, test, _ = fashion_sets()
+    picks = [int((test.labels == c).nonzero()[0]) for c in range(10)]
+    return test.images[picks], test.labels[picks].tolist(), test.class_names
+
+
+@st.cache_resource(show_spinner="Loading the dual-decoder VAE...", max_entries=2)
+def _dual_vae(stamp: tuple):
+    return load_dual_vae()
+
+
+def dual_vae_or_none():
+    """The shipped dual-decoder VAE (cached per file version), or None when it is missing or broken."""
+    path = dual_vae_path()
+    if not path.is_file():
+        return None
+    try:
+        return _dual_vae(file_stamp(path))
+    except CheckpointError:
+        return None
+
+
 def phi_at_work(setting: str, teacher: Checkpoint, temperature: float) -> None:
-    """Test digits of T beside phi of them (what the teacher sees), and the teacher's soft labels on one."""
-    judge = find_classifier("strong")
-    images, labels = _shown_digits(str(judge) if judge else None)
-    phi = teacher_map(teacher)
+    """Test images of T beside phi of them (what the teacher sees), and the teacher's soft labels on one."""
+    if setting == "vae":
+        images, labels, names = _shown_clothes()
+        phi = dual_vae_or_none()
+        what = "clothes of the student's domain T (the first of each class)"
+    else:
+        judge = find_classifier("strong")
+        images, labels = _shown_digits(str(judge) if judge else None)
+        names = DIGIT_NAMES
+        phi = teacher_map(teacher)
+        what = "test digits of the student's domain T (a typical one per class)"
     with torch.no_grad():
         mapped = phi(images, generator=torch.Generator().manual_seed(0))
         soft = torch.softmax(teacher.model(mapped) / temperature, dim=1)
     left, right = st.columns([3, 2])
     with left:
         st.image(image_grid(torch.cat([images, mapped]), nrow=SHOWN_DIGITS, scale=3), width="stretch",
-                 caption="Top: test digits of the student's domain T (a typical one per class). Bottom: phi of "
-                         "them, in the teacher's domain S.",
-                 output_format="PNG")
+                 caption=f"Top: {what}. Bottom: phi of them, in the teacher's domain S.", output_format="PNG")
     with right:
-        index = st.select_slider("Test digit", list(range(SHOWN_DIGITS)), key="distill.digit",
-                                 format_func=lambda i: f"the {labels[i]}")
-        st.markdown(f"**The teacher's soft labels** on phi of the test {labels[index]}, "
-                    f"at temperature {temperature:g}")
+        index = st.select_slider("Test image", list(range(SHOWN_DIGITS)), key="distill.digit",
+                                 format_func=lambda i: names[labels[i]] if setting == "vae" else f"the {labels[i]}")
+        st.markdown(f"**The teacher's soft labels** on phi of the test {names[labels[index]]}"
+                    + (f" (class {labels[index]})" if setting == "vae" else "") + f", at temperature {temperature:g}")
         st.html(probability_bars([float(p) for p in soft[index]], DIGIT_NAMES))
         st.caption("These probabilities are the student's second target: at a higher temperature they are flatter "
                    "and say more about which digits look alike.")
+
+
+@st.cache_data(show_spinner="Encoding digits and clothes...", max_entries=2)
+def _vae_views(stamp: tuple) -> dict:
+    """GeneratedMNIST (phi of ten Small clothes per class) and both domains' test images in the latent plane."""
+    phi = _dual_vae(stamp)
+    small, test, _ = fashion_sets()
+    per_class = torch.cat([(small.labels == c).nonzero().flatten()[:10] for c in range(10)])
+    digits = load_dataset("mnist5k", "test")
+    with torch.no_grad():
+        generated = phi(small.images[per_class])
+        digits_xy = phi.vae.encode(digits.images).numpy()
+        clothes_xy = phi.vae.encode(test.images).numpy()
+    return {"clothes": small.images[per_class], "generated": generated, "digits_xy": digits_xy,
+            "digit_labels": digits.labels.numpy(), "clothes_xy": clothes_xy, "clothes_labels": test.labels.numpy(),
+            "names": test.class_names}
+
+
+def vae_views() -> None:
+    """The vae setting's own views: GeneratedMNIST beside the Small clothes, and the shared latent plane."""
+    views = _vae_views(file_stamp(dual_vae_path()))
+    left, right = st.columns(2)
+    left.image(image_grid(views["clothes"], nrow=10, scale=2), width="stretch", output_format="PNG",
+               caption="Fashion-MNIST Small: ten clothes of each class, one class per row (0 T-shirt/top ... 9 Ankle boot)")
+    right.image(image_grid(views["generated"], nrow=10, scale=2), width="stretch", output_format="PNG",
+                caption="GeneratedMNIST: phi of the same clothes, the digits the dual VAE makes of them")
+    st.plotly_chart(two_domain_scatter(views["digits_xy"], views["digit_labels"], views["clothes_xy"],
+                                       views["clothes_labels"], views["names"]), width="stretch", key="distill.plane")
+    st.caption("1,000 test digits and 1,000 test clothes encoded by the one encoder: where a class of clothes falls, "
+               "the digit of the same class index lies too, which is what lets the digit teacher label clothes.")
 
 
 def start_comparison(setting: str, sweep: bool = False) -> None:
