@@ -44,15 +44,19 @@ SWEEP = (0.0, 0.25, 0.5, 0.75, 1.0)
 SHOWN_DIGITS = 10
 
 
-def teacher_or_none(setting: str) -> Checkpoint | None:
-    """The shipped teacher of `setting` (cached), or None when it is missing or broken (the page says so)."""
-    path = teacher_path(setting)
+def _loaded_or_none(path, load):
+    """load(path), or None when the file is missing or not a valid checkpoint (the page says what to do)."""
     if not path.is_file():
         return None
     try:
-        return load_model(str(path))
+        return load(path)
     except CheckpointError:
         return None
+
+
+def teacher_or_none(setting: str) -> Checkpoint | None:
+    """The shipped teacher of `setting` (cached), or None when it is missing or broken."""
+    return _loaded_or_none(teacher_path(setting), lambda path: load_model(str(path)))
 
 
 def comparison_dataset() -> str:
@@ -91,13 +95,7 @@ def _dual_vae(stamp: tuple):
 
 def dual_vae_or_none():
     """The shipped dual-decoder VAE (cached per file version), or None when it is missing or broken."""
-    path = dual_vae_path()
-    if not path.is_file():
-        return None
-    try:
-        return _dual_vae(file_stamp(path))
-    except CheckpointError:
-        return None
+    return _loaded_or_none(dual_vae_path(), lambda path: _dual_vae(file_stamp(path)))
 
 
 def phi_at_work(setting: str, teacher: Checkpoint, temperature: float) -> None:
