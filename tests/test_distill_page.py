@@ -58,7 +58,8 @@ def test_a_comparison_started_on_the_page_grows_both_curves():
     assert at.selectbox(key="distill.job").value.startswith("20")
 
 
-def test_a_lambda_sweep_starts_five_comparisons_in_one_group_and_plots_them():
+def test_a_lambda_sweep_starts_five_comparisons_in_one_group_and_plots_them(monkeypatch):
+    monkeypatch.setenv("GENLAB_MAX_JOBS", "5")          # side by side: the test waits for all five
     at = open_app("pages/distill.py", timeout=120)
     at.number_input(key="distill.epochs").set_value(1)
     at.button(key="distill.sweep_start").click().run()
