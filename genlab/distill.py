@@ -253,8 +253,8 @@ def train_dual_vae(digits_x: torch.Tensor, digits_y: torch.Tensor, clothes_x: to
             totals["fashion"] += float(loss_f.detach())
             totals["kl"] += float(kl.detach())
             steps += 1
-        if on_epoch is not None:
-            on_epoch(epoch, {k: v / max(1, steps) for k, v in totals.items()})
+        if on_epoch is not None:   # (epoch, mean losses, the model so far: in training mode)
+            on_epoch(epoch, {k: v / max(1, steps) for k, v in totals.items()}, VaeMap(vae, fashion_decoder))
     return VaeMap(vae.eval(), fashion_decoder.eval())
 
 

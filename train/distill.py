@@ -71,18 +71,22 @@ def main(argv: list[str]) -> int:
         print(f"clothes: {fashion}, Small {len(clothes):,} (the only labelled clothes used)")
         started = time.monotonic()
 
-        def report(epoch, losses):
+        def save(phi, epochs_done):
+            return save_checkpoint(args.out, phi.vae, dataset=source, history={"epochs": epochs_done, "losses": {}},
+                                   train={"distill": {"setting": "vae", "role": "dual_vae", "big": len(big),
+                                                      "clothes": len(clothes), "epochs": epochs_done, "seed": args.seed,
+                                                      "pairs": "each Big digit with a random Fashion Small image of "
+                                                               "its class"}},
+                                   training_state={"fashion_decoder": phi.fashion_decoder})
+
+        def report(epoch, losses, phi):
+            path = save(phi, epoch)          # every epoch: a long run can be cut short
             print(f"epoch {epoch}: MSE digits {losses['mnist']:.4f}, clothes {losses['fashion']:.4f}, "
-                  f"KL {losses['kl']:.2f}, {time.monotonic() - started:.0f} s", flush=True)
+                  f"KL {losses['kl']:.2f}, {time.monotonic() - started:.0f} s; wrote {path}", flush=True)
 
         phi = train_dual_vae(train_set.images[big], train_set.labels[big], clothes.images, clothes.labels,
                              epochs=args.epochs, seed=args.seed, on_epoch=report)
-        path = save_checkpoint(args.out, phi.vae, dataset=source, history={"epochs": args.epochs, "losses": {}},
-                               train={"distill": {"setting": "vae", "role": "dual_vae", "big": len(big),
-                                                  "clothes": len(clothes), "epochs": args.epochs, "seed": args.seed,
-                                                  "pairs": "each Big digit with a random Fashion Small image of "
-                                                           "its class"}},
-                               training_state={"fashion_decoder": phi.fashion_decoder})
+        path = save(phi, args.epochs)
         print(f"wrote {path}")
         return 0
     if args.command == "distill-teacher":
