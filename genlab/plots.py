@@ -269,11 +269,10 @@ def two_domain_scatter(digits_xy: np.ndarray, digit_labels: np.ndarray, clothes_
     for c in range(10):
         color = CLASS_COLORS[c % len(CLASS_COLORS)]
         d, f = digits_xy[digit_labels == c], clothes_xy[clothes_labels == c]
-        fig.add_trace(go.Scattergl(x=d[:, 0], y=d[:, 1], mode="markers", name=f"digit {c}", legendgroup=str(c),
+        fig.add_trace(go.Scatter(x=d[:, 0], y=d[:, 1], mode="markers", name=f"digit {c}", legendgroup=str(c),
                                    marker=dict(color=color, size=5, opacity=0.6)))
-        fig.add_trace(go.Scattergl(x=f[:, 0], y=f[:, 1], mode="markers", name=f"{clothes_names[c]} ({c})",
+        fig.add_trace(go.Scatter(x=f[:, 0], y=f[:, 1], mode="markers", name=f"{clothes_names[c]} ({c})",
                                    legendgroup=str(c), marker=dict(color=color, size=7, symbol="x")))
     fig.update_layout(title="The dual VAE's latent plane: digits (dots) and clothes (crosses) by class index",
                       xaxis_title="z1", yaxis_title="z2", height=460, margin=dict(l=10, r=10, t=40, b=10))
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig

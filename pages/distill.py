@@ -67,7 +67,7 @@ c[1].slider("Temperature T", 1.0, 10.0, step=0.5, key="distill.temperature",
 c[2].number_input("Epochs", 1, epoch_limit(), key="distill.epochs")
 c[3].selectbox("Students", ("weak", "strong"), key="distill.student",
                format_func={"weak": "small CNN (weak classifier)", "strong": "VGG-style (strong)"}.get)
-b = st.columns([1, 1, 3])
+b = st.columns([3, 3, 4])
 b[0].button("Start the comparison", key="distill.start", icon=":material/play_arrow:", type="primary",
             on_click=start_comparison, args=(setting,))
 b[1].button("Sweep lambda 0 to 1", key="distill.sweep_start", icon=":material/stacked_line_chart:",
