@@ -21,7 +21,8 @@ def row(result: dict) -> str:
     s = result["summary"]
     t, a = s["with_teacher"], s["alone"]
     verdict = "more than the spread" if s["gain_beats_spread"] else "**not** more than the spread"
-    return (f"| {result['map']} | {result['student']} | {result['data']} | {t['mean']:.2%} +- {t['spread']:.2%} | "
+    return (f"| {result['map']} | {result['student']} | {result['lambda']:g} | {result['epochs']} | {result['data']} | "
+            f"{t['mean']:.2%} +- {t['spread']:.2%} | "
             f"{a['mean']:.2%} +- {a['spread']:.2%} | {s['gain']:+.2%} ({verdict}) |")
 
 
@@ -30,8 +31,12 @@ def figure(results: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.4), squeeze=False)
-    for ax, result in zip(axes[0], results):
+    cols = min(3, len(results))
+    rows = -(-len(results) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[len(results):]:
+        ax.set_visible(False)
+    for ax, result in zip(axes.flat, results):
         epochs = result["runs"][0]["epochs"]
         for key, label, color in (("with_teacher", "with the teacher", "#1f77b4"), ("alone", "alone", "#ff7f0e")):
             per_epoch = list(zip(*[[e["accuracy"] for e in run[key]] for run in result["runs"]]))
@@ -39,7 +44,7 @@ def figure(results: list[dict], path: Path) -> None:
             low, high = [min(v) for v in per_epoch], [max(v) for v in per_epoch]
             ax.plot(epochs, mean, color=color, label=label, marker="o", markersize=2)
             ax.fill_between(epochs, low, high, color=color, alpha=0.2)
-        ax.set_title(f"{result['map']} ({result['student']} students)")
+        ax.set_title(f"{result['map']}, {result['student']} students, lambda {result['lambda']:g}")
         ax.set_xlabel("epoch")
         ax.set_ylim(max(0.0, min(min(e["accuracy"] for e in r["alone"][2:]) for r in result["runs"]) - 0.05), None)
         ax.grid(alpha=0.3)
@@ -57,13 +62,14 @@ def main() -> int:
     parser.add_argument("--figure", help="PNG of test accuracy per epoch")
     args = parser.parse_args()
     results = [json.loads(Path(p).read_text()) for p in args.results]
-    print("| setting | students | data | with the teacher | alone | gain |")
-    print("|---|---|---|---|---|---|")
+    print("| setting | students | lambda | epochs | data | with the teacher | alone | gain |")
+    print("|---|---|---|---|---|---|---|---|")
     for result in results:
         print(row(result))
     if args.copy:
         for path, result in zip(args.results, results):
-            suffix = "" if result["student"] == "weak" else f"_{result['student']}"
+            suffix = ("" if result["student"] == "weak" else f"_{result['student']}") + \
+                ("" if result["lambda"] == 0.5 else f"_lambda{result['lambda']:g}")
             shutil.copyfile(path, Path(args.copy) / f"distill_{result['map']}{suffix}.json")
     if args.figure:
         figure(results, Path(args.figure))
