@@ -58,6 +58,20 @@ def app_server(log_path: str | os.PathLike, env: dict | None = None, timeout: fl
         log.close()
 
 
+@contextmanager
+def fresh_app(tmp_path, **env):
+    """A server of the test's own, with a fresh runs folder (GENLAB_RUNS under `tmp_path`, one training thread)
+    and `env`; a server that does not start fails the test."""
+    import pytest
+
+    env = {"GENLAB_RUNS": str(tmp_path / "runs"), "GENLAB_TRAIN_THREADS": "1", **env}
+    try:
+        with app_server(tmp_path / "streamlit.log", env=env) as url:
+            yield url
+    except RuntimeError as err:
+        pytest.fail(str(err))
+
+
 def launch_chromium(playwright):
     """Debian's Chromium, headless, with no background network traffic (this machine has none)."""
     if not os.path.exists(CHROMIUM):

@@ -3,18 +3,13 @@ both students' curves grow epoch by epoch. Its own server, so the runs folder is
 import pytest
 from playwright.sync_api import expect
 
-from .server import app_server
+from .server import fresh_app
 
 
 @pytest.fixture
 def distill_url(tmp_path):
-    env = {"GENLAB_RUNS": str(tmp_path / "runs"), "GENLAB_TRAIN_THREADS": "1",
-           "GENLAB_DATA_DIR": str(tmp_path / "no-data")}          # the embedded digits, as on a fresh machine
-    try:
-        with app_server(tmp_path / "streamlit.log", env=env) as url:
-            yield url
-    except RuntimeError as err:
-        pytest.fail(str(err))
+    with fresh_app(tmp_path, GENLAB_DATA_DIR=str(tmp_path / "no-data")) as url:   # the embedded digits
+        yield url
 
 
 def curve_points(main) -> int:

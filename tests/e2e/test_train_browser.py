@@ -7,18 +7,13 @@ from playwright.sync_api import expect
 
 from genlab.training.jobs import JobStore
 
-from .server import app_server
+from .server import app_server, fresh_app
 
 
 @pytest.fixture
 def train_url(tmp_path):
-    env = {"GENLAB_RUNS": str(tmp_path / "runs"), "GENLAB_TRAIN_THREADS": "1",
-           "GENLAB_CACHE_DIR": str(tmp_path / "cache")}
-    try:
-        with app_server(tmp_path / "streamlit.log", env=env) as url:
-            yield url
-    except RuntimeError as err:
-        pytest.fail(str(err))
+    with fresh_app(tmp_path, GENLAB_CACHE_DIR=str(tmp_path / "cache")) as url:
+        yield url
 
 
 def loss_points(main) -> int:
