@@ -72,6 +72,11 @@ def fresh_app(tmp_path, **env):
         pytest.fail(str(err))
 
 
+def chart_points(main) -> int:
+    """Markers drawn in the first Plotly chart of the page's main area (e.g. one per line and epoch)."""
+    return main.locator(".js-plotly-plot").first.locator(".scatterlayer .point").count()
+
+
 def launch_chromium(playwright):
     """Debian's Chromium, headless, with no background network traffic (this machine has none)."""
     if not os.path.exists(CHROMIUM):

@@ -3,18 +3,13 @@ both students' curves grow epoch by epoch. Its own server, so the runs folder is
 import pytest
 from playwright.sync_api import expect
 
-from .server import fresh_app
+from .server import chart_points, fresh_app
 
 
 @pytest.fixture
 def distill_url(tmp_path):
     with fresh_app(tmp_path, GENLAB_DATA_DIR=str(tmp_path / "no-data")) as url:   # the embedded digits
         yield url
-
-
-def curve_points(main) -> int:
-    """Markers in the accuracy chart (two students, one per epoch each)."""
-    return main.locator(".js-plotly-plot").first.locator(".scatterlayer .point").count()
 
 
 def test_start_a_comparison_and_watch_both_students_learn(page, distill_url, tmp_path):
@@ -26,8 +21,8 @@ def test_start_a_comparison_and_watch_both_students_learn(page, distill_url, tmp
     main.get_by_role("button", name="Start the comparison").click()
     expect(main.get_by_text("Epoch 1/4", exact=False)).to_be_visible(timeout=120_000)
     expect(main.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
-    first = curve_points(main)
+    first = chart_points(main)
     expect(main.get_by_text("After epoch 4", exact=False)).to_be_visible(timeout=180_000)
-    assert curve_points(main) > first >= 2
+    assert chart_points(main) > first >= 2
     expect(main.get_by_text("alone (lambda = 0)", exact=False).first).to_be_visible()
     page.screenshot(path=str(tmp_path / "distill.png"), full_page=True)

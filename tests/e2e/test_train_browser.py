@@ -7,18 +7,13 @@ from playwright.sync_api import expect
 
 from genlab.training.jobs import JobStore
 
-from .server import app_server, fresh_app
+from .server import app_server, chart_points, fresh_app
 
 
 @pytest.fixture
 def train_url(tmp_path):
     with fresh_app(tmp_path, GENLAB_CACHE_DIR=str(tmp_path / "cache")) as url:
         yield url
-
-
-def loss_points(main) -> int:
-    """Markers drawn in the loss chart (one per loss and epoch)."""
-    return main.locator(".js-plotly-plot").first.locator(".scatterlayer .point").count()
 
 
 def test_train_a_tiny_vae_watch_it_and_explore_it(page, train_url, tmp_path):
@@ -40,12 +35,12 @@ def test_train_a_tiny_vae_watch_it_and_explore_it(page, train_url, tmp_path):
     expect(main.get_by_text("browser_vae", exact=False).first).to_be_visible(timeout=30_000)
     expect(main.get_by_text("Epoch 1/3", exact=False)).to_be_visible(timeout=120_000)
     expect(main.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
-    first = loss_points(main)
+    first = chart_points(main)
     expect(main.get_by_text("Epoch 2/3", exact=False)).to_be_visible(timeout=120_000)
     page.screenshot(path=str(tmp_path / "training.png"), full_page=True)
     # 2. it ends, scored, with a link to the explorer
     expect(main.get_by_text("done", exact=True)).to_be_visible(timeout=180_000)
-    assert loss_points(main) > first > 0
+    assert chart_points(main) > first > 0
     link = main.get_by_role("link", name="Explore browser_vae.safetensors in the Latent Explorer")
     expect(link).to_be_visible(timeout=30_000)
     link.click()
