@@ -20,8 +20,8 @@ from pathlib import Path
 
 from genlab.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from genlab.data import DatasetUnavailable
-from genlab.distill import (SETTINGS, DilatedMap, compare_students, digits, evaluate, fashion_sets, make_map,
-                            split_big_small, summarize, teacher_map, train_dual_vae, train_teacher)
+from genlab.distill import (SETTINGS, DilatedMap, compare_students, comparison_data, digits, evaluate, fashion_sets,
+                            make_map, split_big_small, summarize, teacher_map, train_dual_vae, train_teacher)
 from genlab.files import atomic_write
 
 COMMANDS = ("distill-teacher", "distill-vae", "distill")
@@ -121,11 +121,10 @@ def main(argv: list[str]) -> int:
         return 2
     if phi.setting != args.map:
         parser.error(f"the teacher learned the {phi.setting!r} domain, not {args.map!r}")
-    small_x, small_y = train_set.images[small], train_set.labels[small]
-    if args.map == "vae":          # T = Fashion-MNIST: its Small 1,000 and its test images
-        clothes, test_set, fashion = fashion_sets(args.data_dir)
-        small_x, small_y, source = clothes.images, clothes.labels, f"{source} + {fashion}"
-        small = clothes.labels
+    # T's Small 1,000 and test set (Fashion-MNIST for vae), as the page's jobs take them
+    small_x, small_y, test_set, target = comparison_data(args.map, source, args.data_dir)
+    if args.map == "vae":
+        source = f"{source} + {target}"
     comparisons = []
     for seed in range(args.seeds):
         def report(c):
@@ -140,7 +139,7 @@ def main(argv: list[str]) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result = {"map": args.map, "teacher": os.path.basename(args.teacher), "data": source, "big": len(big),
-              "small": len(small), "test": len(test_set), "student": args.student, "lambda": args.lam,
+              "small": len(small_y), "test": len(test_set), "student": args.student, "lambda": args.lam,
               "temperature": args.temperature, "epochs": args.epochs, "summary": summary,
               "runs": [c.as_dict() for c in comparisons]}
     atomic_write(out / "result.json", json.dumps(result, indent=1).encode())

@@ -144,8 +144,7 @@ def _check_distill(spec: dict, cfg: TrainConfig) -> None:
     the students' size, a seed; its students are classifiers trained on the digits of `cfg.dataset`."""
     from ..distill import SETTINGS
 
-    unknown = set(spec) - set(DISTILL_KEYS)
-    if unknown or set(spec) != set(DISTILL_KEYS):
+    if set(spec) != set(DISTILL_KEYS):
         raise ValueError(f"a distillation run needs exactly {', '.join(DISTILL_KEYS)}")
     for key, kind in DISTILL_KEYS.items():
         value = spec[key]
