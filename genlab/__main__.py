@@ -125,12 +125,14 @@ def _quality(args: argparse.Namespace) -> int:
         checks = quality.target_checks(name, figures, before.get(name))
         failed += sum(not ok for ok in checks.values())
         labels = (f"{_percent(figures['worst_label_agreement'])} min" if "worst_label_agreement" in figures else "")
+        if "worst_label_ceiling" in figures:
+            labels += f" (ceiling {_percent(figures['worst_label_ceiling'])})"
         verdict = generator_verdict(figures, len(figures["class_fractions"]))[0]
         print(f"{name:<{width}}{verdict:<15}{figures['classes_covered']:>8}"
               f"{_percent(figures['rarest_class_fraction']) + ' (' + str(figures['rarest_class']) + ')':>12}"
               f"{_percent(figures['commonest_class_fraction']) + ' (' + str(figures['commonest_class']) + ')':>12}"
               f"{figures['mean_top_probability']:>7.3f}{_percent(figures['unsure_share']):>8}"
-              f"{_percent(figures['unplaced_share']):>9}{figures['fid']:>8.1f}{labels:>11}"
+              f"{_percent(figures['unplaced_share']):>9}{figures['fid']:>8.1f} {labels:>10}"
               f"{figures.get('test_reconstruction_mse', float('nan')):>8.4f}"
               f"{_percent(figures['detector_error']) if 'detector_error' in figures else '':>10}  "
               + ", ".join(f"{what} {'met' if ok else 'MISSED'}" for what, ok in checks.items()))

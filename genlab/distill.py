@@ -219,18 +219,23 @@ def load_dual_vae(path: Path | None = None) -> VaeMap:
 
 def train_dual_vae(digits_x: torch.Tensor, digits_y: torch.Tensor, clothes_x: torch.Tensor, clothes_y: torch.Tensor,
                    epochs: int = 5, batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
-                   on_epoch=None) -> VaeMap:
-    """The dual-decoder VAE (see the module docstring) on digit/clothes pairs of the same class."""
+                   on_epoch=None, start: VaeMap | None = None, first_epoch: int = 1) -> VaeMap:
+    """The dual-decoder VAE (see the module docstring) on digit/clothes pairs of the same class. `start`
+    continues a trained one (a fresh optimiser; the epochs are numbered from `first_epoch`, and the batch
+    order is seeded by it, so a resumed run does not repeat the first epochs' batches)."""
     from .models.autoencoder import Decoder
     from .training.losses import kl_divergence, reconstruction_loss
 
     torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-    vae = build_model("vae", {"latent_dim": 2, "r_loss_factor": DUAL_VAE_R_LOSS}).train()
-    fashion_decoder = Decoder(2).train()
+    g = torch.Generator().manual_seed(seed * 100_003 + first_epoch - 1)
+    if start is None:
+        vae = build_model("vae", {"latent_dim": 2, "r_loss_factor": DUAL_VAE_R_LOSS}).train()
+        fashion_decoder = Decoder(2).train()
+    else:
+        vae, fashion_decoder = start.vae.train(), start.fashion_decoder.train()
     optimizer = torch.optim.Adam(list(vae.parameters()) + list(fashion_decoder.parameters()), lr=lr)
     by_class = [(clothes_y == c).nonzero().flatten() for c in range(10)]
-    for epoch in range(1, epochs + 1):
+    for epoch in range(first_epoch, first_epoch + epochs):
         order = torch.randperm(len(digits_x), generator=g)
         totals = {"mnist": 0.0, "fashion": 0.0, "kl": 0.0}
         steps = 0

@@ -190,11 +190,35 @@ def model_quality(model: nn.Module, classifier: nn.Module, refs: References, fid
         per_label = [round(float(agree[labels == c].float().mean()), 4) for c in range(model.n_classes)]
         figures.update(label_agreement=round(float(agree.float().mean()), 4),
                        label_agreement_per_label=per_label, worst_label_agreement=min(per_label))
+        if getattr(model.config, "conditioning", None) == "multiply":
+            ceiling = label_ceiling(model.generator.label_embedding.weight.detach(), seed=seed)
+            figures.update(label_ceiling_per_label=ceiling, worst_label_ceiling=min(ceiling))
     if model.kind in ("ae", "vae"):
         figures["test_reconstruction_mse"] = round(reconstruction_error(model, refs.test), 5)
     if detector:
         figures.update(real_vs_generated(refs.train, images, seed=seed))
     return figures
+
+
+@torch.no_grad()
+def label_ceiling(widths: torch.Tensor, n: int = 200_000, seed: int = 0) -> list[float]:
+    """The best per-label agreement ANY generator could reach with multiply conditioning (the thesis' CGAN).
+
+    Its generator sees u = z * e_label with z uniform in [-1, 1]^d, so the label enters only through the
+    per-axis half-widths |e_label|: u is uniform in an origin-centred box, and all the boxes overlap around
+    the origin. A generator is a function of u, so at each u at most one label can be honoured; the best
+    rule gives u to the label with the highest density there. Returns, per label, the share of its samples
+    that rule gives it (a Monte Carlo estimate over `n` samples). `widths`: (labels, d), e.g. the
+    embedding's weights."""
+    a = widths.abs().double()
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, len(a), (n,), generator=g)
+    u = (torch.rand(n, a.shape[1], generator=g, dtype=torch.float64) * 2 - 1) * a[labels]
+    inside = (u.abs()[:, None, :] <= a[None]).all(-1)
+    log_volume = torch.log(2 * a.clamp_min(1e-300)).sum(-1)
+    density = torch.where(inside, -log_volume[None], torch.tensor(-math.inf, dtype=torch.float64))
+    best = density.argmax(1)
+    return [round(float((best[labels == c] == c).double().mean()), 4) for c in range(len(a))]
 
 
 def target_checks(name: str, figures: dict, before_fid: float | None = None) -> dict[str, bool]:

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from genlab.distill import (DilatedMap, NoiseMap, compare_students, dilated_kernel, distillation_loss,
                             split_big_small, summarize)
 from genlab.models import build_model
+from genlab.checkpoints import load_checkpoint
 
 
 def test_the_loss_against_a_hand_computation():
@@ -165,6 +166,12 @@ def test_the_dual_vae_trains_on_pairs_and_both_decoders_are_there(tmp_path, monk
     assert as_digits.shape == as_clothes.shape == (4, 1, 28, 28)
     assert not torch.allclose(as_digits, as_clothes)                     # two decoders, not one
     assert torch.allclose(phi(small.images[:4]), as_digits)              # phi: the MNIST decoder
+    before = {k: v.clone() for k, v in phi.state_dict().items()}
+    assert main(["distill-vae", "--epochs", "1", "--resume", "--out", str(tmp_path / "dual")]) == 0
+    resumed = load_checkpoint(tmp_path / "dual.safetensors")
+    assert resumed.train["distill"]["epochs"] == 2                      # continued, not restarted
+    assert any(not torch.equal(before[k], v) for k, v in load_dual_vae(tmp_path / "dual.safetensors").state_dict().items())
+    assert main(["distill-vae", "--epochs", "1", "--resume", "--out", str(tmp_path / "nothing")]) == 2
     teacher = tmp_path / "teacher"
     assert main(["distill-teacher", "--map", "vae", "--epochs", "1", "--out", str(teacher)]) == 0
     assert main(["distill", "--map", "vae", "--teacher", f"{teacher}.safetensors", "--dual-vae",

@@ -50,6 +50,19 @@ def test_detector_is_judged_with_its_final_weights_statistics(mnist5k_test):
     assert figures["detector_error"] < 0.1 and figures["detector_bce"] < 0.3
 
 
+def test_label_ceiling_of_multiply_conditioning():
+    """z * e with z uniform in the cube: the label survives only as an origin-centred box's widths."""
+    nested = quality.label_ceiling(torch.tensor([[1.0, 1.0, 1.0], [0.5, 0.5, 0.5]]), n=40_000)
+    assert nested[1] == 1.0 and abs(nested[0] - (1 - 0.5 ** 3)) < 0.01      # the big box loses the small one
+    signs = quality.label_ceiling(torch.tensor([[1.0, 1.0, 1.0], [-1.0, 1.0, -1.0]]), n=10_000)
+    assert sorted(signs) == [0.0, 1.0]          # signs do not tell labels apart: one label gets nothing
+    apart = quality.label_ceiling(torch.tensor([[1.0, 0.01, 0.01], [0.01, 1.0, 0.01], [0.01, 0.01, 1.0]]))
+    assert min(apart) > 0.97                    # thin boxes along different axes barely overlap
+    torch.manual_seed(0)
+    cgan = build_model("cgan", {"latent_dim": 3, "conditioning": "multiply"}).eval()
+    assert len(quality.label_ceiling(cgan.generator.label_embedding.weight)) == 10
+
+
 def test_target_checks():
     figures = {"unsure_share": 0.08, "unplaced_share": 0.02, "rarest_class_fraction": 0.07, "fid": 90.0}
     checks = quality.target_checks("gan_2d", figures, before_fid=500.0)

@@ -21,7 +21,8 @@ from pathlib import Path
 from genlab.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from genlab.data import DatasetUnavailable
 from genlab.distill import (SETTINGS, DilatedMap, compare_students, comparison_data, digits, evaluate, fashion_sets,
-                            make_map, split_big_small, summarize, teacher_map, train_dual_vae, train_teacher)
+                            load_dual_vae, make_map, split_big_small, summarize, teacher_map, train_dual_vae,
+                            train_teacher)
 from genlab.files import atomic_write
 
 COMMANDS = ("distill-teacher", "distill-vae", "distill")
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--data-dir", default=None, help="folder with mnist.npz (and fashion_mnist.npz)")
     v.add_argument("--out", required=True, help="checkpoint path (.safetensors is added)")
+    v.add_argument("--resume", action="store_true", help="continue the VAE at --out for --epochs more epochs")
     d = commands.add_parser("distill", help="students with and without the teacher on Small, tested on Test")
     d.add_argument("--map", choices=SETTINGS, required=True)
     d.add_argument("--teacher", required=True, help="a checkpoint from distill-teacher for the same map")
@@ -84,9 +86,19 @@ def main(argv: list[str]) -> int:
             print(f"epoch {epoch}: MSE digits {losses['mnist']:.4f}, clothes {losses['fashion']:.4f}, "
                   f"KL {losses['kl']:.2f}, {time.monotonic() - started:.0f} s; wrote {path}", flush=True)
 
+        start, done = None, 0
+        if args.resume:
+            out = Path(args.out).with_suffix(".safetensors")
+            try:
+                start = load_dual_vae(out)
+                done = int(load_checkpoint(out).train["distill"]["epochs"])
+            except (CheckpointError, KeyError, TypeError, ValueError) as err:
+                print(f"error: cannot resume from {out}: {err}", file=sys.stderr)
+                return 2
+            print(f"resuming {out} after epoch {done}")
         phi = train_dual_vae(train_set.images[big], train_set.labels[big], clothes.images, clothes.labels,
-                             epochs=args.epochs, seed=args.seed, on_epoch=report)
-        path = save(phi, args.epochs)
+                             epochs=args.epochs, seed=args.seed, on_epoch=report, start=start, first_epoch=done + 1)
+        path = save(phi, done + args.epochs)
         print(f"wrote {path}")
         return 0
     if args.command == "distill-teacher":
