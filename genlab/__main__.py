@@ -87,7 +87,7 @@ def _quality(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from . import quality
+    from . import nearest, quality
     from .catalog import checkpoint_folder
     from .files import atomic_write
 
@@ -104,14 +104,19 @@ def _quality(args: argparse.Namespace) -> int:
     refs = quality.load_references(args.data_dir)
     fid = quality.FidReference(judge.model, refs.test.images)
     floor = quality.judge_figures(judge.model, refs, fid)
+    copies = nearest.build_index(data_dir=args.data_dir)        # pixels only: the copy rate needs no features
+    real = copies.copy_figures(quality.copy_subset(refs.test.images, args.seed))
+    floor.update(copy_rate_floor=real["copy_rate"], median_nearest_distance_floor=real["median_nearest_distance"],
+                 copy_threshold=real["copy_threshold"], copy_reference=real["copy_reference"])
     print(f"judge {args.classifier}: {_percent(floor['accuracy'])} on the {floor['test_digits']:,} {refs.source} "
           f"test digits, {_percent(floor['blurred_accuracy'])} on them through a 5x5 box blur")
     print(f"real test digits: unsure {_percent(floor['unsure_share'])}, cannot place "
           f"{_percent(floor['unplaced_share'])}; FID of {floor['test_digits']:,} training against the test digits "
-          f"(the floor) {floor['fid_floor']:.1f}\n")
+          f"(the floor) {floor['fid_floor']:.1f}; copies (nearest of the {real['copy_reference']} closer than "
+          f"{real['copy_threshold']:.2f}): {_percent(real['copy_rate'])} of {quality.COPY_SAMPLES:,} test digits\n")
     width = max([14] + [len(quality.model_name(p)) + 2 for p in paths])
     header = (f"{'model':<{width}}{'verdict':<15}{'classes':>8}{'rarest':>12}{'commonest':>12}{'top p':>7}{'unsure':>8}{'no place':>9}"
-              f"{'FID':>8}{'labels ok':>11}{'recon':>8}{'detector':>10}  targets")
+              f"{'FID':>8}{'labels ok':>11}{'recon':>8}{'detector':>10}{'copies':>8}  targets")
     print(header + "\n" + "-" * len(header))
     models, failed = [], 0
     for path in paths:
@@ -121,7 +126,7 @@ def _quality(args: argparse.Namespace) -> int:
             continue
         name = quality.model_name(path)
         figures = quality.model_quality(ckpt.model, judge.model, refs, fid, args.samples, args.seed,
-                                        detector=not args.no_detector)
+                                        detector=not args.no_detector, copies=copies)
         checks = quality.target_checks(name, figures, before.get(name))
         failed += sum(not ok for ok in checks.values())
         labels = (f"{_percent(figures['worst_label_agreement'])} min" if "worst_label_agreement" in figures else "")
@@ -134,7 +139,8 @@ def _quality(args: argparse.Namespace) -> int:
               f"{figures['mean_top_probability']:>7.3f}{_percent(figures['unsure_share']):>8}"
               f"{_percent(figures['unplaced_share']):>9}{figures['fid']:>8.1f} {labels:>10}"
               f"{figures.get('test_reconstruction_mse', float('nan')):>8.4f}"
-              f"{_percent(figures['detector_error']) if 'detector_error' in figures else '':>10}  "
+              f"{_percent(figures['detector_error']) if 'detector_error' in figures else '':>10}"
+              f"{_percent(figures['copy_rate']):>8}  "
               + ", ".join(f"{what} {'met' if ok else 'MISSED'}" for what, ok in checks.items()))
         models.append({"name": name, "path": str(path), "kind": ckpt.kind, "config": ckpt.config,
                        "epochs": ckpt.epochs, "images_seen": ckpt.history.get("images_seen"), **figures,

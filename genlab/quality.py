@@ -8,7 +8,8 @@ classifier is unsure of (top probability < 0.9) and cannot place (< 0.5), the FI
 128 penultimate features against the test digits (10,000 with full MNIST here, else the embedded
 1,000), per-label agreement for conditional GANs, the test reconstruction error of autoencoders, and
 the thesis' own measure: the test error of a fresh CNN trained to tell generated from real digits
-(`real_vs_generated`). The judge itself is reported too: its accuracy on clean and on 5x5
+(`real_vs_generated`), and the copy rate of 1,000 samples (genlab.nearest: the share closer to a training
+digit than 99% of training digits are to their own nearest neighbour; 1,000 real test digits give the floor). The judge itself is reported too: its accuracy on clean and on 5x5
 box-blurred test digits, and the real test digits' unsure and cannot-place shares.
 """
 from __future__ import annotations
@@ -179,12 +180,23 @@ def judge_figures(classifier: nn.Module, refs: References, fid: FidReference) ->
     }
 
 
+COPY_SAMPLES = 1000
+
+
+def copy_subset(images: torch.Tensor, seed: int = 0, n: int = COPY_SAMPLES) -> torch.Tensor:
+    """A seeded random `n` of `images` (the samples of a conditional GAN come ordered by label)."""
+    return images[torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]]
+
+
 def model_quality(model: nn.Module, classifier: nn.Module, refs: References, fid: FidReference,
-                  n: int = 10_000, seed: int = 0, detector: bool = True) -> dict:
-    """Every figure of the report for one generative model (see the module docstring)."""
+                  n: int = 10_000, seed: int = 0, detector: bool = True, copies=None) -> dict:
+    """Every figure of the report for one generative model (see the module docstring); `copies`, a
+    genlab.nearest.NearestIndex of the training digits, adds the copy rate of 1,000 of the samples."""
     images, labels = quality_samples(model, n, seed)
     probs = classify(classifier, images)
     figures = {"samples": n, **class_figures(probs), "fid": round(fid(images), 2)}
+    if copies is not None:
+        figures.update(copies.copy_figures(copy_subset(images, seed)))
     if labels is not None:
         agree = probs.argmax(1) == labels
         per_label = [round(float(agree[labels == c].float().mean()), 4) for c in range(model.n_classes)]

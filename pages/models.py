@@ -10,8 +10,10 @@ from genlab.images import image_grid
 from genlab.music.metrics import generated_phrases
 from genlab.music.plots import piano_roll_image
 from genlab.plots import loss_history_figure
+from genlab.ui.explorer import strong_classifier
 from genlab.ui.links import link_number, model_mismatch, page_title, read_link, show_link_messages, write_link
 from genlab.ui.loaders import load_model
+from genlab.ui.nearest import copy_rate_section
 from genlab.ui.widgets import model_picker
 from genlab.ui.router import require_router
 
@@ -44,6 +46,7 @@ with left:
     summary = quality_summary(ckpt.metrics)
     if summary:
         st.caption("Quality: " + summary + " (`python -m genlab quality` measures it; README, Quality)")
+    copy_rate_section(ckpt, strong_classifier())
     st.markdown("**Configuration**")
     st.table({k: [str(v)] for k, v in info["config"].items()})
     st.markdown("**Parameters**")

@@ -52,6 +52,16 @@ def test_a_link_opens_the_view_it_names(shipped):
     assert not at.warning
 
 
+def test_the_nearest_training_digits_say_whether_the_image_is_a_copy(shipped):
+    at = open_explorer(model="gan_2d.safetensors", z="0.8,-0.6")
+    at.toggle(key="explorer-nearest").set_value(True).run()
+    assert not at.exception, at.exception
+    verdict = " ".join(s.value for s in at.success)
+    assert "Not a copy" in verdict and "4,000 training digits (mnist5k)" in verdict
+    assert [m.value for m in at.markdown if m.value.startswith("**Nearest in")] == [
+        "**Nearest in pixels**", "**Nearest in the classifier's features**"]
+
+
 def test_dragging_the_pad_moves_the_point_and_a_release_updates_the_link(shipped):
     at = open_explorer(model="gan_2d.safetensors")
     before_class, before_image = image_class(at), generated_image(at)

@@ -55,3 +55,18 @@ def test_model_card_shows_thesis_counts_and_reseeds_samples(model_folder):
     at.number_input(key="models.seed").set_value(5).run()
     assert not at.exception
     assert at.get("image")[0].value != first
+
+
+def test_model_card_checks_for_copies_of_training_digits(model_folder, monkeypatch, tmp_path):
+    """The memorisation check: 1,000 samples against the embedded 4,000 training digits, beside real test digits'."""
+    from .conftest import SHIPPED
+
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path / "cache"))
+    shutil.copy(SHIPPED / "classifier_strong.safetensors", model_folder)     # its features index the digits
+    at = _run("pages/models.py")
+    at.selectbox(key="models.file").set_value("my_gan.safetensors").run()
+    at.toggle(key="models.copies").set_value(True).run()
+    assert not at.exception, at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "Copies:" in text and "of 1,000 samples (real test digits, never trained on:" in text
+    assert "4,000 training digits (mnist5k)" in text

@@ -85,6 +85,8 @@ def test_quality_cli_prints_writes_json_and_stores_metrics(tiny_checkpoint, tmp_
     assert report["judge"]["reference"] == "mnist5k" and report["judge"]["test_digits"] == 1000
     row = report["models"][0]
     assert row["samples"] == 200 and "detector_error" not in row and row["fid"] > report["judge"]["fid_floor"]
+    assert row["copy_samples"] == 200 and 0 <= row["copy_rate"] <= 1 and "4,000 training digits" in row["copy_reference"]
+    assert 0 <= report["judge"]["copy_rate_floor"] < 0.1 and "copies (nearest of the 4,000" in printed
     metrics = load_checkpoint(tiny_checkpoint).metrics
     assert metrics["samples"] == 200 and metrics["scored_by"] == "classifier_strong.safetensors"
     with pytest.raises(SystemExit):

@@ -24,6 +24,7 @@ from ..latent.space import axis_name, check_point, default_point
 from ..plots import class_cube_figure
 from .explorer import activations_panel, class_map, class_panel, image_panel, layer_key, png_bytes
 from .latent_pad import latent_pad
+from .nearest import nearest_panel
 
 ss = st.session_state
 
@@ -168,6 +169,7 @@ def live_view(space: Space, pad_axes: tuple[int, int]) -> None:
         class_panel(view, space.class_names, space.ckpt.path.stem, prefix)
     with right:
         activations_panel(view, prefix)
+    nearest_panel(view.image, space.ckpt.dataset, space.classifier, prefix)
 
 
 def live_drag(space: Space, point: list[float], pad_axes: tuple[int, int]) -> dict | None:

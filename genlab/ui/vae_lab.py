@@ -35,6 +35,7 @@ from .draw_canvas import draw_canvas
 from .explorer import class_map, class_panel, image_panel, ranges_of, remembered_map
 from .latent_pad import latent_pad
 from .loaders import load_model
+from .nearest import nearest_panel
 from .point_explorer import begin_page, end_page
 
 ss = st.session_state
@@ -296,6 +297,7 @@ def live_digit(lab: Lab) -> None:
                    + ". Drag the point (or click, or use the arrow keys) to move on from there.")
         if shown != list(xy):
             st.caption("The point lies outside the range of the encoded test digits; the pad shows it at the edge.")
+    nearest_panel(view.image, lab.vae.dataset, lab.classifier, "vae")
 
 
 def scatter_with_digit(lab: Lab) -> None:
