@@ -4,9 +4,11 @@ class' latent space really yields that class."""
 import streamlit as st
 
 from genlab.images import image_grid
+from genlab.inspect import named_layers
 from genlab.latent import views
 from genlab.latent.conditional import every_class, label_agreement
 from genlab.latent.space import axis_name
+from genlab.ui import dissect
 from genlab.ui import point_explorer as px
 from genlab.ui.explorer import class_map, class_names_of, strong_classifier
 from genlab.ui.links import link_choice, model_mismatch, page_title, point_text, read_link, write_link
@@ -21,7 +23,7 @@ st.write("A conditional GAN draws the digit you ask for: it has one latent space
          "change the number it draws, and pick whose class-area map to see. In an ideal conditional GAN every "
          "point yields every digit, so each class' map would be that class everywhere.")
 
-link = read_link("cgan", ("model", "z", "label", "map", "axis"))
+link = read_link("cgan", ("model", "z", "label", "map", "axis", "off"))
 ss.setdefault("cgan.messages", ss["cgan.link_messages"])
 px.begin_page("cgan.")
 top = st.columns([3, 2, 2, 2, 2])
@@ -52,6 +54,7 @@ space = px.Space("cgan.", ckpt, classifier, names, [(-1.0, 1.0)] * ckpt.model.la
 if classifier is None:
     st.info("No strong classifier in the models folder, so there are no class-area maps and no image classes.")
 px.start_point(space, file, link.pop("z", None), ss["cgan.messages"])
+dissect.link_ablation("cgan", link.pop("off", None), named_layers(ckpt.model, "generator"), ss["cgan.messages"])
 for message in ss["cgan.messages"]:
     st.warning(message)
 slice_axis = px.axis_controls(space, top[3], top[4], link.pop("axis", None))
@@ -87,5 +90,6 @@ if classifier is not None:
     st.caption(f"Over the {grid} grid of the latent cube, the fraction of points whose image the strong classifier "
                f"puts in the class the generator was asked for (mean {sum(agreement.values()) / n_classes:.0%}).")
 write_link({"model": file, "z": point_text(ss["cgan.point"]), "label": label, "map": map_label,
-            **({"axis": axis_name(slice_axis)} if slice_axis is not None else {})})
+            **({"axis": axis_name(slice_axis)} if slice_axis is not None else {}),
+            **({"off": ablation.to_text()} if (ablation := dissect.current_ablation("cgan")) else {})})
 px.end_page("cgan.")

@@ -5,8 +5,11 @@ this page picks the model, reads and writes the link (query parameters), and lay
 """
 import streamlit as st
 
+from genlab.inspect import named_layers
 from genlab.latent import views
+from genlab.latent.point import generating_network
 from genlab.latent.space import axis_name
+from genlab.ui import dissect
 from genlab.ui import point_explorer as px
 from genlab.ui.explorer import class_names_of, ranges_of, strong_classifier, thesis_note
 from genlab.ui.links import model_mismatch, page_title
@@ -24,7 +27,7 @@ st.write("Drag the point through a generative model's latent space: the generate
 
 # 1. The model, and the view a link asks for (read once per session).
 if "explorer.link" not in ss:
-    ss["explorer.link"] = {k: st.query_params[k] for k in ("model", "z", "axis") if k in st.query_params}
+    ss["explorer.link"] = {k: st.query_params[k] for k in ("model", "z", "axis", "off") if k in st.query_params}
     ss["explorer.messages"] = []
 link = ss["explorer.link"]
 px.begin_page("explorer.")
@@ -50,6 +53,8 @@ thesis_note(ckpt, classifier, space.class_names)
 
 # 2. The point (from the link on first open, else the model's default), the slice axis, z4.
 px.start_point(space, file, link.pop("z", None), ss["explorer.messages"])
+dissect.link_ablation("explorer", link.pop("off", None), named_layers(ckpt.model, generating_network(ckpt.model)),
+                      ss["explorer.messages"])
 for message in ss["explorer.messages"]:
     st.warning(message)
 slice_axis = px.axis_controls(space, top[1], top[2], link.pop("axis", None))
@@ -62,5 +67,6 @@ px.space_view(space, slice_axis, pad_axes)
 # 4. The link: this view's state in the query parameters.
 point = ss["explorer.point"]
 st.query_params.from_dict({"model": file, "z": ",".join(f"{v:.3f}" for v in point),
-                           **({"axis": axis_name(slice_axis)} if slice_axis is not None else {})})
+                           **({"axis": axis_name(slice_axis)} if slice_axis is not None else {}),
+                           **({"off": ablation.to_text()} if (ablation := dissect.current_ablation("explorer")) else {})})
 px.end_page("explorer.")

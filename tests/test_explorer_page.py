@@ -62,6 +62,35 @@ def test_the_nearest_training_digits_say_whether_the_image_is_a_copy(shipped):
         "**Nearest in pixels**", "**Nearest in the classifier's features**"]
 
 
+def test_units_switched_off_from_a_link_show_both_images_rank_and_reset(shipped):
+    at = open_explorer(model="gan_2d.safetensors", z="-0.84,0.54", off="generator.layers.act2|0,1,2")
+    assert not at.exception, at.exception
+    assert at.toggle(key="explorer-dissect").value
+    html = " ".join(h.proto.body for h in at.get("html"))
+    assert "Every unit on" in html and "act2: 3 channel(s) off" in html
+    assert at.query_params["off"] == "generator.layers.act2|0,1,2"
+    at.button(key="explorer-rank").click().run()
+    assert not at.exception, at.exception
+    assert any("matter most for class 7" in m.value for m in at.markdown)
+    at.button(key="explorer-top-off").click().run()
+    off = at.query_params["off"]
+    assert off.startswith("generator.layers.act2|") and len(off.split("|")[1].split(",")) > 3
+    at.button(key="explorer-reset").click().run()
+    assert "Every unit on" not in " ".join(h.proto.body for h in at.get("html")) and "off" not in at.query_params
+    at.toggle(key="explorer-dissect").set_value(False).run()
+    assert not at.exception
+
+
+@pytest.mark.parametrize("off, words", [("nonsense|1", "units to switch off were not used: this model has no layer"),
+                                        ("generator.layers.act2|box:1,1,0,0", "top < bottom"),
+                                        ("generator.layers.act2|999", "were dropped: layer generator.layers.act2 has 64")])
+def test_bad_units_in_a_link_get_a_message_and_a_usable_page(shipped, off, words):
+    at = open_explorer(model="gan_2d.safetensors", z="0,0", off=off)
+    assert not at.exception, at.exception
+    assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
+    assert image_class(at)
+
+
 def test_dragging_the_pad_moves_the_point_and_a_release_updates_the_link(shipped):
     at = open_explorer(model="gan_2d.safetensors")
     before_class, before_image = image_class(at), generated_image(at)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ..generate import label_tensor, latent_tensor
-from ..inspect import layer_activations, mean_activations, named_layers
+from ..inspect import Ablation, ablate_rows, layer_activations, mean_activations, named_layers, replace_output
 
 
 @dataclass
@@ -20,12 +20,23 @@ class PointView:
     realness: float | None                    # the discriminator's sigmoid(logit) (GANs only)
     layer_means: dict[str, float]             # "Activations for each layer (average values)"
     activations: dict[str, torch.Tensor]      # layer -> its output for this point, without the batch axis
+    ablation: Ablation | None = None          # units switched off (the image, class and activations are the ablated ones)
+    original_image: torch.Tensor | None = None            # with an ablation: the image with every unit on
+    original_probabilities: list[float] | None = None
+
+    @staticmethod
+    def _top(probabilities: list[float] | None) -> int | None:
+        if probabilities is None:
+            return None
+        return max(range(len(probabilities)), key=probabilities.__getitem__)
+
+    @property
+    def original_predicted(self) -> int | None:
+        return self._top(self.original_probabilities)
 
     @property
     def predicted(self) -> int | None:
-        if self.probabilities is None:
-            return None
-        return max(range(len(self.probabilities)), key=self.probabilities.__getitem__)
+        return self._top(self.probabilities)
 
 
 def generating_network(model: nn.Module) -> str:
@@ -35,7 +46,7 @@ def generating_network(model: nn.Module) -> str:
 
 @torch.inference_mode()
 def explore_point(model: nn.Module, z: list[float], classifier: nn.Module | None = None,
-                  label: int | None = None) -> PointView:
+                  label: int | None = None, ablation: Ablation | None = None) -> PointView:
     """Generate the image of latent point `z` and look at it from every side.
 
     Args:
@@ -43,18 +54,83 @@ def explore_point(model: nn.Module, z: list[float], classifier: nn.Module | None
         z: the latent point, d numbers (validated; raises genlab.generate.GenerateError).
         classifier: optional; gives the class probabilities.
         label: the class label for a conditional GAN.
+        ablation: units of one of the generating network's layers to switch off or scale (genlab.inspect);
+            the point then runs as a batch of two, the second one ablated, so the view has both images
+            from one pass. Raises ValueError when it does not fit the model.
     """
-    zt = latent_tensor(model, [z])
-    labels = label_tensor(model, label, 1)
-    layers = named_layers(model, generating_network(model))
-    image, activations = layer_activations(model, lambda: model.generate(zt, labels), layers)
+    network = generating_network(model)
+    layers = named_layers(model, network)
+    if ablation is not None and ablation.empty:
+        ablation = None
+    if ablation is not None and ablation.layer not in layers:
+        raise ValueError(f"this model has no layer {ablation.layer[:60]!r}")
+    rows = 1 if ablation is None else 2
+    zt = latent_tensor(model, [z] * rows)
+    labels = label_tensor(model, label, rows)
+
+    def run():
+        return model.generate(zt, labels)
+    if ablation is None:
+        images, activations = layer_activations(model, run, layers)
+    else:
+        def change(out: torch.Tensor) -> torch.Tensor:
+            ablation.check(out[0])
+            return ablate_rows(ablation, slice(1, 2))(out)
+        with replace_output(model, ablation.layer, change):
+            images, activations = layer_activations(model, run, layers)
     probabilities = realness = None
     if classifier is not None:
-        probabilities = torch.softmax(classifier(image.to(next(classifier.parameters()).device)), dim=1)[0]
-        probabilities = [float(p) for p in probabilities.cpu()]
+        probabilities = torch.softmax(classifier(images.to(next(classifier.parameters()).device)), dim=1).cpu()
+        probabilities = [[float(p) for p in row] for row in probabilities]
     if hasattr(model, "discriminator"):
-        logit = model.discriminator(image, labels) if model.conditional else model.discriminator(image)
-        realness = float(torch.sigmoid(logit).flatten()[0])
-    return PointView(z=[float(v) for v in z], image=image[0].cpu(), probabilities=probabilities, realness=realness,
-                     layer_means=mean_activations(activations),
-                     activations={name: a[0].cpu() for name, a in activations.items()})
+        logit = model.discriminator(images, labels) if model.conditional else model.discriminator(images)
+        realness = float(torch.sigmoid(logit).flatten()[-1])
+    last = rows - 1
+    return PointView(z=[float(v) for v in z], image=images[last].cpu(),
+                     probabilities=None if probabilities is None else probabilities[last], realness=realness,
+                     layer_means=mean_activations({name: a[last:] for name, a in activations.items()}),
+                     activations={name: a[last].cpu() for name, a in activations.items()}, ablation=ablation,
+                     original_image=None if ablation is None else images[0].cpu(),
+                     original_probabilities=None if ablation is None or probabilities is None else probabilities[0])
+
+
+@torch.inference_mode()
+def rank_units(model: nn.Module, z: list[float], classifier: nn.Module, layer: str, label: int | None = None,
+               target: int | None = None, max_units: int = 1024, batch_size: int = 257) -> tuple[int, float, list]:
+    """Which of `layer`'s units matter for the class of the image at `z`: each channel (or unit of a dense
+    layer) zeroed on its own, in batches of copies of z (each copy with another channel off, the first with
+    none). A sure classifier's probability barely moves when one unit goes (1.00 stays 1.00), so units are
+    ranked by how much the class' score (its logit) drops. Returns (the class, its probability with every
+    unit on, [(unit, score drop, probability with the unit off), ...] largest drop first). `target`: the
+    class to rank for (default: the one the classifier sees)."""
+    network = generating_network(model)
+    if layer not in named_layers(model, network):
+        raise ValueError(f"this model has no layer {layer[:60]!r}")
+    _, activations = layer_activations(model, lambda: model.generate(latent_tensor(model, [z]), label_tensor(model, label, 1)),
+                                       [layer])
+    units = activations[layer].shape[1]
+    if units > max_units:
+        raise ValueError(f"layer {layer} has {units:,} units; ranking covers layers of up to {max_units:,}")
+    device = next(classifier.parameters()).device
+    drops, base_p, base_logit, cls = [], None, None, target
+    for start in range(-1, units, batch_size):      # -1: the copy with every unit on
+        chunk = list(range(max(start, 0), min(start + batch_size, units)))
+        rows = len(chunk) + (start < 0)
+        offset = 1 if start < 0 else 0
+
+        def change(out: torch.Tensor, chunk=chunk, offset=offset) -> torch.Tensor:
+            out = out.clone()
+            for row, unit in enumerate(chunk):
+                out[row + offset, unit] = 0
+            return out
+        with replace_output(model, layer, change):
+            images = model.generate(latent_tensor(model, [z] * rows), label_tensor(model, label, rows))
+        logits = classifier(images.to(device)).float().cpu()
+        p = torch.softmax(logits, dim=1)
+        if start < 0:
+            cls = int(p[0].argmax()) if target is None else int(target)
+            base_p, base_logit = float(p[0, cls]), float(logits[0, cls])
+        drops += [(unit, base_logit - float(logits[row + offset, cls]), float(p[row + offset, cls]))
+                  for row, unit in enumerate(chunk)]
+    drops.sort(key=lambda d: -d[1])
+    return cls, base_p, drops

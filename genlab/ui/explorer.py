@@ -178,8 +178,10 @@ def default_layer(view: PointView) -> str:
     return layers[next((i for i, n in reversed(list(enumerate(layers))) if ".act" in n), len(layers) - 1)]
 
 
-def activations_html(view: PointView, layer: str) -> str:
-    """The bar per layer with its mean activation, and `layer`'s feature maps as an image grid."""
+def activations_html(view: PointView, layer: str, grid: bool = True) -> str:
+    """The bar per layer with its mean activation, and `layer`'s feature maps as an image grid (`grid`)."""
+    if not grid:
+        return layer_bars(view.layer_means, layer)
     activation = view.activations[layer]
     shape = " x ".join(str(s) for s in activation.shape)
     maps = activation.shape[0] if activation.dim() == 3 else 1
@@ -215,10 +217,12 @@ def layer_key(key: str) -> str:
     return f"{key}-layer"
 
 
-def activations_panel(view: PointView, key: str) -> None:
-    """The layer picker (`layer_key`), then `activations_html` in a container keyed `key`-layers."""
+def activations_panel(view: PointView, key: str, dissect: bool = False) -> str:
+    """The layer picker (`layer_key`), then `activations_html` in a container keyed `key`-layers (with
+    `dissect`, the bars only: genlab.ui.dissect draws the clickable maps). Returns the layer picked."""
     layers = list(view.layer_means)
     layer = st.selectbox("Feature maps of layer", layers, index=layers.index(default_layer(view)), key=layer_key(key),
                          format_func=lambda n: n.split(".", 1)[-1].removeprefix("layers."))
     with st.container(key=f"{key}-layers"):
-        st.html(activations_html(view, layer))
+        st.html(activations_html(view, layer, grid=not dissect))
+    return layer

@@ -19,9 +19,11 @@ from ..checkpoints import Checkpoint
 from ..generate import GenerateError
 from ..images import class_map_image, slice_strip
 from ..latent import views
-from ..latent.point import explore_point
+from ..inspect import named_layers
+from ..latent.point import explore_point, generating_network
 from ..latent.space import axis_name, check_point, default_point
 from ..plots import class_cube_figure
+from . import dissect
 from .explorer import activations_panel, class_map, class_panel, image_panel, layer_key, png_bytes
 from .latent_pad import latent_pad
 from .nearest import nearest_panel
@@ -135,14 +137,24 @@ def live_view(space: Space, pad_axes: tuple[int, int]) -> None:
     point, d, prefix = ss[space.key("point")], space.d, space.prefix.rstrip(".")
     a, b = pad_axes
     left, middle, right = st.columns([5, 4, 5], gap="medium")
+    layers = named_layers(space.ckpt.model, generating_network(space.ckpt.model))
+    dissect.take_edit(prefix, layers)
     try:
         view = explore_point(space.ckpt.model, point, space.classifier.model if space.classifier else None,
-                             label=space.label)
+                             label=space.label, ablation=dissect.current_ablation(prefix) if dissect.dissecting(prefix) else None)
     except GenerateError as err:
         st.error(str(err))
         return
+    except ValueError as err:                      # units to switch off that this model does not have
+        ss[dissect.ablation_key(prefix)] = None
+        st.warning(f"The units to switch off were dropped: {err}.")
+        view = explore_point(space.ckpt.model, point, space.classifier.model if space.classifier else None,
+                             label=space.label)
+    dissecting = dissect.dissecting(prefix)
+    dissect.sync_link(prefix)
     with middle:
         image_panel(view, prefix)                  # first: what a drag waits for
+        dissect.comparison(view, space.class_names)
     with left:
         pad_map = None
         if space.classifier is not None:
@@ -155,7 +167,7 @@ def live_view(space: Space, pad_axes: tuple[int, int]) -> None:
             caption = ""
         latent_pad(space.key("pad"), (point[a], point[b]), space.ranges[a], space.ranges[b], axis_name(a),
                    axis_name(b), pad_map, space.class_names, seq=ss[space.key("seq")], caption=caption,
-                   live=live_drag(space, point, pad_axes))
+                   live=None if dissecting else live_drag(space, point, pad_axes))
         st.caption("Drag the point or click to jump; or click the pad and use the arrow keys (Shift: bigger steps). "
                    "Hover for the class and probability under the cursor.")
         shown = d if d != 4 else 3                 # z4 of a 4D space has its slider
@@ -168,7 +180,11 @@ def live_view(space: Space, pad_axes: tuple[int, int]) -> None:
     with middle:
         class_panel(view, space.class_names, space.ckpt.path.stem, prefix)
     with right:
-        activations_panel(view, prefix)
+        dissect.dissect_toggle(prefix)
+        layer = activations_panel(view, prefix, dissect=dissecting)
+        if dissecting:
+            dissect.dissect_panel(view, prefix, layer, space.ckpt.model,
+                                  space.classifier.model if space.classifier else None, space.label, space.class_names)
     nearest_panel(view.image, space.ckpt.dataset, space.classifier, prefix)
 
 

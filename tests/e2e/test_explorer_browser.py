@@ -65,3 +65,30 @@ def test_3d_explorer_shows_the_cube_and_keyboard_moves_the_point(page, app_url):
     expect(page.locator(".latent-pad .readout")).to_contain_text("z1 = 0.500", timeout=10_000)
     expect(image).not_to_have_attribute("src", before, timeout=10_000)
     page.wait_for_url(re.compile(r"z=0\.500%2C0\.000%2C0\.000"), timeout=10_000)
+
+
+def test_click_feature_maps_off_and_the_image_and_link_follow(page, app_url):
+    page.goto(f"{app_url}/explorer?model=gan_2d.safetensors&z=-0.84,0.54")
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("Switch units off", exact=True).click(timeout=120_000)
+    grid = page.locator(".feature-maps canvas")
+    expect(grid).to_be_visible(timeout=60_000)
+    grid.scroll_into_view_if_needed()
+    image = page.locator(".st-key-explorer-image img")
+    first = image.get_attribute("src")
+    box = grid.bounding_box()
+    cell = box["width"] / 11                                # act2: 64 maps in 11 columns
+    for channel in (0, 1, 12):
+        page.mouse.click(box["x"] + cell * (channel % 11 + 0.5), box["y"] + cell * (channel // 11 + 0.5))
+        expect(main.get_by_text(f"act2: {(0, 1, 12).index(channel) + 1} channel(s) off")).to_be_visible(timeout=20_000)
+    expect(image).not_to_have_attribute("src", first, timeout=10_000)
+    expect(main.get_by_text("Every unit on", exact=True)).to_be_visible()
+    page.wait_for_url(re.compile(r"off=generator\.layers\.act2%7C0%2C1%2C12"), timeout=10_000)
+    page.mouse.move(box["x"] + cell * 2.1, box["y"] + cell * 0.1)       # a box in map 2: zeroed in every map
+    page.mouse.down()
+    page.mouse.move(box["x"] + cell * 2.6, box["y"] + cell * 0.9, steps=5)
+    page.mouse.up()
+    expect(main.get_by_text(re.compile(r"3 channel\(s\) off, a region zeroed"))).to_be_visible(timeout=20_000)
+    main.get_by_role("button", name="Reset").click()
+    expect(main.get_by_text("Every unit on", exact=True)).to_have_count(0, timeout=20_000)
+    expect(image).to_have_attribute("src", first, timeout=10_000)
