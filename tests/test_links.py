@@ -39,12 +39,14 @@ def test_morph_link_round_trip_and_bad_values():
 
 
 def test_conditional_gan_link():
-    at = open_app("pages/cgan.py", z="0.1,-0.2,0.3", label="4", map="7", axis="z2")
+    at = open_app("pages/cgan.py", z="0.1,-0.2,0.3", label="4", map="7", axis="z2", off="generator.layers.act1|5|x2:7")
     ss = at.session_state
     assert ss["cgan.point"] == [0.1, -0.2, 0.3] and ss["cgan.label"] == 4 and ss["cgan.map_label"] == 7
     assert ss["cgan.axis"] == 1 and not at.warning
+    assert ss["cgan-ablation"].zeroed == (5,) and ss["cgan-ablation"].scaled == (7,)
     again = reopened("pages/cgan.py", at)
     assert again.session_state["cgan.point"] == ss["cgan.point"] and again.session_state["cgan.label"] == 4
+    assert again.session_state["cgan-ablation"] == ss["cgan-ablation"]
     bad = open_app("pages/cgan.py", z="5,5,5", label="12")
     assert "'12' is not one of 0, 1" in warnings(bad) and "lies outside the latent space" in warnings(bad)
     assert bad.session_state["cgan.point"] == [1.0, 1.0, 1.0]
