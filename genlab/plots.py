@@ -216,6 +216,22 @@ def runs_bar_figure(names: list[str], values: list[float | None], title: str, ax
     return fig
 
 
+def activation_scores_figure(histories: dict[str, dict]) -> go.Figure:
+    """The thesis' chart of the activation experiment: per activation (one line each), the weak classifier's mean
+    confidence on the generated images after each epoch (the Train page's monitoring)."""
+    fig = go.Figure()
+    for name, history in histories.items():
+        series = history.get("monitor", {})
+        if series.get("score_epochs"):
+            fig.add_trace(go.Scatter(x=series["score_epochs"], y=series["weak_top_probability"], mode="lines+markers",
+                                     name=name))
+    fig.update_layout(title="Score per epoch: the weak classifier's confidence on 500 samples", xaxis_title="epoch",
+                      yaxis_title="mean top probability", yaxis_range=[0, 1.02], height=320,
+                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", yanchor="top", y=-0.25))
+    _whole_epochs(fig, max((h.get("epochs", 0) for h in histories.values()), default=0))
+    return fig
+
+
 def runs_loss_figure(histories: dict[str, dict], loss: str) -> go.Figure:
     """One line per run: the loss `loss` against the epoch."""
     fig = go.Figure()

@@ -10,6 +10,7 @@ from genlab.latent import views
 from genlab.latent.point import generating_network
 from genlab.latent.space import axis_name
 from genlab.ui import dissect
+from genlab.ui.activations import activations_view
 from genlab.ui import point_explorer as px
 from genlab.ui.explorer import class_names_of, ranges_of, strong_classifier, thesis_note
 from genlab.ui.links import model_mismatch, page_title
@@ -63,6 +64,7 @@ pad_axes = views.pad_axes(space.d, slice_axis)
 # 3. The live view (reruns alone while dragging), then the whole space.
 px.live_view(space, pad_axes)
 px.space_view(space, slice_axis, pad_axes)
+activations_view("explorer", ss["explorer.point"], classifier, space.class_names)
 
 # 4. The link: this view's state in the query parameters.
 point = ss["explorer.point"]

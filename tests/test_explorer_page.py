@@ -194,3 +194,31 @@ def test_no_models_says_how_to_train_one(tmp_path, monkeypatch):
     monkeypatch.setenv("GENLAB_CHECKPOINTS", str(tmp_path))
     at = open_explorer()
     assert any("python -m train gan" in i.value for i in at.info)
+
+
+def test_activation_functions_side_by_side(tmp_path, monkeypatch, cache_dir):
+    """Two GANs that differ only in their activation (as the Train page's experiment publishes them) are one set:
+    the same point through both, and the experiment's table."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for name in ("gan_2d.safetensors", "classifier_strong.safetensors"):
+        shutil.copy(SHIPPED / name, folder / name)
+    for activation in ("relu", "elu"):
+        torch.manual_seed(0)
+        gan = build_model("gan", {"latent_dim": 2, "activation": activation})
+        history = {"epochs": 2, "losses": {}, "seconds": [3.0, 3.0],
+                   "monitor": {"score_epochs": [1, 2], "weak_top_probability": [0.5, 0.6]}}
+        save_checkpoint(folder / f"exp_{activation}", gan, "mnist5k", history, {"fid": 300.0, "classes_covered": 9})
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(folder))
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(cache_dir))
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path / "runs"))
+    at = open_explorer(model="gan_2d.safetensors", z="0.5,-0.5")
+    at.toggle(key="explorer-activations").set_value(True).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="explorer-activation-set").value == "GAN, 2D latent, mnist5k, 2 epochs: ReLU, ELU"
+    text = " ".join(m.value for m in at.markdown)
+    assert "**ReLU**" in text and "**ELU**" in text and "`exp_relu.safetensors`" in text
+    assert "(0.50, -0.50) through each model" in " ".join(c.value for c in at.caption)
+    table = at.table[-1].value
+    assert list(table["activation"]) == ["ReLU", "ELU"] and list(table["FID (strong classifier)"]) == ["300", "300"]
+    assert len(at.get("plotly_chart")) >= 1
