@@ -162,3 +162,20 @@ def test_grid_edits_toggle_channels_and_start_afresh_on_another_layer():
     assert edited(a, "L2", {"op": "zero", "channel": 1}) == Ablation("L2", zeroed=(1,))
     assert edited(Ablation("L1", zeroed=(2,)), "L1", {"op": "zero", "channel": 2}) is None      # all on again
     assert edited(None, "L1", {"op": "box", "channel": 0, "box": [0.5, 0, 0.5, 1]}) is None      # empty box refused
+
+
+@pytest.mark.parametrize("kind", ["vae", "ae", "cgan"])
+def test_every_generative_kind_can_have_units_switched_off(kind):
+    from genlab.latent.point import generating_network
+
+    torch.manual_seed(0)
+    model = build_model(kind, {"latent_dim": 3} if kind == "cgan" else {"latent_dim": 2}).eval()
+    judge = build_model("classifier", {"size": "weak"}).eval()
+    network = generating_network(model)
+    layer = [n for n in named_layers(model, network) if n.split(".")[-1].startswith(("act", "relu", "leaky"))][-1]
+    label = 2 if kind == "cgan" else None
+    plain = explore_point(model, [0.1] * model.latent_dim, judge, label=label)
+    cut = explore_point(model, [0.1] * model.latent_dim, judge, label=label, ablation=Ablation(layer, zeroed=(0, 1)))
+    assert torch.allclose(cut.original_image, plain.image, atol=1e-5) and (cut.activations[layer][:2] == 0).all()
+    _, _, drops = rank_units(model, [0.1] * model.latent_dim, judge, layer, label=label)
+    assert len(drops) == plain.activations[layer].shape[0]
