@@ -5,7 +5,8 @@ figure of test accuracy per epoch (mean over seeds, both students, one panel per
     python bench/distill_report.py runs/distill/noise/result.json runs/distill/dilated/result.json ... \\
         [--copy bench/results] [--figure docs/distill_accuracy.png]
 
---copy keeps each result as bench/results/distill_<map>[_<student>].json (the figures README shows).
+--copy keeps each result as bench/results/distill_<map>[_<student>][_lambda<L>][_t<T>].json (the figures README
+shows); the figure shows the comparisons at lambda 0.5 and T 4 (the page's defaults).
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def row(result: dict) -> str:
     s = result["summary"]
     t, a = s["with_teacher"], s["alone"]
     verdict = "more than the spread" if s["gain_beats_spread"] else "**not** more than the spread"
-    return (f"| {result['map']} | {result['student']} | {result['lambda']:g} | {result['epochs']} | {result['data']} | "
+    return (f"| {result['map']} | {result['student']} | {result['lambda']:g} | {result['temperature']:g} | "
+            f"{result['epochs']} | {result['data']} | "
             f"{t['mean']:.2%} +- {t['spread']:.2%} | "
             f"{a['mean']:.2%} +- {a['spread']:.2%} | {s['gain']:+.2%} ({verdict}) |")
 
@@ -62,17 +64,22 @@ def main() -> int:
     parser.add_argument("--figure", help="PNG of test accuracy per epoch")
     args = parser.parse_args()
     results = [json.loads(Path(p).read_text()) for p in args.results]
-    print("| setting | students | lambda | epochs | data | with the teacher | alone | gain |")
-    print("|---|---|---|---|---|---|---|---|")
+    order = sorted(range(len(results)), key=lambda i: (results[i]["map"] != "noise", results[i]["map"],
+                                                       results[i]["student"] != "weak", -results[i]["lambda"],
+                                                       results[i]["temperature"]))
+    args.results, results = [args.results[i] for i in order], [results[i] for i in order]
+    print("| setting | students | lambda | T | epochs | data | with the teacher | alone | gain |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for result in results:
         print(row(result))
     if args.copy:
         for path, result in zip(args.results, results):
             suffix = ("" if result["student"] == "weak" else f"_{result['student']}") + \
-                ("" if result["lambda"] == 0.5 else f"_lambda{result['lambda']:g}")
+                ("" if result["lambda"] == 0.5 else f"_lambda{result['lambda']:g}") + \
+                ("" if result["temperature"] == 4 else f"_t{result['temperature']:g}")
             shutil.copyfile(path, Path(args.copy) / f"distill_{result['map']}{suffix}.json")
     if args.figure:
-        figure(results, Path(args.figure))
+        figure([r for r in results if r["lambda"] == 0.5 and r["temperature"] == 4], Path(args.figure))
         print(f"wrote {args.figure}")
     return 0
 
