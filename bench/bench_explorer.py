@@ -55,10 +55,17 @@ def _browser_rows(moves: int) -> list[tuple]:
                                                           env={"GENLAB_CACHE_DIR": tmp}) as url, \
             sync_playwright() as p:
         browser = launch_chromium(p)
+        previews = {}
         latencies, per_second, detail = drag_latencies(browser.new_page(viewport={"width": 1400, "height": 1000}),
-                                                       url, moves)
+                                                       url, moves, previews)
         browser.close()
+    shown = previews.get("latencies") or [float("nan")]
     return [
+        (f"browser: drag move -> preview painted, median of {len(shown)}", statistics.median(shown), "ms",
+         "blended from the plane's sprite"),
+        (f"browser: drag move -> preview painted, p95 of {len(shown)}", shown[int(0.95 * (len(shown) - 1))], "ms", ""),
+        ("browser: previews painted per second during a continuous drag", previews.get("per_second", float("nan")),
+         "1/s", "one per pointer move; the moves come every 16 ms"),
         (f"browser: drag move -> new image shown, median of {moves}", statistics.median(latencies), "ms", ""),
         (f"browser: drag move -> new image shown, p95 of {moves}", latencies[int(0.95 * (len(latencies) - 1))], "ms", ""),
         ("browser: new images per second during a continuous drag", per_second, "1/s", detail),

@@ -288,3 +288,25 @@ def test_a_linked_point_that_is_not_a_number_says_so():
     assert checked.point == [0.0, 0.0] and "'abc' is not a number" in checked.messages[0]
     checked = check_point("0.1,0.2,0.3", [(-1, 1), (-1, 1)], [0.0, 0.0])
     assert "has 2 coordinates, not 3" in checked.messages[0]
+
+
+def test_the_drag_previews_sprite_holds_the_plane_and_blends_between_its_images():
+    from genlab.images import to_uint8
+    from genlab.latent.preview import blend, preview_sprite
+
+    torch.manual_seed(0)
+    gan = build_model("gan", {"latent_dim": 3}).eval()
+    sprite = preview_sprite(gan, (0, 2), (-1.0, 1.0), (-0.5, 0.5), [0.0, 0.3, 0.0], k=5)
+    assert sprite.shape == (140, 140) and sprite.dtype == np.uint8
+    with torch.no_grad():
+        corner = to_uint8(gan.generate(torch.tensor([[0.5, 0.3, 0.25]]))[0])     # ix 3 (x = 0.5), iy 3 (y = 0.25)
+    assert np.abs(sprite[84:112, 84:112].astype(int) - corner.astype(int)).max() <= 1
+    assert np.array_equal(blend(sprite, 5, (-1, 1), (-0.5, 0.5), 0.5, 0.25), sprite[84:112, 84:112])
+    half = blend(sprite, 5, (-1, 1), (-0.5, 0.5), 0.75, 0.25)                     # halfway to ix 4
+    expected = (sprite[84:112, 84:112].astype(float) + sprite[84:112, 112:140]) / 2
+    assert np.abs(half - expected).max() <= 1
+    other = preview_sprite(gan, (0, 2), (-1.0, 1.0), (-0.5, 0.5), [0.0, -0.8, 0.0], k=5)
+    assert not np.array_equal(other, sprite)                                       # another slice, another sprite
+    cgan = build_model("cgan", {"latent_dim": 3}).eval()
+    assert not np.array_equal(preview_sprite(cgan, (0, 1), (-1, 1), (-1, 1), [0, 0, 0], label=1, k=3),
+                              preview_sprite(cgan, (0, 1), (-1, 1), (-1, 1), [0, 0, 0], label=7, k=3))

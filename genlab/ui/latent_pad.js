@@ -84,6 +84,7 @@ export default function (component) {
   } else if (!data.map) {
     s.map = null; s.mapId = null;
   }
+  loadPreview(s);
   s.canvas.setAttribute("aria-label", `latent pad over ${data.x_label} and ${data.y_label}; arrow keys move the point`);
   draw(s);
 }
@@ -119,7 +120,7 @@ function liveSend(s, x, y) {
     .catch(() => {})
     .finally(() => {
       s.liveBusy = false;
-      if (s.livePending && s.dragging) { const p = s.livePending; s.livePending = null; send(s, p[0], p[1], true); }
+      if (s.livePending && s.dragging) { const p = s.livePending; s.livePending = null; liveSend(s, p[0], p[1]); }
     });
 }
 
@@ -132,8 +133,73 @@ function paint(targets, answer) {
   }
 }
 
-function send(s, x, y, dragging) {
-  if (dragging && s.data.live && !s.liveOff) { liveSend(s, x, y); return; }
+// The preview (data.live.preview, genlab/latent/preview.py): a sprite of k x k images over the pad's plane,
+// decoded once per plane; each drag move paints the bilinear blend of the four grid images around the point
+// into the image panel at once, marked as a preview (a dashed outline) until the exact image replaces it.
+function loadPreview(s) {
+  const P = s.data.live && s.data.live.preview;
+  if (!P) { s.preview = null; s.previewId = null; s.canvas.removeAttribute("data-preview"); return; }
+  if (P.id === s.previewId) return;
+  s.previewId = P.id;
+  s.canvas.setAttribute("data-preview", P.id);      // which plane's sprite the pad paints from
+  s.preview = null;
+  const img = new Image();
+  img.onload = () => {
+    if (s.previewId !== P.id) return;
+    const c = document.createElement("canvas");
+    c.width = img.width; c.height = img.height;
+    const ctx = c.getContext("2d", {willReadFrequently: true});
+    ctx.drawImage(img, 0, 0);
+    const rgba = ctx.getImageData(0, 0, c.width, c.height).data;
+    const gray = new Uint8Array(c.width * c.height);
+    for (let i = 0; i < gray.length; i++) gray[i] = rgba[4 * i];
+    const out = document.createElement("canvas");
+    out.width = 28; out.height = 28;
+    s.preview = {k: P.k, x_range: P.x_range, y_range: P.y_range, width: c.width, gray, out,
+                 outCtx: out.getContext("2d"), frame: out.getContext("2d").createImageData(28, 28)};
+  };
+  img.src = P.src;
+}
+
+function paintPreview(s, x, y, started) {
+  const p = s.preview, L = s.data.live;
+  if (!p || !L) return;
+  const box = document.querySelector(L.targets.image + " img");
+  if (!box) return;
+  const k = p.k;
+  const fx = Math.min(Math.max((x - p.x_range[0]) / (p.x_range[1] - p.x_range[0]), 0), 1) * (k - 1);
+  const fy = Math.min(Math.max((y - p.y_range[0]) / (p.y_range[1] - p.y_range[0]), 0), 1) * (k - 1);
+  const ix = Math.min(Math.floor(fx), k - 2), iy = Math.min(Math.floor(fy), k - 2);
+  const tx = fx - ix, ty = fy - iy;
+  const w = [(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty];
+  const base = [iy * 28 * p.width + ix * 28, iy * 28 * p.width + (ix + 1) * 28,
+                (iy + 1) * 28 * p.width + ix * 28, (iy + 1) * 28 * p.width + (ix + 1) * 28];
+  const d = p.frame.data, g = p.gray;
+  for (let r = 0; r < 28; r++) {
+    for (let c = 0; c < 28; c++) {
+      const o = r * p.width + c;
+      const v = w[0] * g[base[0] + o] + w[1] * g[base[1] + o] + w[2] * g[base[2] + o] + w[3] * g[base[3] + o];
+      const q = 4 * (r * 28 + c);
+      d[q] = d[q + 1] = d[q + 2] = v; d[q + 3] = 255;
+    }
+  }
+  p.outCtx.putImageData(p.frame, 0, 0);
+  box.src = p.out.toDataURL();
+  box.classList.add("genlab-preview");
+  box.style.outline = "2px dashed rgba(255, 170, 0, 0.9)";
+  box.style.outlineOffset = "-2px";
+  box.title = "preview: blended from the images around this point; the exact image follows";
+  window.__genlabPreviews = window.__genlabPreviews || [];
+  window.__genlabPreviews.push({event: started, painted: performance.now()});
+  if (window.__genlabPreviews.length > 2000) window.__genlabPreviews.shift();
+}
+
+function send(s, x, y, dragging, started) {
+  if (dragging && s.data.live && !s.liveOff) {
+    paintPreview(s, x, y, started === undefined ? performance.now() : started);
+    liveSend(s, x, y);
+    return;
+  }
   if (s.inflight !== null && dragging) { s.pending = {x, y, dragging}; return; }
   s.seq = Math.max(s.seq, s.data.seq || 0) + 1;
   s.inflight = s.seq;
@@ -147,7 +213,7 @@ function moveTo(s, e, dragging) {
   const r = s.canvas.getBoundingClientRect();
   s.points[s.active] = toLatent(s, e.clientX - r.left, e.clientY - r.top);
   draw(s);
-  send(s, s.points[s.active][0], s.points[s.active][1], dragging);
+  send(s, s.points[s.active][0], s.points[s.active][1], dragging, e.timeStamp);
 }
 
 function nearest(s, e) {

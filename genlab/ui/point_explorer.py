@@ -9,23 +9,30 @@ page, which updates the cube view and the link.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import streamlit as st
+from PIL import Image
 
 from ..api import POINT_PATH
 from ..checkpoints import Checkpoint
+from ..files import file_stamp
 from ..generate import GenerateError
 from ..images import class_map_image, slice_strip
-from ..latent import views
 from ..inspect import named_layers
+from ..latent import views
 from ..latent.point import explore_point, generating_network
+from ..latent.preview import GRID, preview_sprite
 from ..latent.space import axis_name, check_point, default_point
 from ..plots import class_cube_figure
 from . import dissect
 from .explorer import activations_panel, class_map, class_panel, image_panel, layer_key, png_bytes
 from .latent_pad import latent_pad
+from .loaders import load_model
 from .nearest import nearest_panel
 
 ss = st.session_state
@@ -201,7 +208,33 @@ def live_drag(space: Space, point: list[float], pad_axes: tuple[int, int]) -> di
     if isinstance(layer, str):
         query["layer"] = layer
     return {"url": POINT_PATH, "query": urlencode(query), "point": [float(v) for v in point],
-            "axes": list(pad_axes), "targets": {name: f".st-key-{prefix}-{name}" for name in ("image", "class", "layers")}}
+            "axes": list(pad_axes), "targets": {name: f".st-key-{prefix}-{name}" for name in ("image", "class", "layers")},
+            "preview": drag_preview(space, point, pad_axes)}
+
+
+def drag_preview(space: Space, point: list[float], pad_axes: tuple[int, int]) -> dict | None:
+    """The sprite the pad paints its preview from (genlab.latent.preview), for this plane; None when it fails."""
+    a, b = pad_axes
+    fixed = tuple((i, round(float(v), 3)) for i, v in enumerate(point) if i not in pad_axes)
+    try:
+        return _preview(str(space.ckpt.path), file_stamp(space.ckpt.path), (a, b), tuple(space.ranges[a]),
+                        tuple(space.ranges[b]), fixed, space.label)
+    except (GenerateError, ValueError):
+        return None
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _preview(path: str, stamp: tuple, axes: tuple[int, int], x_range: tuple, y_range: tuple, fixed: tuple,
+             label: int | None) -> dict:
+    model = load_model(path).model
+    point = [0.0] * model.latent_dim
+    for i, v in fixed:
+        point[i] = v
+    sprite = preview_sprite(model, axes, x_range, y_range, point, label)
+    png = png_bytes(Image.fromarray(sprite))
+    key = hashlib.sha256(repr((path, stamp, axes, x_range, y_range, fixed, label)).encode()).hexdigest()[:16]
+    return {"id": key, "k": GRID, "x_range": list(x_range), "y_range": list(y_range),
+            "src": "data:image/png;base64," + base64.b64encode(png).decode()}
 
 
 def space_view(space: Space, slice_axis: int | None, pad_axes: tuple[int, int]) -> None:

@@ -39,6 +39,8 @@ def test_drag_the_point_from_one_class_area_into_another(page, fresh_app_url, tm
     expect(image).not_to_have_attribute("src", first_image, timeout=10_000)   # follows while dragging
     assert live and set(live) == {200}, live                # ... through the live route, not reruns
     expect(image).to_have_attribute("alt", re.compile(r"generated image at \(-0\.4"), timeout=10_000)
+    painted = page.evaluate("(window.__genlabPreviews || []).length")
+    assert painted >= 8, painted                            # every move painted a preview from the sprite first
     for k in range(9, 17):
         page.mouse.move(*pad_pixel(box, -0.84 + 1.64 * k / 16, 0.54 - 1.14 * k / 16))
     page.mouse.up()
@@ -47,6 +49,7 @@ def test_drag_the_point_from_one_class_area_into_another(page, fresh_app_url, tm
     expect(label).not_to_have_text(first_class, timeout=10_000)
     expect(main.get_by_role("spinbutton", name="z1")).to_have_value(re.compile(r"^0\.8"), timeout=10_000)   # the inputs follow the pad
     page.wait_for_url(re.compile(r"z=0\.8\d*%2C-0\.6"), timeout=10_000)                  # the link follows on release
+    expect(page.locator(".genlab-preview")).to_have_count(0, timeout=10_000)             # the exact image replaced it
     page.screenshot(path=str(tmp_path / "explorer.png"))
 
 
@@ -65,6 +68,11 @@ def test_3d_explorer_shows_the_cube_and_keyboard_moves_the_point(page, app_url):
     expect(page.locator(".latent-pad .readout")).to_contain_text("z1 = 0.500", timeout=10_000)
     expect(image).not_to_have_attribute("src", before, timeout=10_000)
     page.wait_for_url(re.compile(r"z=0\.500%2C0\.000%2C0\.000"), timeout=10_000)
+    plane = canvas.get_attribute("data-preview")             # the preview's sprite is this slice's
+    assert plane
+    main.get_by_role("spinbutton", name="z3").fill("0.6")
+    main.get_by_role("spinbutton", name="z3").press("Enter")
+    expect(canvas).not_to_have_attribute("data-preview", plane, timeout=20_000)         # a new plane, a new sprite
 
 
 def test_click_feature_maps_off_and_the_image_and_link_follow(page, app_url):
