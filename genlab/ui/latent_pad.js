@@ -195,11 +195,8 @@ function paintPreview(s, x, y, started) {
 }
 
 function send(s, x, y, dragging, started) {
-  if (dragging && s.data.live && !s.liveOff) {
-    paintPreview(s, x, y, started === undefined ? performance.now() : started);
-    liveSend(s, x, y);
-    return;
-  }
+  if (dragging && s.data.live) paintPreview(s, x, y, started === undefined ? performance.now() : started);
+  if (dragging && s.data.live && s.data.live.url && !s.liveOff) { liveSend(s, x, y); return; }
   if (s.inflight !== null && dragging) { s.pending = {x, y, dragging}; return; }
   s.seq = Math.max(s.seq, s.data.seq || 0) + 1;
   s.inflight = s.seq;

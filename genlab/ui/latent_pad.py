@@ -90,6 +90,9 @@ def latent_pad(key: str, point, x_range: tuple[float, float], y_range: tuple[flo
             "point" (the full latent point), "axes" (which two coordinates the pad moves), "targets"
             ({answer field: CSS selector of the container whose st.html it replaces})}. The release still
             goes to Python (it commits the point). Without the route (a 404) the pad sends every move.
+            With "preview" (genlab.ui.point_explorer.preview_payload: a sprite of the plane) each move first
+            paints the blended preview into targets["image"]; a `live` with a preview and no "url" paints the
+            preview and sends every move to Python (the VAE Lab).
     """
     points = [point] if isinstance(point[0], (int, float)) else list(point)
     data = {

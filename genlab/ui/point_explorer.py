@@ -15,6 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+import numpy as np
 import streamlit as st
 from PIL import Image
 
@@ -25,8 +26,9 @@ from ..generate import GenerateError
 from ..images import class_map_image, slice_strip
 from ..inspect import named_layers
 from ..latent import views
+from ..latent.encoded import Plane, PlaneDecoder
 from ..latent.point import explore_point, generating_network
-from ..latent.preview import GRID, preview_sprite
+from ..latent.preview import preview_sprite
 from ..latent.space import axis_name, check_point, default_point
 from ..plots import class_cube_figure
 from . import dissect
@@ -225,16 +227,33 @@ def drag_preview(space: Space, point: list[float], pad_axes: tuple[int, int]) ->
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _preview(path: str, stamp: tuple, axes: tuple[int, int], x_range: tuple, y_range: tuple, fixed: tuple,
-             label: int | None) -> dict:
+             label: int | None, plane: tuple | None = None) -> dict:
+    """The sprite of a plane: `axes` of the model's latent space with the `fixed` (axis, value) pairs, or (with
+    `plane` = (origin, directions) as nested tuples) plane coordinates through a PlaneDecoder."""
     model = load_model(path).model
+    if plane is not None:
+        model = PlaneDecoder(model, Plane(np.array(plane[0]), np.array(plane[1]), ("x", "y")))
     point = [0.0] * model.latent_dim
     for i, v in fixed:
         point[i] = v
     sprite = preview_sprite(model, axes, x_range, y_range, point, label)
-    png = png_bytes(Image.fromarray(sprite))
-    key = hashlib.sha256(repr((path, stamp, axes, x_range, y_range, fixed, label)).encode()).hexdigest()[:16]
-    return {"id": key, "k": GRID, "x_range": list(x_range), "y_range": list(y_range),
-            "src": "data:image/png;base64," + base64.b64encode(png).decode()}
+    return preview_payload(sprite, repr((path, stamp, axes, x_range, y_range, fixed, label, plane)), x_range, y_range)
+
+
+def preview_payload(sprite: np.ndarray, key: str, x_range, y_range) -> dict:
+    """What the pad's `live["preview"]` takes: the sprite as a PNG data URL, its grid and ranges, and an id."""
+    return {"id": hashlib.sha256(key.encode()).hexdigest()[:16], "k": sprite.shape[0] // 28,
+            "x_range": [float(v) for v in x_range], "y_range": [float(v) for v in y_range],
+            "src": "data:image/png;base64," + base64.b64encode(png_bytes(Image.fromarray(sprite))).decode()}
+
+
+def plane_preview(ckpt: Checkpoint, plane: Plane, x_range, y_range) -> dict | None:
+    """The sprite of a plane of a larger latent space (the VAE Lab's view plane through its point)."""
+    try:
+        return _preview(str(ckpt.path), file_stamp(ckpt.path), (0, 1), tuple(x_range), tuple(y_range), (), None,
+                        (tuple(np.round(plane.origin, 4)), tuple(map(tuple, np.round(plane.directions, 6)))))
+    except (GenerateError, ValueError):
+        return None
 
 
 def space_view(space: Space, slice_axis: int | None, pad_axes: tuple[int, int]) -> None:

@@ -36,7 +36,7 @@ from .explorer import class_map, class_panel, image_panel, ranges_of, remembered
 from .latent_pad import latent_pad
 from .loaders import load_model
 from .nearest import nearest_panel
-from .point_explorer import begin_page, end_page
+from .point_explorer import begin_page, end_page, plane_preview
 
 ss = st.session_state
 PREFIX = "vae."
@@ -291,8 +291,10 @@ def live_digit(lab: Lab) -> None:
             pad_map = plane_class_map(lab, point) if lab.classifier is not None else None
             caption = f"the plane of the codes' two main directions through the point; the other {lab.d - 2} stay"
         shown = [min(max(v, lo), hi) for v, (lo, hi) in zip(xy, ranges)]
+        preview = plane_preview(lab.vae, plane.through(point), ranges[0], ranges[1])
         latent_pad("vae.pad", tuple(shown), ranges[0], ranges[1], plane.names[0], plane.names[1], pad_map,
-                   lab.class_names, seq=ss.get("vae.seq", 0), caption=caption)
+                   lab.class_names, seq=ss.get("vae.seq", 0), caption=caption,
+                   live={"preview": preview, "targets": {"image": ".st-key-vae-point-image"}} if preview else None)
         st.caption("Your digit's place in the latent space" + (" over the class-area map" if pad_map else "")
                    + ". Drag the point (or click, or use the arrow keys) to move on from there.")
         if shown != list(xy):

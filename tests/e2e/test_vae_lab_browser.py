@@ -33,6 +33,17 @@ def test_a_drawn_stroke_becomes_a_point_and_a_reconstruction(page, app_url, tmp_
     expect(main.get_by_text(re.compile(r"^Image class: \d$"))).to_be_visible()
     page.screenshot(path=str(tmp_path / "vae_lab_drawn.png"))
 
+    pad = page.locator(".latent-pad canvas")                 # a drag paints previews from the plane's sprite
+    expect(pad).to_have_attribute("data-preview", re.compile(".+"), timeout=30_000)
+    page.evaluate("window.__genlabPreviews = []")
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.mouse.down()
+    for k in range(1, 6):
+        page.mouse.move(box["x"] + box["width"] * (0.5 + 0.05 * k), box["y"] + box["height"] * 0.5)
+    page.mouse.up()
+    assert page.evaluate("window.__genlabPreviews.length") >= 5
+
     page.locator(".draw-canvas button.clear").click()
     expect(main.get_by_text("The canvas is empty: draw a digit on it.")).to_be_visible(timeout=30_000)
     expect(reconstruction).to_have_count(0)
