@@ -35,6 +35,9 @@ def _whole_epochs(fig: go.Figure, epochs: int) -> None:
     fig.update_xaxes(tickmode="linear", tick0=1, dtick=max(1, -(-epochs // 10)), tickformat="d")
 
 
+POINT_COLOR = "#111111"      # the point and its projections in the class-area cube, against dimmed class dots
+
+
 def class_cube_figure(labels: np.ndarray, confidence: np.ndarray, coords: list[np.ndarray], class_names: tuple[str, ...],
                       axis_names: tuple[str, str, str], point: tuple[float, float, float] | None = None,
                       only_classes: set[int] | None = None, title: str = "",
@@ -51,7 +54,8 @@ def class_cube_figure(labels: np.ndarray, confidence: np.ndarray, coords: list[n
         where = labels == cls
         fig.add_trace(go.Scatter3d(
             x=grids[0][where], y=grids[1][where], z=grids[2][where], mode="markers", name=class_names[cls],
-            marker=dict(size=3.5, color=class_color(int(cls)), opacity=0.55),
+            marker=dict(size=3.5 if point is None else 2.8, color=class_color(int(cls)),
+                        opacity=0.55 if point is None else 0.28),                # the point stands out against them
             customdata=confidence[where], hovertemplate=f"class {class_names[cls]}" + " · p %{customdata:.2f}<br>"
             "(%{x:.2f}, %{y:.2f}, %{z:.2f})<extra></extra>"))
     if point is not None:
@@ -60,13 +64,14 @@ def class_cube_figure(labels: np.ndarray, confidence: np.ndarray, coords: list[n
         projections = [(lows[0], y, z), (x, lows[1], z), (x, y, lows[2])]
         for px, py, pz in projections:
             fig.add_trace(go.Scatter3d(x=[x, px], y=[y, py], z=[z, pz], mode="lines", showlegend=False, hoverinfo="skip",
-                                       line=dict(color="#111", width=3, dash="dash")))
+                                       line=dict(color=POINT_COLOR, width=6)))
         fig.add_trace(go.Scatter3d(
             x=[p[0] for p in projections], y=[p[1] for p in projections], z=[p[2] for p in projections],
-            mode="markers", name="projections", marker=dict(size=5, color="#555", symbol="square"),
+            mode="markers", name="its projections", marker=dict(size=7, color=POINT_COLOR, symbol="square",
+                                                               line=dict(color="#fff", width=1)),
             hovertemplate="projection (%{x:.2f}, %{y:.2f}, %{z:.2f})<extra></extra>"))
         fig.add_trace(go.Scatter3d(x=[x], y=[y], z=[z], mode="markers", name="the point",
-                                   marker=dict(size=8, color="#111", symbol="diamond", line=dict(color="#fff", width=2)),
+                                   marker=dict(size=13, color="#111", symbol="diamond", line=dict(color=POINT_COLOR, width=4)),
                                    hovertemplate="the point (%{x:.2f}, %{y:.2f}, %{z:.2f})<extra></extra>"))
     if path is not None:
         fig.add_trace(go.Scatter3d(x=path[:, 0], y=path[:, 1], z=path[:, 2], mode="lines+markers+text", name="morph path",

@@ -34,7 +34,7 @@ HTML = """
 """
 CSS = """
 .latent-pad { font-family: var(--st-font, sans-serif); font-size: 13px; color: var(--st-text-color, #222);
-  max-width: 460px; user-select: none; }
+  max-width: 440px; user-select: none; }
 .latent-pad .frame { position: relative; margin-left: 34px; }
 .latent-pad canvas { display: block; width: 100%; aspect-ratio: 1 / 1; touch-action: none; cursor: crosshair;
   border-radius: 4px; outline: none; }

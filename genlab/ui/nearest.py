@@ -64,12 +64,9 @@ def nearest_panel(image: torch.Tensor, dataset: str | None, classifier: Checkpoi
         st.success(f"**Not a copy**: the nearest of the {index.source} is {nearest:.2f} away in pixels; a copy "
                    f"would be closer than {threshold:.2f} (closer than {1 - COPY_PERCENTILE:.0%} of training "
                    "digits are to their own nearest neighbour).")
-    left, right = st.columns(2)
-    with left:
-        _row(index, query, "pixels", "pixels")
+    _row(index, query, "pixels", "pixels")
     if index.features is not None:
-        with right:
-            _row(index, query, "features", "the classifier's features")
+        _row(index, query, "features", "the classifier's features")
     st.caption("Under each training digit: its label and its distance (pixels: Euclidean, each pixel 0 to 1; "
                "features: Euclidean in the strong classifier's 128 penultimate features, where digits that look "
                "alike to it are near).")

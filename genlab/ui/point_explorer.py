@@ -145,7 +145,7 @@ def live_view(space: Space, pad_axes: tuple[int, int]) -> None:
         st.rerun(scope="app")                      # a released or typed point also updates the cube and the link
     point, d, prefix = ss[space.key("point")], space.d, space.prefix.rstrip(".")
     a, b = pad_axes
-    left, middle, right = st.columns([5, 4, 5], gap="medium")
+    left, middle = st.columns([6, 5], gap="medium")   # the pad as large as the screen allows, the image beside it
     layers = named_layers(space.ckpt.model, generating_network(space.ckpt.model))
     dissect.take_edit(prefix, layers)
     try:
@@ -188,13 +188,15 @@ def live_view(space: Space, pad_axes: tuple[int, int]) -> None:
                 format="%.3f", key=space.key(f"z{i}"), on_change=_typed(space, i))
     with middle:
         class_panel(view, space.class_names, space.ckpt.path.stem, prefix)
-    with right:
+    inside, copies = st.columns([6, 5], gap="medium")
+    with inside:
         dissect.dissect_toggle(prefix)
         layer = activations_panel(view, prefix, dissect=dissecting)
         if dissecting:
             dissect.dissect_panel(view, prefix, layer, space.ckpt.model,
                                   space.classifier.model if space.classifier else None, space.label, space.class_names)
-    nearest_panel(view.image, space.ckpt.dataset, space.classifier, prefix)
+    with copies:
+        nearest_panel(view.image, space.ckpt.dataset, space.classifier, prefix)
 
 
 def live_drag(space: Space, point: list[float], pad_axes: tuple[int, int]) -> dict | None:
