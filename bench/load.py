@@ -133,6 +133,7 @@ class Client:
     after_finish: bool = False            # send the kept move when the run has finished, not when the pad is drawn
     visitor: str = ""                     # a genlab_visitor cookie to send (tabs of one visitor share it)
     via_reruns: bool = False              # send every move as a rerun even where the pad has the live route
+    page: str = PAGE                      # the page's URL path ("" for Home; bench/bench_pages.py opens them all)
     live: dict | None = None              # the pad's live drag settings (data.live), when it has them
     http: tuple | None = None             # the keep-alive connection to the live route (reader, writer)
     releases: list = field(default_factory=list)   # the release that ends the drag (a Move, sent as a rerun)
@@ -171,7 +172,7 @@ class Client:
         run, and wait for the first full run to finish."""
         start = time.perf_counter()
         self.query_string = self.query
-        url = f"{self.base}/{PAGE}?{self.query}"
+        url = f"{self.base}/{self.page}?{self.query}"
         cookie = await asyncio.to_thread(_xsrf_cookie, url)
         ws_url = "ws" + self.base[4:] + "/_stcore/stream"
         protocols = ["streamlit"] + ([cookie.split("=", 1)[1]] if cookie else [])
@@ -183,7 +184,7 @@ class Client:
         msg = BackMsg()
         msg.rerun_script.query_string = self.query_string
         msg.rerun_script.widget_states.SetInParent()
-        msg.rerun_script.page_name = PAGE
+        msg.rerun_script.page_name = self.page
         self._context(msg.rerun_script.context_info)
         await self._send(msg)
         try:
@@ -207,7 +208,7 @@ class Client:
 
     def _context(self, info) -> None:
         info.timezone, info.timezone_offset, info.locale = "UTC", 0, "en-US"
-        info.url, info.is_embedded, info.color_scheme = f"{self.base}/{PAGE}", False, "light"
+        info.url, info.is_embedded, info.color_scheme = f"{self.base}/{self.page}", False, "light"
 
     async def _send(self, msg: BackMsg) -> None:
         async with self._send_lock:
@@ -256,7 +257,7 @@ class Client:
             self.run = Run(msg.metadata.run.script_run_id, bool(msg.metadata.run.fragment_ids))
         elif kind == "navigation":
             for page in msg.navigation.app_pages:
-                if page.url_pathname == PAGE:
+                if page.url_pathname == self.page:
                     self.page_hash = page.page_script_hash
         elif kind == "page_info_changed":
             self.query_string = msg.page_info_changed.query_string
