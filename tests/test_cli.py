@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from genlab.__main__ import main as genlab_main
+from genlab.checkpoints import load_checkpoint
 from train.__main__ import main as train_main
 
 from .conftest import ROOT
@@ -136,3 +137,26 @@ def test_export_ships_float16_without_training_state(tiny_checkpoint, tmp_path, 
     z = torch.zeros(1, 2)
     assert torch.allclose(after.model.generate(z), before.model.generate(z), atol=2e-2)
     assert genlab_main(["export", str(tmp_path / "missing.safetensors"), str(out)]) == 2
+
+
+def test_activation_experiment_dry_run(tmp_path, monkeypatch):
+    """train/activation_experiment.py: four GANs that differ only in their activation, through the job system,
+    exported as one set that the Explorer's side-by-side view finds."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "train"))
+    from activation_experiment import main as experiment
+    from genlab.ui.activations import activation_sets
+
+    monkeypatch.setenv("GENLAB_TRAIN_THREADS", "1")
+    out = tmp_path / "models" / "activations"
+    assert experiment(["--epochs", "1", "--limit", "128", "--runs", str(tmp_path / "runs"), "--out", str(out),
+                       "--parallel", "2", "--poll", "0.5"]) == 0
+    assert sorted(p.name for p in out.glob("*.safetensors")) == [
+        "gan_2d_elu.safetensors", "gan_2d_leaky_relu.safetensors", "gan_2d_prelu.safetensors", "gan_2d_relu.safetensors"]
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(tmp_path / "models"))
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path / "runs"))
+    sets = activation_sets()
+    rows = next(rows for title, rows in sets.items() if title.startswith("shipped: "))
+    assert [r["config"]["activation"] for r in rows] == ["relu", "leaky_relu", "prelu", "elu"]
+    assert load_checkpoint(rows[0]["path"]).history["monitor"]["score_epochs"] == [1]

@@ -15,24 +15,24 @@ from ..checkpoints import CheckpointError
 from ..images import feature_map_grid
 from ..inspect import named_layers
 from ..latent.point import explore_point
-from ..models.layers import ACTIVATIONS
 from ..plots import activation_scores_figure
 from .explorer import image_html, png_bytes
 from .loaders import load_model
 
 LABELS = {"relu": "ReLU", "leaky_relu": "LeakyReLU (0.3)", "prelu": "PReLU", "elu": "ELU"}
+ORDER = ("relu", "leaky_relu", "prelu", "elu")      # the thesis' order
 SHIPPED_SET = "activations"
 
 
 def activation_sets() -> dict[str, list[dict]]:
-    """{title: the rows of its models, in ACTIVATIONS order}: every group of at least two GANs (or conditional
-    GANs) that share kind, dataset, epochs and configuration but their activation."""
+    """{title: the rows of its models}: every group of at least two GANs (or conditional
+    GANs) that share kind, dataset, epochs and configuration but their activation (in the thesis' order)."""
     rows = list_models(checkpoint_folder() / SHIPPED_SET)[0] if (checkpoint_folder() / SHIPPED_SET).is_dir() else []
     rows = [dict(r, source="shipped set") for r in rows] + list_models()[0]
     groups: dict[tuple, dict[str, dict]] = {}
     for row in rows:
         cfg = row.get("config", {})
-        if row["kind"] not in ("gan", "cgan") or cfg.get("activation") not in ACTIVATIONS:
+        if row["kind"] not in ("gan", "cgan") or cfg.get("activation") not in ORDER:
             continue
         rest = json.dumps({k: v for k, v in cfg.items() if k != "activation"}, sort_keys=True)
         key = (row["source"] == "shipped set", row["kind"], row["dataset"], row["epochs"], rest)
@@ -42,9 +42,9 @@ def activation_sets() -> dict[str, list[dict]]:
         if len(by_activation) < 2:
             continue
         first = next(iter(by_activation.values()))
-        title = (f"{'shipped: ' if shipped else ''}{first['model']}, {dataset}, {epochs} epochs: "
-                 + ", ".join(LABELS[a] for a in ACTIVATIONS if a in by_activation))
-        sets[title] = [by_activation[a] for a in ACTIVATIONS if a in by_activation]
+        title = (f"{'shipped: ' if shipped else ''}{first['model']}, {dataset}, {epochs} epoch{'s' * (epochs != 1)}: "
+                 + ", ".join(LABELS[a] for a in ORDER if a in by_activation))
+        sets[title] = [by_activation[a] for a in ORDER if a in by_activation]
     return sets
 
 
