@@ -71,6 +71,7 @@ def click_latencies(clicks: int) -> list[float]:
         cols = 11                                                     # act2: 64 maps in 11 columns
         seconds = []
         for k in range(clicks + 3):
+            grid.scroll_into_view_if_needed()
             box = grid.bounding_box()
             channel = (k * 7) % 64
             cell = box["width"] / cols
