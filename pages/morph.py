@@ -20,6 +20,7 @@ from genlab.ui.latent_pad import latent_pad
 from genlab.ui.point_explorer import pad_move_pending
 from genlab.ui.links import (link_choice, link_messages, link_number, model_mismatch, page_title, point_text, read_link,
                              show_link_messages, write_link)
+from genlab.ui.nearest import nearest_panel
 from genlab.ui.router import require_router
 from genlab.ui.widgets import load_or_stop, model_picker, vector_upload
 
@@ -217,6 +218,10 @@ def scrubber() -> None:
     shown = to_pil(result.images[step - 1], scale=8)
     what = "" if result.classes is None else f": class {names[result.classes[step - 1]]}"
     st.image(shown, width=224, output_format="PNG", caption=f"step {step} of {count}{what}")
+    if playing:
+        st.caption("Pause to check a step against the training digits.")
+    else:
+        nearest_panel(result.images[step - 1], ckpt.dataset, classifier, "morph")
 
 
 with left:

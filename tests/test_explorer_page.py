@@ -52,7 +52,8 @@ def test_a_link_opens_the_view_it_names(shipped):
     assert not at.warning
 
 
-def test_the_nearest_training_digits_say_whether_the_image_is_a_copy(shipped):
+def test_the_nearest_training_digits_say_whether_the_image_is_a_copy(shipped, monkeypatch):
+    monkeypatch.delenv("GENLAB_DATA_DIR", raising=False)          # the embedded digits, as on a fresh machine
     at = open_explorer(model="gan_2d.safetensors", z="0.8,-0.6")
     at.toggle(key="explorer-nearest").set_value(True).run()
     assert not at.exception, at.exception

@@ -31,6 +31,14 @@ def test_morph_opens_with_the_thesis_line_across_the_2d_map():
     assert len(at.get("plotly_chart")) == 1          # the class chart (no cube for a 2D space)
 
 
+def test_a_morph_step_is_checked_against_the_training_digits(monkeypatch):
+    monkeypatch.delenv("GENLAB_DATA_DIR", raising=False)          # the embedded digits, as on a fresh machine
+    at = open_page("pages/morph.py")
+    at.toggle(key="morph-nearest").set_value(True).run()
+    assert not at.exception, at.exception
+    assert any("the nearest of the 4,000 training digits" in s.value for s in [*at.success, *at.warning])
+
+
 def test_moving_b_on_the_pad_and_the_step_count_change_the_strip():
     at = open_page("pages/morph.py")
     first = strip_caption(at)

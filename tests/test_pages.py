@@ -62,6 +62,7 @@ def test_model_card_checks_for_copies_of_training_digits(model_folder, monkeypat
     from .conftest import SHIPPED
 
     monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("GENLAB_DATA_DIR", raising=False)          # the embedded digits, as on a fresh machine
     shutil.copy(SHIPPED / "classifier_strong.safetensors", model_folder)     # its features index the digits
     at = _run("pages/models.py")
     at.selectbox(key="models.file").set_value("my_gan.safetensors").run()
