@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -52,14 +51,11 @@ def ranking_rows() -> list[dict]:
 
 
 def click_latencies(clicks: int) -> list[float]:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    from tests.e2e.server import app_server, launch_chromium, open_page
+    from tests.e2e.server import app_in_chromium, open_page
 
-    with tempfile.TemporaryDirectory() as folder, app_server(Path(folder) / "streamlit.log",
-                                                             env={"GENLAB_CACHE_DIR": folder}) as url, \
-            sync_playwright() as p:
-        browser = launch_chromium(p)
+    with app_in_chromium() as (url, browser):
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         main = open_page(page, f"{url}/explorer?model=gan_2d.safetensors&z=-0.84,0.54", "Latent Explorer")
         main.get_by_text("Switch units off", exact=True).click()
@@ -83,7 +79,6 @@ def click_latencies(clicks: int) -> list[float]:
             if k >= 3:                                                 # the first clicks warm the caches up
                 seconds.append(time.perf_counter() - start)
             time.sleep(0.3)
-        browser.close()
     return seconds
 
 

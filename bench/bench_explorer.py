@@ -13,7 +13,6 @@ import json
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -47,18 +46,12 @@ def _map_rows(name: str, model, classifier, axes, resolution: int, brute: bool) 
 
 
 def _browser_rows(moves: int) -> list[tuple]:
-    from playwright.sync_api import sync_playwright
+    from tests.e2e.server import app_in_chromium
 
-    from tests.e2e.server import app_server, launch_chromium
-
-    with tempfile.TemporaryDirectory() as tmp, app_server(Path(tmp) / "streamlit.log",
-                                                          env={"GENLAB_CACHE_DIR": tmp}) as url, \
-            sync_playwright() as p:
-        browser = launch_chromium(p)
+    with app_in_chromium() as (url, browser):
         previews = {}
         latencies, per_second, detail = drag_latencies(browser.new_page(viewport={"width": 1400, "height": 1000}),
                                                        url, moves, previews)
-        browser.close()
     shown = previews.get("latencies") or [float("nan")]
     return [
         (f"browser: drag move -> preview painted, median of {len(shown)}", statistics.median(shown), "ms",

@@ -72,6 +72,24 @@ def fresh_app(tmp_path, **env):
         pytest.fail(str(err))
 
 
+@contextmanager
+def app_in_chromium(**env):
+    """(url, browser): a server of its own with a fresh map cache (GENLAB_CACHE_DIR in a temporary folder) and
+    Debian's Chromium, both stopped afterwards; for the benchmarks that drive the app in a browser."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as folder, \
+            app_server(Path(folder) / "streamlit.log", env={"GENLAB_CACHE_DIR": folder, **env}) as url, \
+            sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            yield url, browser
+        finally:
+            browser.close()
+
+
 def chart_points(main) -> int:
     """Markers drawn in the first Plotly chart of the page's main area (e.g. one per line and epoch)."""
     return main.locator(".js-plotly-plot").first.locator(".scatterlayer .point").count()
