@@ -17,7 +17,7 @@ from genlab.latent.space import axis_name, check_point
 from genlab.plots import class_cube_figure, morph_chart
 from genlab.ui.explorer import class_map, class_names_of, png_bytes, ranges_of, strong_classifier, thesis_note
 from genlab.ui.latent_pad import latent_pad
-from genlab.ui.point_explorer import pad_move_pending
+from genlab.ui.point_explorer import axes_preview, pad_move_pending
 from genlab.ui.links import (link_choice, link_messages, link_number, model_mismatch, page_title, point_text, read_link,
                              show_link_messages, write_link)
 from genlab.ui.nearest import nearest_panel
@@ -172,9 +172,13 @@ def morph_view() -> None:
         i, j = pad_axes
         caption = "" if d == 2 else "map: slice at " + ", ".join(
             f"{axis_name(k)} = {middle[k]:.2f}" for k in range(d) if k not in pad_axes) + " (halfway between A and B)"
+        preview = axes_preview(ckpt, (i, j), ranges[i], ranges[j], middle, label)
         latent_pad("morph.pad", [(a[i], a[j]), (b[i], b[j])], ranges[i], ranges[j], axis_name(i), axis_name(j),
                    pad_map, names, seq=ss["morph.seq"], caption=caption, names=("A", "B"),
-                   path=[(p[i], p[j]) for p in result.path])
+                   path=[(p[i], p[j]) for p in result.path],
+                   live={"preview": preview, "targets": {"strip": ".st-key-morph-strip"},
+                         "morph": {"steps": len(result.images), "nrow": min(len(result.images), 16)}}
+                   if preview else None)
         if outside:
             st.caption("Part of this path leaves the map's range between A and B (the generator still draws it).")
         for which, point in (("a", a), ("b", b)):

@@ -161,11 +161,8 @@ function loadPreview(s) {
   img.src = P.src;
 }
 
-function paintPreview(s, x, y, started) {
-  const p = s.preview, L = s.data.live;
-  if (!p || !L) return;
-  const box = document.querySelector(L.targets.image + " img");
-  if (!box) return;
+// The image at (x, y) blended from the sprite into p.frame (RGBA 28 x 28).
+function blendInto(p, x, y, frame, offset, rowStride) {
   const k = p.k;
   const fx = Math.min(Math.max((x - p.x_range[0]) / (p.x_range[1] - p.x_range[0]), 0), 1) * (k - 1);
   const fy = Math.min(Math.max((y - p.y_range[0]) / (p.y_range[1] - p.y_range[0]), 0), 1) * (k - 1);
@@ -174,24 +171,75 @@ function paintPreview(s, x, y, started) {
   const w = [(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty];
   const base = [iy * 28 * p.width + ix * 28, iy * 28 * p.width + (ix + 1) * 28,
                 (iy + 1) * 28 * p.width + ix * 28, (iy + 1) * 28 * p.width + (ix + 1) * 28];
-  const d = p.frame.data, g = p.gray;
+  const g = p.gray;
   for (let r = 0; r < 28; r++) {
     for (let c = 0; c < 28; c++) {
       const o = r * p.width + c;
       const v = w[0] * g[base[0] + o] + w[1] * g[base[1] + o] + w[2] * g[base[2] + o] + w[3] * g[base[3] + o];
-      const q = 4 * (r * 28 + c);
-      d[q] = d[q + 1] = d[q + 2] = v; d[q + 3] = 255;
+      const q = offset + 4 * (r * rowStride + c);
+      frame[q] = frame[q + 1] = frame[q + 2] = v; frame[q + 3] = 255;
     }
   }
-  p.outCtx.putImageData(p.frame, 0, 0);
-  box.src = p.out.toDataURL();
-  box.classList.add("genlab-preview");
-  box.style.outline = "2px dashed rgba(255, 170, 0, 0.9)";
-  box.style.outlineOffset = "-2px";
-  box.title = "preview: blended from the images around this point; the exact image follows";
+}
+
+function unmark(img) {
+  img.classList.remove("genlab-preview");
+  img.style.outline = ""; img.style.imageRendering = ""; img.title = "";
+}
+
+function markPreview(img, started) {
+  if (!img.__previewWatch) {   // an element Streamlit keeps and gives a new src (st.image): unmark it then
+    img.__previewWatch = new MutationObserver(() => { if (!img.src.startsWith("data:")) unmark(img); });
+    img.__previewWatch.observe(img, {attributes: true, attributeFilter: ["src"]});
+  }
+  img.classList.add("genlab-preview");
+  img.style.outline = "2px dashed rgba(255, 170, 0, 0.9)";
+  img.style.outlineOffset = "-2px";
+  img.style.imageRendering = "pixelated";
+  img.title = "preview: blended from the images around this point; the exact image follows";
   window.__genlabPreviews = window.__genlabPreviews || [];
   window.__genlabPreviews.push({event: started, painted: performance.now()});
   if (window.__genlabPreviews.length > 2000) window.__genlabPreviews.shift();
+}
+
+function paintPreview(s, x, y, started) {
+  const p = s.preview, L = s.data.live;
+  if (!p || !L) return;
+  if (L.morph) { paintMorph(s, started); return; }
+  const box = document.querySelector(L.targets.image + " img");
+  if (!box) return;
+  blendInto(p, x, y, p.frame.data, 0, 28);
+  p.outCtx.putImageData(p.frame, 0, 0);
+  box.src = p.out.toDataURL();
+  markPreview(box, started);
+}
+
+// A morph's strip (Morph page): the steps from A to B as the pad has them now, linearly between the two points
+// on the pad's plane, laid out as genlab.images.image_grid lays out the strip (rows of `nrow`, 2 px black gaps).
+function paintMorph(s, started) {
+  const p = s.preview, M = s.data.live.morph;
+  const box = document.querySelector(s.data.live.targets.strip + " img");
+  if (!box || s.points.length < 2) return;
+  const n = M.steps, cols = Math.min(n, M.nrow), rows = Math.ceil(n / cols), pad = 2;
+  const width = cols * (28 + pad) + pad, height = rows * (28 + pad) + pad;
+  if (!p.strip || p.strip.width !== width || p.strip.height !== height) {
+    p.strip = document.createElement("canvas");
+    p.strip.width = width; p.strip.height = height;
+    p.stripCtx = p.strip.getContext("2d");
+    p.stripFrame = p.stripCtx.createImageData(width, height);
+  }
+  const d = p.stripFrame.data;
+  for (let i = 0; i < d.length; i += 4) { d[i] = d[i + 1] = d[i + 2] = 0; d[i + 3] = 255; }
+  const [a, b] = s.points;
+  for (let k = 0; k < n; k++) {
+    const t = n > 1 ? k / (n - 1) : 0;
+    const col = k % cols, row = Math.floor(k / cols);
+    const offset = 4 * ((pad + row * (28 + pad)) * width + pad + col * (28 + pad));
+    blendInto(p, a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]), d, offset, width);
+  }
+  p.stripCtx.putImageData(p.stripFrame, 0, 0);
+  box.src = p.strip.toDataURL();
+  markPreview(box, started);
 }
 
 function send(s, x, y, dragging, started) {

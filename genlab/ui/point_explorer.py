@@ -219,10 +219,16 @@ def live_drag(space: Space, point: list[float], pad_axes: tuple[int, int]) -> di
 def drag_preview(space: Space, point: list[float], pad_axes: tuple[int, int]) -> dict | None:
     """The sprite the pad paints its preview from (genlab.latent.preview), for this plane; None when it fails."""
     a, b = pad_axes
+    return axes_preview(space.ckpt, pad_axes, space.ranges[a], space.ranges[b], point, space.label)
+
+
+def axes_preview(ckpt: Checkpoint, pad_axes: tuple[int, int], x_range, y_range, point: list[float],
+                 label: int | None = None) -> dict | None:
+    """The sprite of the plane through `point` over `pad_axes` (the other coordinates as in `point`)."""
     fixed = tuple((i, round(float(v), 3)) for i, v in enumerate(point) if i not in pad_axes)
     try:
-        return _preview(str(space.ckpt.path), file_stamp(space.ckpt.path), (a, b), tuple(space.ranges[a]),
-                        tuple(space.ranges[b]), fixed, space.label)
+        return _preview(str(ckpt.path), file_stamp(ckpt.path), tuple(pad_axes), tuple(x_range), tuple(y_range),
+                        fixed, label)
     except (GenerateError, ValueError):
         return None
 

@@ -1,5 +1,6 @@
 """End to end in a real browser: run a morph, see the strip, move B on the pad, download the GIF."""
 import io
+import re
 
 from PIL import Image
 from playwright.sync_api import expect
@@ -15,12 +16,16 @@ def test_morph_strip_follows_b_and_downloads_as_a_gif(page, app_url, tmp_path):
     before = strip.get_attribute("src")
 
     canvas = page.locator(".latent-pad canvas")
+    expect(canvas).to_have_attribute("data-preview", re.compile(".+"), timeout=30_000)   # the plane's sprite
+    page.evaluate("window.__genlabPreviews = []")
     box = canvas.bounding_box()
     page.mouse.move(*pad_pixel(box, 1.0, 0.0))                      # B starts at (1, 0)
     page.mouse.down()
     page.mouse.move(*pad_pixel(box, 0.8, -0.6), steps=5)
+    assert page.evaluate("window.__genlabPreviews.length") >= 5     # each move painted the strip's preview
     page.mouse.up()
     expect(strip).not_to_have_attribute("src", before, timeout=15_000)
+    expect(page.locator(".st-key-morph-strip .genlab-preview")).to_have_count(0, timeout=15_000)   # the exact strip
     expect(page.locator(".latent-pad .readout")).to_contain_text("B: z1 = 0.8", timeout=10_000)
 
     with page.expect_download() as download:
