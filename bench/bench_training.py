@@ -157,11 +157,16 @@ def responsiveness(moves: int) -> list[dict]:
                 while (store.get(job.id).status.get("step") or 0) < 3:   # the worker is past start-up
                     time.sleep(0.5)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            latencies, per_second, _ = drag_latencies(page, url, moves)
+            previews = {}
+            latencies, per_second, _ = drag_latencies(page, url, moves, previews)
             page.close()
+            shown = previews.get("latencies") or [float("nan")]
             rows.append({"while_training": training, "median_ms": round(statistics.median(latencies), 1),
                          "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
-                         "images_per_second": round(per_second, 1)})
+                         "images_per_second": round(per_second, 1),
+                         "preview_median_ms": round(statistics.median(shown), 1),
+                         "preview_p95_ms": round(shown[int(0.95 * (len(shown) - 1))], 1),
+                         "previews_per_second": round(previews.get("per_second", float("nan")), 1)})
         store.command(job.id, "stop")
         browser.close()
     return rows
@@ -193,10 +198,12 @@ def main() -> None:
         result.update(epoch_runs(args))
     if not args.skip_browser:
         result["responsiveness"] = responsiveness(args.moves)
-        print(f"\n{'Latent Explorer drag':24} {'median':>8} {'p95':>8} {'images/s':>9}")
+        print(f"\n{'Latent Explorer drag':24} {'median':>8} {'p95':>8} {'images/s':>9} {'preview':>8} {'p95':>8} "
+              f"{'previews/s':>11}")
         for r in result["responsiveness"]:
             label = "while a GAN trains" if r["while_training"] else "nothing training"
-            print(f"{label:24} {r['median_ms']:6.0f}ms {r['p95_ms']:6.0f}ms {r['images_per_second']:9.1f}")
+            print(f"{label:24} {r['median_ms']:6.0f}ms {r['p95_ms']:6.0f}ms {r['images_per_second']:9.1f} "
+                  f"{r['preview_median_ms']:6.1f}ms {r['preview_p95_ms']:6.1f}ms {r['previews_per_second']:11.1f}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print(f"wrote {args.out}")
