@@ -31,6 +31,11 @@ def atomic_write(path: str | os.PathLike, data: bytes, sync: bool = True) -> Pat
     return path
 
 
+def cache_root() -> Path:
+    """Where GenLab keeps what it computes for itself: $GENLAB_CACHE_DIR, else ~/.cache/genlab."""
+    return Path(os.environ.get("GENLAB_CACHE_DIR") or Path.home() / ".cache" / "genlab")
+
+
 def write_json(path: str | os.PathLike, value, sync: bool = False) -> Path:
     """`value` as JSON, atomically."""
     return atomic_write(path, json.dumps(value, indent=1, allow_nan=False).encode(), sync=sync)

@@ -30,6 +30,11 @@ def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2, scale: int
     return to_pil(grid, scale)
 
 
+def feature_grid_columns(n: int) -> int:
+    """Columns of feature_map_grid's grid of n maps (a little wider than square)."""
+    return max(1, math.ceil(math.sqrt(n * 1.6)))
+
+
 def feature_map_grid(activation: torch.Tensor, scale: int = 3, max_maps: int = 128) -> Image.Image:
     """One layer's output for one image as a grid of its feature maps, normalised over the layer.
 
@@ -43,7 +48,7 @@ def feature_map_grid(activation: torch.Tensor, scale: int = 3, max_maps: int = 1
     maps = a[:max_maps]
     low, high = float(maps.min()), float(maps.max())
     maps = (maps - low) / (high - low) * 2 - 1 if high > low else torch.zeros_like(maps)
-    nrow = max(1, math.ceil(math.sqrt(len(maps) * 1.6)))
+    nrow = feature_grid_columns(len(maps))
     return to_pil(tile(maps, nrow=nrow, padding=1, pad_value=-1.0).unsqueeze(0), scale)
 
 

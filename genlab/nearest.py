@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from .data import DatasetUnavailable, ImageDataset, load_dataset
+from .files import cache_root
 
 COPY_PERCENTILE = 0.01
 THRESHOLD_SAMPLE = 2000          # training digits whose nearest other training digit sets the threshold
@@ -163,8 +164,7 @@ def _features_file(dataset: ImageDataset, classifier_path: str | os.PathLike) ->
     from .latent.maps import file_hash
 
     key = hashlib.sha256(f"{FEATURE_VERSION}:{dataset.name}:{len(dataset)}:{file_hash(classifier_path)}".encode())
-    folder = Path(os.environ.get("GENLAB_CACHE_DIR") or Path.home() / ".cache" / "genlab") / "nearest"
-    return folder / f"features.{key.hexdigest()[:24]}.npy"
+    return cache_root() / "nearest" / f"features.{key.hexdigest()[:24]}.npy"
 
 
 def build_index(classifier: nn.Module | None = None, classifier_path: str | os.PathLike | None = None,

@@ -290,9 +290,24 @@ def test_a_linked_point_that_is_not_a_number_says_so():
     assert "has 2 coordinates, not 3" in checked.messages[0]
 
 
+def blend(sprite: np.ndarray, k: int, x_range, y_range, x: float, y: float) -> np.ndarray:
+    """The preview at (x, y) as the pad's JavaScript paints it (latent_pad.js blendInto): the bilinear blend of
+    the four nearest grid images of the sprite."""
+    fx = np.clip((x - x_range[0]) / (x_range[1] - x_range[0]), 0, 1) * (k - 1)
+    fy = np.clip((y - y_range[0]) / (y_range[1] - y_range[0]), 0, 1) * (k - 1)
+    ix, iy = min(int(fx), k - 2), min(int(fy), k - 2)
+    tx, ty = fx - ix, fy - iy
+
+    def cell(i, j):
+        return sprite[j * 28:(j + 1) * 28, i * 28:(i + 1) * 28].astype(np.float32)
+    out = ((1 - tx) * (1 - ty) * cell(ix, iy) + tx * (1 - ty) * cell(ix + 1, iy)
+           + (1 - tx) * ty * cell(ix, iy + 1) + tx * ty * cell(ix + 1, iy + 1))
+    return np.round(out).astype(np.uint8)
+
+
 def test_the_drag_previews_sprite_holds_the_plane_and_blends_between_its_images():
     from genlab.images import to_uint8
-    from genlab.latent.preview import blend, preview_sprite
+    from genlab.latent.preview import preview_sprite
 
     torch.manual_seed(0)
     gan = build_model("gan", {"latent_dim": 3}).eval()

@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from ..checkpoints import model_hash
-from ..files import atomic_write, file_stamp
+from ..files import atomic_write, cache_root, file_stamp
 
 MAP_VERSION = 2                  # bump when the computation changes, so old cache files are not used
 METHODS = ("adaptive", "brute")
@@ -353,7 +353,7 @@ def _beside(checkpoint_path: str | os.PathLike) -> Path:
 
 
 def _elsewhere() -> Path:
-    return Path(os.environ.get("GENLAB_CACHE_DIR") or Path.home() / ".cache" / "genlab") / "maps"
+    return cache_root() / "maps"
 
 
 def cache_folder(checkpoint_path: str | os.PathLike) -> Path:

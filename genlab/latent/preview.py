@@ -38,17 +38,3 @@ def preview_sprite(model: nn.Module, axes: tuple[int, int], x_range: tuple[float
                         for i in range(0, len(zt), batch_size)]).cpu()
     cells = to_uint8(images)                                   # (k * k, 28, 28)
     return cells.reshape(k, k, 28, 28).transpose(0, 2, 1, 3).reshape(k * 28, k * 28)
-
-
-def blend(sprite: np.ndarray, k: int, x_range, y_range, x: float, y: float) -> np.ndarray:
-    """The preview at (x, y) as the browser paints it: the bilinear blend of the four nearest grid images."""
-    fx = np.clip((x - x_range[0]) / (x_range[1] - x_range[0]), 0, 1) * (k - 1)
-    fy = np.clip((y - y_range[0]) / (y_range[1] - y_range[0]), 0, 1) * (k - 1)
-    ix, iy = min(int(fx), k - 2), min(int(fy), k - 2)
-    tx, ty = fx - ix, fy - iy
-
-    def cell(i, j):
-        return sprite[j * 28:(j + 1) * 28, i * 28:(i + 1) * 28].astype(np.float32)
-    out = ((1 - tx) * (1 - ty) * cell(ix, iy) + tx * (1 - ty) * cell(ix + 1, iy)
-           + (1 - tx) * ty * cell(ix, iy + 1) + tx * ty * cell(ix + 1, iy + 1))
-    return np.round(out).astype(np.uint8)

@@ -14,6 +14,9 @@ from ..models.layers import ACTIVATIONS
 from .jobs import Job
 
 
+ACTIVATION_LABELS = {"relu": "ReLU", "leaky_relu": "LeakyReLU (0.3)", "prelu": "PReLU", "elu": "ELU"}
+
+
 @dataclass(frozen=True)
 class Preset:
     title: str

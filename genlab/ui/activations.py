@@ -16,11 +16,12 @@ from ..images import feature_map_grid
 from ..inspect import named_layers
 from ..latent.point import explore_point
 from ..plots import activation_scores_figure
+from ..training.presets import ACTIVATION_LABELS, PRESETS
 from .explorer import image_html, png_bytes
 from .loaders import load_model
 
-LABELS = {"relu": "ReLU", "leaky_relu": "LeakyReLU (0.3)", "prelu": "PReLU", "elu": "ELU"}
-ORDER = ("relu", "leaky_relu", "prelu", "elu")      # the thesis' order
+LABELS = ACTIVATION_LABELS
+ORDER = PRESETS["activations"].activations          # the thesis' order
 SHIPPED_SET = "activations"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from ..images import feature_map_grid
+from ..images import feature_grid_columns, feature_map_grid
 from ..inspect import Ablation
 
 _HERE = Path(__file__).resolve().parent
@@ -36,7 +36,7 @@ def grid_geometry(activation: torch.Tensor) -> dict:
     n, h, w = min(activation.shape[0], MAX_MAPS), activation.shape[1], activation.shape[2]
     if n == 1:
         return {"n": 1, "h": h, "w": w, "pad": 0, "cols": 1, "spatial": True}
-    return {"n": n, "h": h, "w": w, "pad": 1, "cols": min(n, max(1, math.ceil(math.sqrt(n * 1.6)))), "spatial": True}
+    return {"n": n, "h": h, "w": w, "pad": 1, "cols": min(n, feature_grid_columns(n)), "spatial": True}
 
 
 def feature_maps(key: str, layer: str, activation: torch.Tensor, ablation: Ablation | None, seq: int, on_change):

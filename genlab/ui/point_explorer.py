@@ -148,9 +148,10 @@ def live_view(space: Space, pad_axes: tuple[int, int]) -> None:
     left, middle = st.columns([6, 5], gap="medium")   # the pad as large as the screen allows, the image beside it
     layers = named_layers(space.ckpt.model, generating_network(space.ckpt.model))
     dissect.take_edit(prefix, layers)
+    dissecting = dissect.dissecting(prefix)
     try:
         view = explore_point(space.ckpt.model, point, space.classifier.model if space.classifier else None,
-                             label=space.label, ablation=dissect.current_ablation(prefix) if dissect.dissecting(prefix) else None)
+                             label=space.label, ablation=dissect.current_ablation(prefix) if dissecting else None)
     except GenerateError as err:
         st.error(str(err))
         return
@@ -159,7 +160,6 @@ def live_view(space: Space, pad_axes: tuple[int, int]) -> None:
         st.warning(f"The units to switch off were dropped: {err}.")
         view = explore_point(space.ckpt.model, point, space.classifier.model if space.classifier else None,
                              label=space.label)
-    dissecting = dissect.dissecting(prefix)
     dissect.sync_link(prefix)
     with middle:
         image_panel(view, prefix)                  # first: what a drag waits for

@@ -23,12 +23,11 @@ from ..training.jobs import (ACTIVE, DEMO_LIMITS, EMBEDDED_DATASETS, FINISHED, M
                              JobStore, demo_mode, max_queue)
 from ..training.losses import GAN_LOSSES
 from ..training.monitor import CGAN_MAP_LABEL, VAE_RANGE
-from ..training.presets import PRESETS, compare_rows
+from ..training.presets import ACTIVATION_LABELS, PRESETS, compare_rows
 from .visitor import visitor_id
 
 ss = st.session_state
 KIND_LABELS = {"gan": "GAN", "cgan": "Conditional GAN", "vae": "VAE", "ae": "Autoencoder", "classifier": "Classifier"}
-ACTIVATION_LABELS = {"relu": "ReLU", "leaky_relu": "LeakyReLU (0.3)", "prelu": "PReLU", "elu": "ELU"}
 STATE_BADGES = {"queued": ":gray[queued]", "running": ":blue[running]", "paused": ":orange[paused]",
                 "scoring": ":blue[scoring]", "done": ":green[done]", "stopped": ":gray[stopped]",
                 "failed": ":red[failed]", "interrupted": ":orange[interrupted]"}
