@@ -11,7 +11,7 @@ from .models import network_parameter_counts
 
 KIND_TITLES = {
     "gan": "GAN", "cgan": "Conditional GAN", "ae": "Autoencoder", "vae": "VAE", "classifier": "Classifier",
-    "musegan": "MuseGAN",
+    "musegan": "MuseGAN", "melody": "Melody LSTM with attention",
 }
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "checkpoints"
 
@@ -48,6 +48,8 @@ def describe(meta: dict) -> str:
     cfg, title = meta["config"], KIND_TITLES[meta["kind"]]
     if meta["kind"] == "musegan":
         return f"{title}, {cfg.get('n_tracks', 4)} voices x {cfg.get('n_bars', 2)} bars"
+    if meta["kind"] == "melody":
+        return f"{title}, {cfg.get('layers', 2)} x {cfg.get('hidden', 256)} units"
     if "latent_dim" in cfg:
         variant = ", the thesis' multiply" if cfg.get("conditioning") == "multiply" else ""
         return f"{title}, {cfg['latent_dim']}D latent{variant}"
@@ -107,7 +109,12 @@ def checkpoint_info(ckpt: Checkpoint) -> dict:
 
 def quality_summary(metrics: dict) -> str | None:
     """One line from a checkpoint's quality figures (`python -m genlab quality --write`), worst news first,
-    with the real digits' figure beside the model's; None when the checkpoint has no such figures."""
+    with the real digits' figure beside the model's (a melody model: its held-out next-pitch accuracy beside a
+    bigram's); None when the checkpoint has no such figures."""
+    if "held_out_pitch_accuracy" in metrics and "bigram_pitch_accuracy" in metrics:
+        return (f"next pitch of held-out tunes named {metrics['held_out_pitch_accuracy']:.1%} of the time "
+                f"(perplexity {metrics.get('held_out_pitch_perplexity', float('nan')):.2f}); a bigram "
+                f"{metrics['bigram_pitch_accuracy']:.1%} ({metrics.get('bigram_pitch_perplexity', float('nan')):.2f})")
     if "unsure_share" not in metrics or "classes_covered" not in metrics:
         return None
     from .metrics import generator_verdict

@@ -14,7 +14,7 @@ from genlab.ui.router import require_router
 require_router()
 st.title("GenLab")
 st.write("An interactive laboratory for the latent spaces of small generative models: "
-         "GANs with 2D, 3D and 4D latent spaces, a conditional GAN, an autoencoder and a VAE on handwritten digits, and a MuseGAN on Bach chorales.")
+         "GANs with 2D, 3D and 4D latent spaces, a conditional GAN, an autoencoder and a VAE on handwritten digits, a MuseGAN on Bach chorales and the book's melody model (an LSTM with attention).")
 
 st.subheader("Pages")
 for page in PAGES:
@@ -38,6 +38,10 @@ for row in rows:
         elif "in_key_fraction" in row["metrics"]:
             left.caption(f"{row['metrics']['in_key_fraction']:.0%} of its notes in key")
         if row["kind"] == "classifier":
+            continue
+        if row["kind"] == "melody":   # generated note by note on its own page
+            right.page_link("pages/melody.py", label="Hear it write on from a chorale's opening (Melody page)",
+                            icon=":material/queue_music:")
             continue
         try:
             model = load_model(row["path"]).model

@@ -48,7 +48,8 @@ with left:
         st.caption("Quality: " + summary + " (`python -m genlab quality` measures it; README, Quality)")
     copy_rate_section(ckpt, strong_classifier())
     st.markdown("**Configuration**")
-    st.table({k: [str(v)] for k, v in info["config"].items()})
+    st.table({k: [f"{len(v)} tokens: {' '.join(map(str, v[:6]))} ..." if isinstance(v, list) and len(v) > 8
+                  else str(v)] for k, v in info["config"].items()})
     st.markdown("**Parameters**")
     st.table({name: {"trainable": f"{c['trainable']:,}", "non-trainable": f"{c['non_trainable']:,}",
                      "total": f"{c['total']:,}"} for name, c in info["parameters"].items()})
@@ -62,15 +63,25 @@ with right:
         st.session_state.setdefault("models.seed", 0)
         seed = st.number_input("Sample seed", 0, 2**31 - 1, key="models.seed",
                                help="The same seed always gives the same samples.")
-        if ckpt.kind == "musegan":  # phrases, drawn as one piano roll (Music page: listen to them)
+        if ckpt.kind == "melody":   # a melody from a held-out chorale's opening (Melody page: listen, watch)
+            from genlab.music.melody import chorale_opening, generate
+            from genlab.music.plots import melody_roll_figure
+            from genlab.ui.melody import default_chorale
+
+            tune = generate(ckpt.model, chorale_opening(default_chorale()), 32, 1.0, int(seed))
+            st.plotly_chart(melody_roll_figure(tune.notes, tune.n_seed), width="stretch", key="models.melody")
+            st.caption("32 notes after a held-out chorale's opening (grey), temperature 1; the Melody page plays "
+                       "them and shows the model's probabilities and attention.")
+        elif ckpt.kind == "musegan":  # phrases, drawn as one piano roll (Music page: listen to them)
             grid, caption = piano_roll_image(generated_phrases(ckpt.model, 4, seed=int(seed))), "4 random phrases"
         else:
             with torch.inference_mode():
                 grid = image_grid(ckpt.model.sample(32, torch.Generator().manual_seed(int(seed))), nrow=8, scale=3)
             caption = "32 random samples"
-        st.image(grid, caption=caption, output_format="PNG")
-        buffer = io.BytesIO()
-        grid.save(buffer, format="PNG")
-        st.download_button("Download samples (PNG)", buffer.getvalue(), file_name=f"{row['file']}_samples.png",
-                           mime="image/png", key="models.download", on_click="ignore")
+        if ckpt.kind != "melody":
+            st.image(grid, caption=caption, output_format="PNG")
+            buffer = io.BytesIO()
+            grid.save(buffer, format="PNG")
+            st.download_button("Download samples (PNG)", buffer.getvalue(), file_name=f"{row['file']}_samples.png",
+                               mime="image/png", key="models.download", on_click="ignore")
 write_link({"model": row["file"], "seed": st.session_state.get("models.seed") or None})

@@ -8,6 +8,7 @@ Examples:
   python -m train gan --resume runs/gan2d.safetensors --epochs 40 --out runs/gan2d
   torchrun --nproc_per_node=2 -m train gan --epochs 5 --out runs/gan_ddp
   python -m train musegan --epochs 10 --batch-size 32 --critic-steps 3 --ema 0.99 --out runs/musegan
+  python -m train melody --epochs 12 --batch-size 64 --transpose 3 --out runs/melody
   python -m train distill-teacher --map noise --epochs 3 --out runs/distill/teacher_noise
   python -m train distill --map noise --teacher runs/distill/teacher_noise.safetensors --seeds 3 --out runs/distill_noise
 """
@@ -33,6 +34,7 @@ KINDS = {
     "vae": "the book's variational autoencoder",
     "classifier": "the independent classifier (strong or weak)",
     "musegan": "the book's MuseGAN on Bach chorales (WGAN-GP, single process)",
+    "melody": "the book's melody model (LSTM with attention) on the chorales' soprano lines",
 }
 
 
@@ -85,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
                            help="the critic's learning rate (default: --lr; a higher one: two time-scale update rule)")
             p.add_argument("--same-key", action="store_true", help="train on every chorale moved to C major "
                            "or A minor (the key without sharps or flats); the model then writes in those keys")
+        if kind == "melody":
+            p.add_argument("--hidden", type=int, default=256, help="LSTM units (the book: 256)")
+            p.add_argument("--attention", choices=("additive", "book"), default="additive",
+                           help="additive: Bahdanau's score with the last step as query; book: the book's "
+                                "Dense(1, tanh) score per step (weights capped near 19%% in a window of 32)")
+            p.add_argument("--transpose", type=int, default=0, help="augmentation: each window of notes in a "
+                           "random one of its keys -k..k semitones (k <= 3; held-out tunes stay in their own key)")
         if kind in ("gan", "cgan", "musegan"):
             p.add_argument("--ema", type=float, default=0.0, help="decay of a moving average of the generator's "
                            "weights per generator step, ramped up from 0; the checkpoint's generator is the average, "
@@ -99,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stop after the first epoch that ends this long into the run (0 = no limit)")
         p.add_argument("--snapshot-every", type=int, default=0, metavar="N",
                        help="also keep every N-th epoch's model in OUT.epochs/ (float16), to choose the epoch to ship")
-        datasets = MUSIC_DATASETS if kind == "musegan" else tuple(DATASETS)
+        datasets = MUSIC_DATASETS if kind in ("musegan", "melody") else tuple(DATASETS)
         p.add_argument("--dataset", choices=datasets, default=datasets[0], help="training data")
         p.add_argument("--data-dir", help=".npz file or folder for the full datasets (default $GENLAB_DATA_DIR)")
         p.add_argument("--download", action="store_true", help="let torchvision download a full dataset")
@@ -124,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     model = {}
     for flag, key in (("latent_dim", "latent_dim"), ("activation", "activation"), ("conditioning", "conditioning"),
-                      ("r_loss_factor", "r_loss_factor"), ("size", "size"), ("hidden", "hidden"),
+                      ("r_loss_factor", "r_loss_factor"), ("size", "size"), ("hidden", "hidden"), ("attention", "attention"),
                       ("same_key", "same_key")):
         if getattr(args, flag, None) is not None:
             model[key] = getattr(args, flag)

@@ -10,6 +10,7 @@ from .autoencoder import AEConfig, Autoencoder, VAE
 from .cgan import CGAN, CGANConfig
 from .classifier import Classifier, ClassifierConfig
 from .gan import GAN, GANConfig
+from .melody import MelodyConfig, MelodyLSTM
 from .musegan import MuseGAN, MuseGANConfig
 
 # kind -> (model class, config dataclass)
@@ -20,6 +21,7 @@ MODELS = {
     "vae": (VAE, AEConfig),
     "classifier": (Classifier, ClassifierConfig),
     "musegan": (MuseGAN, MuseGANConfig),
+    "melody": (MelodyLSTM, MelodyConfig),
 }
 
 # Which sub-networks of each kind are trained with their own optimiser.
@@ -30,6 +32,7 @@ NETWORKS = {
     "vae": ("encoder", "decoder"),
     "classifier": ("layers",),
     "musegan": ("generator", "critic"),
+    "melody": ("pitch_embedding", "duration_embedding", "lstm", "attention", "pitch_head", "duration_head"),
 }
 
 
@@ -83,6 +86,7 @@ def default_device() -> torch.device:
 
 __all__ = [
     "MODELS", "NETWORKS", "GAN", "GANConfig", "CGAN", "CGANConfig", "Autoencoder", "VAE", "AEConfig",
-    "Classifier", "ClassifierConfig", "MuseGAN", "MuseGANConfig", "make_config", "build_model", "parameter_counts",
+    "Classifier", "ClassifierConfig", "MuseGAN", "MuseGANConfig", "MelodyLSTM", "MelodyConfig",
+    "make_config", "build_model", "parameter_counts",
     "network_parameter_counts", "default_device",
 ]

@@ -136,12 +136,14 @@ def _reverb(x: np.ndarray, sr: int) -> np.ndarray:
 
 
 def synthesise(pitches: np.ndarray, tempo: float = 80.0, instruments=DEFAULT_INSTRUMENTS,
-               sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """A phrase (bars, steps, tracks) or timeline (steps, tracks) -> float32 mono audio with the numpy synthesiser."""
+               sample_rate: int = SAMPLE_RATE, notes: list | None = None) -> np.ndarray:
+    """A phrase (bars, steps, tracks) or timeline (steps, tracks) -> float32 mono audio with the numpy synthesiser.
+    `notes`: play these (genlab.music.roll.Note, in steps, fractions allowed) instead of the timeline's runs
+    (a melody's repeated notes stay apart); the timeline then gives only the length."""
     line = flatten_bars(np.asarray(pitches)) if np.asarray(pitches).ndim == 3 else np.asarray(pitches)
     step = step_seconds(tempo)
     out = np.zeros(int(round(duration_seconds(len(line), tempo) * sample_rate)), dtype=np.float32)
-    for note in notes_of(line):
+    for note in notes_of(line) if notes is None else notes:
         timbre = TIMBRES[instruments[note.track]]
         start = int(round(note.start * step * sample_rate))
         tone = _tone(note.pitch, int(round((note.end - note.start) * step * sample_rate)), timbre, sample_rate)
@@ -164,10 +166,11 @@ def _fluidsynth(sample_rate: int):
     return synth, synth.sfload(str(soundfont_path()))
 
 
-def _soundfont_render(pitches: np.ndarray, tempo: float, instruments, sample_rate: int) -> np.ndarray:
-    """The phrase's MIDI (pretty_midi) played through fluidsynth, event by event."""
+def _soundfont_render(pitches: np.ndarray, tempo: float, instruments, sample_rate: int,
+                      notes: list | None = None) -> np.ndarray:
+    """The phrase's MIDI (pretty_midi) played through fluidsynth, event by event (`notes`: see synthesise)."""
     line = flatten_bars(np.asarray(pitches)) if np.asarray(pitches).ndim == 3 else np.asarray(pitches)
-    midi = to_midi(line, tempo, instruments)
+    midi = to_midi(line, tempo, instruments, notes=notes)
     events = sorted((int(round(t * sample_rate)), on, channel, note.pitch, note.velocity)
                     for channel, instrument in enumerate(midi.instruments) for note in instrument.notes
                     for t, on in ((note.start, 1), (note.end, 0)))          # note-offs first at equal times
@@ -192,11 +195,12 @@ def _soundfont_render(pitches: np.ndarray, tempo: float, instruments, sample_rat
 
 
 def render(pitches: np.ndarray, tempo: float = 80.0, instruments=DEFAULT_INSTRUMENTS, renderer: str = "auto",
-           sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+           sample_rate: int = SAMPLE_RATE, notes: list | None = None) -> np.ndarray:
     """A phrase -> float32 mono audio of duration_seconds(steps, tempo), peak-normalised to PEAK (never clipped).
 
     Args:
         renderer: "synth" (numpy), "soundfont" (fluidsynth; an error when not installed) or "auto".
+        notes: the notes to play instead of the phrase's runs of equal pitch (see synthesise).
     """
     if renderer not in RENDERERS:
         raise ValueError(f"renderer must be one of {RENDERERS}, got {renderer!r}")
@@ -204,7 +208,7 @@ def render(pitches: np.ndarray, tempo: float = 80.0, instruments=DEFAULT_INSTRUM
     if use_soundfont and not soundfont_available():
         raise ValueError("no SoundFont renderer here: install pyfluidsynth, libfluidsynth and a .sf2 "
                          "(e.g. apt-get install timgm6mb-soundfont)")
-    audio = (_soundfont_render if use_soundfont else synthesise)(pitches, tempo, instruments, sample_rate)
+    audio = (_soundfont_render if use_soundfont else synthesise)(pitches, tempo, instruments, sample_rate, notes=notes)
     peak = float(np.abs(audio).max())
     return (audio * (PEAK / peak)).astype(np.float32) if peak > 0 else audio
 

@@ -34,13 +34,15 @@ def step_seconds(tempo: float) -> float:
     return 60.0 / tempo / 4
 
 
-def to_midi(pitches: np.ndarray, tempo: float = 80.0, instruments=DEFAULT_INSTRUMENTS, velocity: int = 80
-            ) -> pretty_midi.PrettyMIDI:
+def to_midi(pitches: np.ndarray, tempo: float = 80.0, instruments=DEFAULT_INSTRUMENTS, velocity: int = 80,
+            notes: list | None = None) -> pretty_midi.PrettyMIDI:
     """A phrase (bars, steps, tracks) or timeline (steps, tracks) -> a PrettyMIDI with one instrument per voice.
 
     Args:
         tempo: quarter notes per minute.
         instruments: one name of PROGRAMS per voice.
+        notes: these notes (genlab.music.roll.Note, in steps) instead of the phrase's runs of equal pitch, so
+            that repeated notes stay apart (a melody); the phrase then gives only the number of voices.
     """
     if not 20 <= tempo <= 300:
         raise ValueError(f"tempo must be in 20..300 quarter notes per minute, got {tempo}")
@@ -50,7 +52,7 @@ def to_midi(pitches: np.ndarray, tempo: float = 80.0, instruments=DEFAULT_INSTRU
     n_tracks = p.shape[-1]
     tracks = [pretty_midi.Instrument(program=PROGRAMS[instruments[t]], name=VOICES[t] if t < len(VOICES) else f"voice {t}")
               for t in range(n_tracks)]
-    for note in notes_of(p):
+    for note in notes_of(p) if notes is None else notes:
         tracks[note.track].notes.append(pretty_midi.Note(velocity=velocity, pitch=note.pitch,
                                                          start=note.start * step, end=note.end * step))
     pm.instruments.extend(tracks)

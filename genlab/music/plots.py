@@ -61,3 +61,97 @@ def piano_roll_image(pitches: np.ndarray, step_width: int = 4, pitch_height: int
         color = np.array([int(VOICE_COLORS[n.track % 4][i:i + 2], 16) for i in (1, 3, 5)], np.uint8)
         canvas[r:r + pitch_height, n.start * step_width:n.end * step_width - 1] = color
     return Image.fromarray(canvas)
+
+
+# ------------------------------------------------------------------ the melody model (genlab.music.melody)
+SEED_COLOR, GENERATED_COLOR, STEP_COLOR = "#9a9a9a", "#d62728", "#1f3fbf"
+
+
+def _note_label(index: int, pitch: str) -> str:
+    return f"{index + 1}: {pitch}"
+
+
+def melody_roll_figure(notes: list[tuple[str, str]], n_seed: int, upto: int | None = None, height: int = 260
+                       ) -> go.Figure:
+    """A melody as a piano roll: the seed notes grey, the generated ones red (up to note `upto`), x in beats."""
+    from ..data.melodies import duration_value
+    from .melody import midi_number
+
+    fig = go.Figure()
+    groups = {"seed": ([], [], [], SEED_COLOR), "generated": ([], [], [], GENERATED_COLOR)}
+    position, numbers = 0.0, []
+    for i, (pitch, duration) in enumerate(notes[:upto]):
+        length, number = duration_value(duration), midi_number(pitch)
+        if number is not None:
+            xs, ys, texts, _ = groups["seed" if i < n_seed else "generated"]
+            xs += [position, position + length * 0.93, None]
+            ys += [number, number, None]
+            texts += [f"note {i + 1}: {pitch}, {duration} beat{'s' if duration != '1' else ''}"] * 2 + [None]
+            numbers.append(number)
+        position += length
+    for name, (xs, ys, texts, color) in groups.items():
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line=dict(color=color, width=8), text=texts,
+                                 hovertemplate="%{text}<extra></extra>"))
+    low, high = (min(numbers) - 2, max(numbers) + 2) if numbers else (60, 72)
+    bar_lines = [dict(type="line", xref="x", yref="paper", x0=beat, x1=beat, y0=0, y1=1,
+                      line=dict(color="rgba(120,120,120,0.45)", width=1))
+                 for beat in range(0, int(np.ceil(position)) + 1, 4)]   # one layout update (add_vline: 10 ms each)
+    fig.update_layout(shapes=bar_lines, height=height, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
+                      xaxis=dict(title="beat (quarter notes; a line every 4)", range=[-0.2, max(4.0, position) + 0.2],
+                                 gridcolor="rgba(200,200,200,0.25)"),
+                      yaxis=dict(title="pitch", range=[low, high], gridcolor="rgba(200,200,200,0.25)",
+                                 tickvals=[m for m in range(low, high + 1) if m % 12 in (0, 4, 7)],
+                                 ticktext=[pitch_name(m) for m in range(low, high + 1) if m % 12 in (0, 4, 7)]),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+    return fig
+
+
+def probability_heatmap(probabilities: np.ndarray, pitches: list[str], chosen: list[str], n_seed: int,
+                        upto: int | None = None, height: int = 420, floor: float = 0.002) -> go.Figure:
+    """The book's first heatmap: the next-pitch probability (rows: pitches from low to high, rest last) at each
+    generated step (columns, numbered as notes of the melody); the pitch drawn at each step is outlined.
+    Steps after `upto` are left empty (watching the melody grow). Pitches never above `floor` are left out."""
+    from .melody import midi_number
+
+    n = len(probabilities)
+    upto = n if upto is None else max(1, min(upto, n))
+    shown = [i for i, p in enumerate(pitches) if probabilities[:, i].max() > floor or p in chosen]
+    order = sorted(shown, key=lambda i: (midi_number(pitches[i]) is None, midi_number(pitches[i]) or 0, pitches[i]))
+    z = probabilities[:, order].T.astype(float).copy()
+    z[:, upto:] = np.nan
+    steps = [n_seed + s + 1 for s in range(n)]
+    labels = [pitches[i] for i in order]
+    fig = go.Figure(go.Heatmap(z=z, x=steps, y=labels, colorscale="Viridis", zmin=0, zmax=1,
+                               colorbar=dict(title="p", thickness=12),
+                               hovertemplate="note %{x}: %{y} with probability %{z:.1%}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=steps[:upto], y=chosen[:upto], mode="markers", name="drawn",
+                             marker=dict(symbol="square-open", size=11, color="white", line=dict(width=2)),
+                             hovertemplate="note %{x}: drew %{y}<extra></extra>"))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), showlegend=False,
+                      xaxis=dict(title="note of the melody (generated)", dtick=4 if n > 16 else 1),
+                      yaxis=dict(title="next pitch", type="category", categoryorder="array", categoryarray=labels))
+    return fig
+
+
+def attention_heatmap(attention: np.ndarray, notes: list[tuple[str, str]], n_seed: int, upto: int | None = None,
+                      height: int = 420) -> go.Figure:
+    """The book's second heatmap: for each generated note (rows) the attention weights over the notes before it
+    (columns: 'start' = the START padding, then note 1, 2, ... of the melody); each row sums to 1."""
+    n = len(attention)
+    upto = n if upto is None else max(1, min(upto, n))
+    z = attention.astype(float).copy()
+    z[z == 0] = np.nan                       # outside the window: not looked at
+    z[upto:] = np.nan
+    columns = ["start"] + [_note_label(j, p) for j, (p, _) in enumerate(notes[:attention.shape[1] - 1])]
+    rows = [_note_label(n_seed + i, notes[n_seed + i][0]) for i in range(n)]
+    fig = go.Figure(go.Heatmap(z=z, x=columns, y=rows, colorscale="Magma", reversescale=True, zmin=0,
+                               colorbar=dict(title="weight", thickness=12),
+                               hovertemplate="predicting %{y}: %{z:.1%} on %{x}<extra></extra>"))
+    if n_seed:
+        fig.add_vline(x=n_seed + 0.5, line=dict(color=STEP_COLOR, width=1, dash="dot"))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
+                      xaxis=dict(title="earlier note (the dotted line ends the seed)", type="category",
+                                 showticklabels=len(columns) <= 40, tickangle=-60),
+                      yaxis=dict(title="generated note", type="category", autorange="reversed",
+                                 showticklabels=n <= 40))
+    return fig

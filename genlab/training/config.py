@@ -16,14 +16,16 @@ PRECISIONS = ("float32", "bfloat16")
 MEMORY_FORMATS = ("contiguous", "channels_last")
 LR_SCHEDULES = ("constant", "cosine")
 EMA_KINDS = ("gan", "cgan", "musegan")
-DEFAULT_LR = {"gan": 2e-4, "cgan": 2e-4, "ae": 5e-4, "vae": 5e-4, "classifier": 1e-3, "musegan": 1e-3}
+DEFAULT_LR = {"gan": 2e-4, "cgan": 2e-4, "ae": 5e-4, "vae": 5e-4, "classifier": 1e-3, "musegan": 1e-3,
+              "melody": 1e-3}
+MUSIC_KINDS = ("musegan", "melody")
 
 
 @dataclass
 class TrainConfig:
-    kind: str                              # Model kind: gan, cgan, ae, vae, classifier, musegan.
+    kind: str                              # Model kind: gan, cgan, ae, vae, classifier, musegan, melody.
     model: dict = field(default_factory=dict)  # Model config values (e.g. {"latent_dim": 2}).
-    dataset: str = "mnist5k"               # Training dataset (genlab.data.DATASETS; "chorales" for musegan).
+    dataset: str = "mnist5k"               # Training dataset (genlab.data.DATASETS; "chorales" for musegan, melody).
     data_dir: str | None = None            # .npz file or folder for the full datasets.
     download: bool = False                 # Let torchvision download a full dataset.
     epochs: int = 20                       # Total epochs (a resumed run continues up to this).
@@ -42,7 +44,8 @@ class TrainConfig:
     save_optimizer: bool = True            # Store optimiser state so a run can be resumed exactly.
     critic_steps: int = 5                  # musegan (WGAN-GP): critic updates per generator update.
     gp_weight: float = 10.0                # musegan and the wgan-gp loss: weight of the gradient penalty.
-    transpose: int = 0                     # musegan: shift each phrase by a random -k..k semitones (augmentation).
+    transpose: int = 0                     # musegan, melody: shift each phrase (window of notes) by a random -k..k
+                                           # semitones (augmentation; melody: k <= 3).
     critic_lr: float | None = None         # GANs and musegan: the discriminator's (critic's) rate; None -> lr
                                            # (a different one: the two time-scale update rule).
     precision: str = "float32"             # float32, or bfloat16 (autocast forward passes: about 2x faster on
@@ -62,7 +65,7 @@ class TrainConfig:
     def __post_init__(self):
         check_choice("kind", self.kind, tuple(MODELS))
         make_config(self.kind, self.model)  # validates the model values early
-        check_choice("dataset", self.dataset, MUSIC_DATASETS if self.kind == "musegan" else tuple(DATASETS))
+        check_choice("dataset", self.dataset, MUSIC_DATASETS if self.kind in MUSIC_KINDS else tuple(DATASETS))
         check_choice("loss", self.loss, GAN_LOSSES)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("regularizer", self.regularizer, GAN_REGULARIZERS)

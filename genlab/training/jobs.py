@@ -117,8 +117,9 @@ class JobSpec:
         MonitorConfig(**self.monitor)
         if self.distill:
             _check_distill(self.distill, cfg)
-        if cfg.kind == "musegan":
-            raise ValueError("the MuseGAN trains from the command line (python -m train musegan), not here")
+        if cfg.kind in ("musegan", "melody"):
+            raise ValueError(f"the {'MuseGAN' if cfg.kind == 'musegan' else 'melody model'} trains from the "
+                             f"command line (python -m train {cfg.kind}), not here")
         if cfg.epochs > MAX_EPOCHS:
             raise ValueError(f"a run here trains at most {MAX_EPOCHS:,} epochs (you asked for {cfg.epochs:,}); "
                              "longer runs belong to the command line (python -m train ...)")

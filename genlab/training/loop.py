@@ -234,8 +234,29 @@ def _wgan_gp_step(nets: dict, optimizers: dict, x: torch.Tensor, y, cfg: TrainCo
     return {"G": loss_g.detach(), **sums}
 
 
+def _melody_step(nets: dict, optimizers: dict, x: torch.Tensor, y, cfg: TrainConfig, model) -> dict:
+    """Cross-entropy of the next note's pitch and duration after every prefix of a window of notes (the
+    window's last step is the book's prediction; START targets are skipped), each window in one of its stored
+    keys, drawn at random (x: int (N, keys, SEQ_LEN + 1, 2) pitch and duration ids)."""
+    key = torch.randint(0, x.shape[1], (x.shape[0],), device=x.device)
+    window = x[torch.arange(x.shape[0], device=x.device), key]          # (N, SEQ_LEN + 1, 2)
+    net = nets["model"]
+    net = getattr(net, "module", net)                                   # DDP: the model's own method
+    with _autocast(cfg, x.device):
+        pitch_logits, duration_logits = net.forward_every_step(window[:, :-1, 0], window[:, :-1, 1])
+    target_p, target_d = window[:, 1:, 0], window[:, 1:, 1]
+    loss_p = F.cross_entropy(pitch_logits.float().flatten(0, 1), target_p.flatten(), ignore_index=0)
+    loss_d = F.cross_entropy(duration_logits.float().flatten(0, 1), target_d.flatten(), ignore_index=0)
+    loss = loss_p + loss_d
+    optimizers["model"].zero_grad(set_to_none=True)
+    loss.backward()
+    optimizers["model"].step()
+    last = pitch_logits[:, -1].argmax(1) == target_p[:, -1]
+    return {"pitch": loss_p.detach(), "duration": loss_d.detach(), "pitch_accuracy": last.float().mean()}
+
+
 STEPS = {"gan": _gan_step, "cgan": _gan_step, "ae": _autoencoder_step, "vae": _autoencoder_step,
-         "classifier": _classifier_step, "musegan": _wgan_gp_step}
+         "classifier": _classifier_step, "musegan": _wgan_gp_step, "melody": _melody_step}
 
 
 def _wrap(model: nn.Module, world: int, device: torch.device, encoder: nn.Module | None) -> dict:
@@ -259,6 +280,10 @@ def _final_metrics(model: nn.Module, cfg: TrainConfig, score_classifier: nn.Modu
         from ..music.metrics import generator_music_metrics
 
         return generator_music_metrics(model)
+    if model.kind == "melody":
+        from ..music.melody import melody_metrics
+
+        return melody_metrics(model, cfg.transpose)
     if model.kind == "classifier":
         test = load_dataset(cfg.dataset, "test", cfg.data_dir)
         return {"test_accuracy": round(metrics.classifier_accuracy(model, test), 4)}
@@ -273,12 +298,21 @@ def _final_metrics(model: nn.Module, cfg: TrainConfig, score_classifier: nn.Modu
 
 
 def _training_data(cfg: TrainConfig, model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
-    """(inputs, labels) of the training set, cut to cfg.limit: images, or chorale phrases for musegan."""
+    """(inputs, labels) of the training set, cut to cfg.limit: images, chorale phrases for musegan, or windows
+    of notes for melody."""
     if cfg.kind == "musegan":
         from ..data.chorales import training_phrases
         from ..music.roll import fill_rests
 
         inputs = fill_rests(training_phrases(model.config.n_bars, same_key=model.config.same_key))
+        labels = torch.zeros(len(inputs), dtype=torch.long)
+    elif cfg.kind == "melody":   # every window of the training tunes, in each key -k..k (held-out tunes never)
+        from ..data.melodies import load_melodies
+
+        melodies = load_melodies()
+        if list(model.config.pitches) != [str(p) for p in melodies.pitches]:
+            raise ValueError("the model's pitch vocabulary is not the melody cache's (rebuilt since?)")
+        inputs = torch.from_numpy(melodies.windows(~melodies.held_out(), cfg.transpose))
         labels = torch.zeros(len(inputs), dtype=torch.long)
     else:
         data = load_dataset(cfg.dataset, "train", cfg.data_dir, cfg.download)
@@ -345,6 +379,9 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
     """
     if cfg.kind == "musegan" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError("musegan trains in one process: its gradient penalty (a double backward) is not DDP-safe")
+    if cfg.kind == "melody" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError("melody trains in one process (a small model on 17,000 windows; it trains every step of a "
+                         "window through its own method, which DDP would not synchronise)")
     rank, world, device = _distributed_setup(cfg)
     torch.manual_seed(cfg.seed)
     optimizer_state, history, training_state = {}, empty_history(), {}

@@ -19,6 +19,8 @@ PAGES = [
              "Drag a point through a 2D, 3D or 4D latent space: image, class, activations and class-area maps follow."),
     PageInfo("pages/music.py", "Music", ":material/music_note:",
              "A MuseGAN's four-voice Bach-like phrases: steer its latent inputs, listen, morph, download MIDI."),
+    PageInfo("pages/melody.py", "Melody", ":material/queue_music:",
+             "The book's melody model (LSTM with attention) writes on from an opening, one note at a time."),
     PageInfo("pages/morph.py", "Morph", ":material/animation:",
              "From point A to point B: the strip of images, the path on the class map, the class chart, a GIF."),
     PageInfo("pages/vae_lab.py", "VAE Lab", ":material/draw:",

@@ -1,0 +1,142 @@
+"""Melody: the book's LSTM with attention continues a melody note by note; its next-pitch probabilities and its
+attention, step by step."""
+import streamlit as st
+
+from genlab.checkpoints import CheckpointError
+from genlab.music import melody
+from genlab.music.plots import attention_heatmap, melody_roll_figure, probability_heatmap
+from genlab.ui.links import (link_messages, link_number, model_mismatch, page_title, read_link, show_link_messages,
+                             write_link)
+from genlab.ui.loaders import load_model
+from genlab.ui.melody import (chorale_names, default_chorale, fill_from_chorale, generated, keyboard, melody_audio,
+                              melody_midi, melody_xml)
+from genlab.ui.router import require_router
+from genlab.ui.widgets import model_picker
+
+require_router()
+page_title("Melody")
+st.write("The book's melody model reads a tune as tokens, a pitch and a duration per note, and predicts the next "
+         "note from the last 32 with an LSTM and attention. Give it an opening, let it write on one note at a "
+         "time, and see what it weighed at each step: the probability of every next pitch and the earlier "
+         "notes it looked at.")
+
+ss = st.session_state
+link = read_link("melody", ("model", "notes", "t", "n", "seed", "tempo"))
+wanted = link.pop("model", None)
+row = model_picker("melody.file", kinds=("melody",), label="Melody model", preferred=wanted,
+                   empty="No melody model yet. Train one with `python -m train melody --epochs 30 --transpose 3 "
+                         "--out checkpoints/melody_chorales` (README, Melody).")
+if row is None:
+    st.stop()
+if mismatch := model_mismatch(wanted, row["file"], "a melody model"):
+    link_messages("melody").append(mismatch)
+try:
+    model = load_model(row["path"]).model
+except CheckpointError as err:
+    st.error(f"This checkpoint cannot be loaded: {err}")
+    st.stop()
+
+names = chorale_names()
+if "melody.chorale" not in ss:
+    ss["melody.chorale"] = default_chorale()
+if "notes" in link:
+    text = link.pop("notes")
+    try:
+        ss["melody.notes"] = melody.format_notes(melody.parse_notes(text, model))
+    except melody.MelodyError as err:
+        link_messages("melody").append(f"The link's seed notes were refused ({err}); using a chorale's opening.")
+if "melody.notes" not in ss:
+    fill_from_chorale()
+for key, name, low, high, integer, what in (("melody.temperature", "t", 0.0, 2.0, False, "temperature"),
+                                            ("melody.length_n", "n", 8, 64, True, "number of notes"),
+                                            ("melody.seed", "seed", 0, 2**31 - 1, True, "sampling seed"),
+                                            ("melody.tempo", "tempo", 40, 160, True, "tempo")):
+    value = link_number("melody", link.pop(name, None), low, high, what, integer)
+    if value is not None:
+        ss[key] = round(value, 1) if key == "melody.temperature" else value
+show_link_messages("melody")
+
+metrics = row["metrics"]
+if "held_out_pitch_accuracy" in metrics:
+    st.caption(f"On {metrics.get('held_out_notes', 0):,} notes of tunes it never heard, it names the next pitch "
+               f"{metrics['held_out_pitch_accuracy']:.1%} of the time (perplexity "
+               f"{metrics['held_out_pitch_perplexity']:.2f}); counting which pitch follows which (a bigram) gets "
+               f"{metrics['bigram_pitch_accuracy']:.1%} (perplexity {metrics['bigram_pitch_perplexity']:.2f}), the "
+               f"commonest pitch alone {metrics['unigram_pitch_accuracy']:.1%}.")
+
+controls, output = st.columns([4, 7], gap="large")
+with controls:
+    st.selectbox("Start from a chorale's opening", range(len(names)), key="melody.chorale",
+                 format_func=lambda i: names[i], on_change=fill_from_chorale,
+                 help="Its pickup and first bar become the seed. Held-out tunes were never used in training, "
+                      "in any key.")
+    st.text_input("Seed notes (pitch:duration in quarter notes)", key="melody.notes",
+                  help="For example G4:1 G4:2 D5:1 B4:1.5 A4:0.5; 'rest:1' is a rest. Flats as B-4 or Bb4.")
+    with st.expander("Keyboard: add notes by clicking", expanded=False):
+        keyboard()
+    ss.setdefault("melody.temperature", 1.0)
+    ss.setdefault("melody.length_n", 32)
+    ss.setdefault("melody.seed", 0)
+    ss.setdefault("melody.tempo", 80)
+    temperature = st.slider("Temperature", 0.0, 2.0, step=0.1, key="melody.temperature",
+                            help="0: always the most likely note (tame, often repetitive). 1: the model's own "
+                                 "probabilities. Above 1: flatter, wilder choices.")
+    n_notes = st.slider("Notes to generate", 8, 64, step=1, key="melody.length_n")
+    seed = st.number_input("Sampling seed", 0, 2**31 - 1, key="melody.seed",
+                           help="The same seed, seed notes and temperature always give the same melody.")
+    tempo = st.slider("Tempo (quarter notes per minute)", 40, 160, step=4, key="melody.tempo")
+
+try:
+    seed_notes = melody.parse_notes(ss["melody.notes"], model)
+except melody.MelodyError as err:
+    controls.error(f"The seed notes were refused: {err}")
+    st.stop()
+seed_text = melody.format_notes(seed_notes)
+write_link({"model": row["file"], "notes": seed_text, "t": f"{temperature:g}", "n": n_notes, "seed": seed,
+            "tempo": tempo})
+result = generated(row["path"], seed_text, n_notes, float(temperature), int(seed))
+notes = tuple(result.notes)
+
+with output:
+    st.plotly_chart(melody_roll_figure(result.notes, result.n_seed), width="stretch", key="melody.roll")
+    st.audio(melody_audio(notes, tempo), format="audio/wav")
+    st.caption(f"{result.n_seed} seed notes (grey), then {len(notes) - result.n_seed} generated (red): "
+               + " ".join(p for p, _ in result.notes[result.n_seed:result.n_seed + 16])
+               + (" ..." if n_notes > 16 else ""))
+    left, right = st.columns(2)
+    left.download_button("Download MIDI (.mid)", melody_midi(notes, tempo), file_name="genlab_melody.mid",
+                         mime="audio/midi", key="melody.download_midi", on_click="ignore", width="stretch")
+    right.download_button("Download MusicXML", melody_xml(notes, tempo), file_name="genlab_melody.musicxml",
+                          mime="application/vnd.recordare.musicxml+xml", key="melody.download_xml",
+                          on_click="ignore", width="stretch")
+
+
+@st.fragment
+def step_by_step() -> None:
+    """The two heatmaps, revealed up to the step the slider names, and what the model did at that step."""
+    n = len(result.probabilities)
+    step = st.slider("Watch it write: show the first k generated notes", 1, n, n, key="melody.step")
+    i = step - 1
+    chosen = [p for p, _ in result.notes[result.n_seed:]]
+    probabilities = result.probabilities[i]
+    top = probabilities.argsort()[::-1][:5]
+    attended = result.attention[i].argsort()[::-1][:3]
+    looked = ", ".join(("the start" if j == 0 else f"note {j} ({result.notes[j - 1][0]})")
+                       + f" {result.attention[i, j]:.0%}" for j in attended)
+    st.markdown(f"**Note {result.n_seed + step}**: it drew **{chosen[i]}** "
+                f"(p = {probabilities[result.pitches.index(chosen[i])]:.0%}). Its top five: "
+                + ", ".join(f"{result.pitches[k]} {probabilities[k]:.0%}" for k in top)
+                + f". It looked most at {looked}.")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Next-pitch probability** at each step (the drawn pitch outlined)")
+        st.plotly_chart(probability_heatmap(result.probabilities, result.pitches, chosen, result.n_seed, upto=step),
+                        width="stretch", key="melody.probabilities")
+    with right:
+        st.markdown("**Attention**: which earlier notes each prediction weighed (each row sums to 1)")
+        st.plotly_chart(attention_heatmap(result.attention, result.notes, result.n_seed, upto=step),
+                        width="stretch", key="melody.attention")
+
+
+st.subheader("Step by step")
+step_by_step()
