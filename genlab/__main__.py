@@ -20,7 +20,7 @@ import sys
 
 from .checkpoints import CheckpointError, load_checkpoint, read_metadata, save_checkpoint
 from .generate import GenerateError, generate_images
-from .catalog import checkpoint_info
+from .catalog import checkpoint_info, config_value_text
 from .images import image_grid
 from .latent.maps import class_area_map
 from .latent.space import axis_name
@@ -30,7 +30,7 @@ from .metrics import generator_scores, generator_verdict
 
 def _print_info(info: dict) -> None:
     print(f"{info['path']}\n  kind      {info['kind']}\n  config    "
-          + ", ".join(f"{k}={v}" for k, v in info["config"].items())
+          + ", ".join(f"{k}={config_value_text(v)}" for k, v in info["config"].items())
           + f"\n  dataset   {info['dataset']}\n  epochs    {info['epochs']}\n  created   {info['created']}")
     print("  parameters (trainable / non-trainable / total):")
     for name, c in info["parameters"].items():

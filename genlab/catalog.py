@@ -92,6 +92,13 @@ def list_models(folder: str | os.PathLike | None = None) -> tuple[list[dict], li
     return rows, problems
 
 
+def config_value_text(value) -> str:
+    """A config value as listings show it: a long list (a melody model's vocabulary) as its length and first tokens."""
+    if isinstance(value, list) and len(value) > 8:
+        return f"[{len(value)} tokens: {' '.join(map(str, value[:5]))} ...]"
+    return str(value)
+
+
 def checkpoint_info(ckpt: Checkpoint) -> dict:
     """Everything `python -m genlab info` shows, as plain JSON-ready values."""
     return {

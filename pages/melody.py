@@ -21,6 +21,7 @@ st.write("The book's melody model reads a tune as tokens, a pitch and a duration
          "notes it looked at.")
 
 ss = st.session_state
+STEP_SECONDS = 0.6       # "Play the steps": one more note this often
 link = read_link("melody", ("model", "notes", "t", "n", "seed", "tempo"))
 wanted = link.pop("model", None)
 row = model_picker("melody.file", kinds=("melody",), label="Melody model", preferred=wanted,
@@ -111,11 +112,29 @@ with output:
                           on_click="ignore", width="stretch")
 
 
-@st.fragment
+def _play() -> None:
+    ss["melody.playing"] = not ss.get("melody.playing", False)
+    if ss["melody.playing"] and ss.get("melody.step", 0) >= len(result.probabilities):
+        ss["melody.step"] = 1                     # from the start again
+
+
+playing = ss.get("melody.playing", False)
+
+
+@st.fragment(run_every=STEP_SECONDS if playing else None)
 def step_by_step() -> None:
-    """The two heatmaps, revealed up to the step the slider names, and what the model did at that step."""
+    """The two heatmaps, revealed up to the step the slider names, and what the model did at that step;
+    while playing, the fragment moves the slider on one note every STEP_SECONDS."""
     n = len(result.probabilities)
-    step = st.slider("Watch it write: show the first k generated notes", 1, n, n, key="melody.step")
+    if ss.get("melody.playing"):
+        ss["melody.step"] = min(n, int(ss.get("melody.step", 0)) + 1)
+        if ss["melody.step"] >= n:
+            ss["melody.playing"] = False
+            st.rerun(scope="app")                 # the page again, without the timer
+    if ss.get("melody.step", n) == ss.get("melody.step_n", n) or ss["melody.step"] > n:
+        ss["melody.step"] = n                     # showing every step: still so for a new length
+    ss["melody.step_n"] = n
+    step = st.slider("Watch it write: show the first k generated notes", 1, n, key="melody.step")
     i = step - 1
     chosen = [p for p, _ in result.notes[result.n_seed:]]
     probabilities = result.probabilities[i]
@@ -138,5 +157,9 @@ def step_by_step() -> None:
                         width="stretch", key="melody.attention")
 
 
-st.subheader("Step by step")
+title, button = st.columns([5, 2], vertical_alignment="bottom")
+title.subheader("Step by step")
+button.button("Pause" if playing else "Play the steps", key="melody.play", on_click=_play, width="stretch",
+              icon=":material/pause:" if playing else ":material/play_arrow:",
+              help=f"Reveal the melody's steps one by one, a note every {STEP_SECONDS:g} s.")
 step_by_step()

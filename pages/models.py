@@ -4,7 +4,7 @@ import io
 import streamlit as st
 import torch
 
-from genlab.catalog import checkpoint_info, quality_summary, training_summary
+from genlab.catalog import checkpoint_info, config_value_text, quality_summary, training_summary
 from genlab.checkpoints import CheckpointError
 from genlab.images import image_grid
 from genlab.music.metrics import generated_phrases
@@ -48,8 +48,7 @@ with left:
         st.caption("Quality: " + summary + " (`python -m genlab quality` measures it; README, Quality)")
     copy_rate_section(ckpt, strong_classifier())
     st.markdown("**Configuration**")
-    st.table({k: [f"{len(v)} tokens: {' '.join(map(str, v[:6]))} ..." if isinstance(v, list) and len(v) > 8
-                  else str(v)] for k, v in info["config"].items()})
+    st.table({k: [config_value_text(v)] for k, v in info["config"].items()})
     st.markdown("**Parameters**")
     st.table({name: {"trainable": f"{c['trainable']:,}", "non-trainable": f"{c['non_trainable']:,}",
                      "total": f"{c['total']:,}"} for name, c in info["parameters"].items()})

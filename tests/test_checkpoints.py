@@ -16,6 +16,9 @@ def _outputs(model):
     with torch.no_grad():
         if model.kind == "classifier":
             return model(x)
+        if model.kind == "melody":
+            ids = torch.randint(1, 16, (4, 32), generator=torch.Generator().manual_seed(3))
+            return torch.cat(model(ids, ids)[:2], dim=1)
         z = model.sample_z(4, torch.Generator().manual_seed(2))
         return model.generate(z, torch.arange(4) if model.conditional else None)
 

@@ -228,6 +228,13 @@ def test_the_page_writes_on_from_a_held_out_opening_with_both_heatmaps(melody_fo
     at.slider(key="melody.step").set_value(3).run()
     z = _array(_chart(at, "melody.probabilities")["data"][0]["z"])
     assert not np.isnan(z[:, :3]).all() and np.isnan(z[:, 3:]).all()
+    # "Play the steps" starts from note 1 when at the end, and each timer tick reveals one more
+    at.slider(key="melody.step").set_value(32).run()
+    at.button(key="melody.play").click().run()
+    assert at.session_state["melody.playing"] and at.slider(key="melody.step").value == 2
+    assert at.button(key="melody.play").label == "Pause"
+    at.button(key="melody.play").click().run()
+    assert not at.session_state["melody.playing"] and at.button(key="melody.play").label == "Play the steps"
 
 
 def test_the_keyboard_temperature_and_link_shape_the_melody(melody_folder):

@@ -28,7 +28,7 @@ def test_book_autoencoder_counts():
     assert counts["decoder"]["trainable"] == 102_017
 
 
-@pytest.mark.parametrize("kind", [k for k in MODELS if k != "musegan"])  # musegan: tests/test_music_model.py
+@pytest.mark.parametrize("kind", [k for k in MODELS if k not in ("musegan", "melody")])  # tests/test_music_model.py, test_melody.py
 def test_forward_shapes_and_image_range(kind):
     model = build_model(kind).eval()
     x = torch.rand(3, 1, 28, 28) * 2 - 1
