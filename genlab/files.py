@@ -53,3 +53,34 @@ def file_stamp(path: str | os.PathLike) -> tuple[int, int]:
     """(size, modification time in ns): a cache key part that changes when the file is rewritten."""
     stat = os.stat(path)
     return stat.st_size, stat.st_mtime_ns
+
+
+def save_arrays(path: str | os.PathLike, record) -> Path:
+    """A dataclass of numpy arrays as a compressed .npz (no pickled objects: strings as unicode arrays),
+    written atomically."""
+    import dataclasses
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    arrays = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    np.savez_compressed(buffer, **{k: v.astype("U") if v.dtype.kind in "OSU" else v for k, v in arrays.items()})
+    return atomic_write(path, buffer.getvalue())
+
+
+def load_arrays(path: str | os.PathLike, cls, rebuild: str):
+    """The dataclass `cls` read back from `save_arrays`' file, its arrays read-only (never unpickled);
+    `rebuild`: the command that makes a missing file."""
+    import dataclasses
+
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no cache at {path}; build it with {rebuild}")
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {f.name: npz[f.name] for f in dataclasses.fields(cls)}
+    for value in arrays.values():
+        value.setflags(write=False)
+    return cls(**arrays)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..files import load_arrays, save_arrays
 from ..music.roll import LOWEST_PITCH, N_PITCHES, REST, STEPS_PER_BAR, VOICES
 
 CACHE = Path(__file__).resolve().parent / "chorales.npz"
@@ -185,24 +186,14 @@ def parse_chorales(names: list[str] | None = None, limit: int | None = None, pro
 
 
 def save_chorales(chorales: ChoraleSet, path: str | os.PathLike = CACHE) -> Path:
-    """Write the encoded set as a compressed .npz (no pickled objects)."""
-    path = Path(path)
-    np.savez_compressed(path, pitches=chorales.pitches, segments=chorales.segments, chorale=chorales.chorale,
-                        bar_numbers=chorales.bar_numbers, names=chorales.names.astype("U"))
-    return path
+    """Write the encoded set as a compressed .npz (no pickled objects), atomically."""
+    return save_arrays(path, chorales)
 
 
 @lru_cache(maxsize=4)
 def load_chorales(path: str | os.PathLike = CACHE) -> ChoraleSet:
     """The encoded chorales from the cache (read-only arrays; nothing is parsed)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no chorale cache at {path}; build it with python -m genlab.data.chorales")
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in ("pitches", "segments", "chorale", "bar_numbers", "names")}
-    for value in arrays.values():
-        value.setflags(write=False)
-    return ChoraleSet(**arrays)
+    return load_arrays(path, ChoraleSet, "python -m genlab.data.chorales")
 
 
 def training_phrases(n_bars: int = 2, path: str | os.PathLike = CACHE, same_key: bool = False) -> torch.Tensor:

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import load_arrays, save_arrays
+
 CACHE = Path(__file__).resolve().parent / "melodies.npz"
 SEQ_LEN = 32                      # the book's window: 32 tokens predict the next
 START, START_DURATION = "START", "0"
@@ -216,28 +218,13 @@ def parse_melodies(limit: int | None = None, progress: bool = False) -> MelodySe
 
 def save_melodies(melodies: MelodySet, path: str | os.PathLike = CACHE) -> Path:
     """Write the set as a compressed .npz (no pickled objects), atomically."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, pitch_ids=melodies.pitch_ids, duration_ids=melodies.duration_ids,
-                        offsets=melodies.offsets, names=melodies.names.astype("U"),
-                        corpus_index=melodies.corpus_index, tune=melodies.tune, pickup=melodies.pickup, pitches=melodies.pitches.astype("U"),
-                        durations=melodies.durations.astype("U"))
-    os.replace(tmp, path)
-    return path
+    return save_arrays(path, melodies)
 
 
 @lru_cache(maxsize=4)
 def load_melodies(path: str | os.PathLike = CACHE) -> MelodySet:
     """The tokenised melodies from the cache (read-only arrays; nothing is parsed)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no melody cache at {path}; build it with python -m genlab.data.melodies")
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in ("pitch_ids", "duration_ids", "offsets", "names", "corpus_index", "tune",
-                                      "pickup", "pitches", "durations")}
-    for value in arrays.values():
-        value.setflags(write=False)
-    return MelodySet(**arrays)
+    return load_arrays(path, MelodySet, "python -m genlab.data.melodies")
 
 
 def main(argv: list[str] | None = None) -> int:
