@@ -101,9 +101,13 @@ notes = tuple(result.notes)
 with output:
     st.plotly_chart(melody_roll_figure(result.notes, result.n_seed), width="stretch", key="melody.roll")
     st.audio(melody_audio(notes, tempo), format="audio/wav")
+    measures = melody.melody_measures(result)
     st.caption(f"{result.n_seed} seed notes (grey), then {len(notes) - result.n_seed} generated (red): "
                + " ".join(p for p, _ in result.notes[result.n_seed:result.n_seed + 16])
                + (" ..." if n_notes > 16 else ""))
+    st.caption(f"Tame or wild: the model gave the pitches it drew {measures['mean_probability']:.0%} on average; "
+               f"{measures['distinct_pitches']} different pitches, the largest leap {measures['largest_leap']} "
+               f"semitones, {measures['in_key']:.0%} of the new notes in {measures['key']}.")
     left, right = st.columns(2)
     left.download_button("Download MIDI (.mid)", melody_midi(notes, tempo), file_name="genlab_melody.mid",
                          mime="audio/midi", key="melody.download_midi", on_click="ignore", width="stretch")

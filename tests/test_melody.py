@@ -142,6 +142,28 @@ def test_generation_is_seeded_and_temperature_zero_is_the_argmax(tiny_model):
         assert not row[1 + a.n_seed + i:].any()
 
 
+def test_measures_say_how_tame_a_melody_is():
+    pitches = [START, "C4", "D4", "E4", "F#4", "G4", "rest"]
+    probabilities = np.zeros((4, len(pitches)), np.float32)
+    probabilities[:, 1] = 0.5
+    probabilities[:, 4] = 0.2
+    result = melody.Generated([("C4", "1"), ("E4", "1"), ("C4", "1"), ("F#4", "1"), ("C4", "1"), ("G4", "2")], 2,
+                              probabilities, np.zeros((4, 7), np.float32), pitches)
+    measures = melody.melody_measures(result)
+    assert measures["mean_probability"] == pytest.approx((0.5 + 0.2 + 0.5 + 0) / 4)
+    assert measures["distinct_pitches"] == 3 and measures["largest_leap"] == 7     # C4 F#4 C4 G4: F#4 -> C4 is 6
+    assert measures["key"] == "C major" and measures["in_key"] == 0.75            # F#4 is not in C major
+
+
+def test_a_cooler_temperature_gives_a_tamer_melody():
+    model = load_checkpoint(MELODY).model
+    opening = melody.chorale_opening(4)
+    cold, hot = ([melody.melody_measures(melody.generate(model, opening, 32, t, seed=s)) for s in range(3)]
+                 for t in (0.3, 1.8))
+    assert min(m["mean_probability"] for m in cold) > max(m["mean_probability"] for m in hot)
+    assert np.mean([m["distinct_pitches"] for m in cold]) < np.mean([m["distinct_pitches"] for m in hot])
+
+
 def test_bad_seed_notes_and_settings_are_refused_with_a_message(tiny_model):
     assert melody.parse_notes("g4:1 bb4:0.5 REST:2 f#4", tiny_model) == [("G4", "1"), ("B-4", "0.5"),
                                                                          ("rest", "2"), ("F#4", "1")]
@@ -223,7 +245,7 @@ def test_the_page_writes_on_from_a_held_out_opening_with_both_heatmaps(melody_fo
     assert np.allclose(np.nansum(rows, 1), 1, atol=1e-3)
     assert len(at.get("audio")) == 1
     assert [b.label for b in at.get("download_button")] == ["Download MIDI (.mid)", "Download MusicXML"]
-    assert any("bigram" in c.value for c in at.caption)
+    assert any("bigram" in c.value for c in at.caption) and any("Tame or wild" in c.value for c in at.caption)
     # watch it write: at step 3 only three columns are filled
     at.slider(key="melody.step").set_value(3).run()
     z = _array(_chart(at, "melody.probabilities")["data"][0]["z"])

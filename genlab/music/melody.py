@@ -279,3 +279,26 @@ def audio(notes: list[tuple[str, str]], tempo: float = 80.0, instrument: str = M
 
     timed, steps = timed_notes(notes)
     return wav_bytes(render(np.zeros((max(1, steps), 1)), tempo, (instrument,), renderer, notes=timed))
+
+
+MAJOR_SCALE, MINOR_SCALE = (0, 2, 4, 5, 7, 9, 11), (0, 2, 3, 5, 7, 8, 10, 11)   # minor: natural plus the leading tone
+
+
+def melody_measures(result: Generated) -> dict:
+    """How tame or wild the generated notes are: the model's mean probability of the pitches it drew, their
+    number of different pitches, the largest leap in semitones, and the share in the key of the whole melody
+    (Krumhansl-Kessler, genlab.music.metrics; minor with its raised seventh)."""
+    from .metrics import KEY_NAMES, estimate_key
+
+    drawn = [p for p, _ in result.notes[result.n_seed:]]
+    index = {p: i for i, p in enumerate(result.pitches)}
+    chance = [float(result.probabilities[i, index[p]]) for i, p in enumerate(drawn)]
+    every = np.array([n for n in (midi_number(p) for p, _ in result.notes) if n is not None])
+    new = np.array([n for n in (midi_number(p) for p in drawn) if n is not None])
+    tonic, mode = estimate_key(every) if len(every) else (0, "major")
+    scale = {(tonic + s) % 12 for s in (MAJOR_SCALE if mode == "major" else MINOR_SCALE)}
+    return {"mean_probability": float(np.mean(chance)) if chance else 0.0,
+            "distinct_pitches": int(len(set(new.tolist()))),
+            "largest_leap": int(np.abs(np.diff(new)).max()) if len(new) > 1 else 0,
+            "in_key": float(np.mean([n % 12 in scale for n in new])) if len(new) else 1.0,
+            "key": f"{KEY_NAMES[tonic]} {mode}"}
