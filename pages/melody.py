@@ -1,5 +1,6 @@
 """Melody: the book's LSTM with attention continues a melody note by note; its next-pitch probabilities and its
 attention, step by step."""
+import numpy as np
 import streamlit as st
 
 from genlab.checkpoints import CheckpointError
@@ -8,7 +9,7 @@ from genlab.music.plots import attention_heatmap, melody_roll_figure, probabilit
 from genlab.ui.links import (link_messages, link_number, model_mismatch, page_title, read_link, show_link_messages,
                              write_link)
 from genlab.ui.loaders import load_model
-from genlab.ui.melody import (chorale_names, default_chorale, fill_from_chorale, generated, keyboard, melody_audio,
+from genlab.ui.melody import (bach_continuation, chorale_names, default_chorale, fill_from_chorale, generated, keyboard, melody_audio,
                               melody_midi, melody_xml)
 from genlab.ui.router import require_router
 from genlab.ui.widgets import model_picker
@@ -108,6 +109,18 @@ with output:
     st.caption(f"Tame or wild: the model gave the pitches it drew {measures['mean_probability']:.0%} on average; "
                f"{measures['distinct_pitches']} different pitches, the largest leap {measures['largest_leap']} "
                f"semitones, {measures['in_key']:.0%} of the new notes in {measures['key']}.")
+    chorale = int(ss["melody.chorale"])
+    if seed_notes == melody.chorale_opening(chorale):       # the seed is this chorale's opening: what came next?
+        real = bach_continuation(row["path"], chorale, len(seed_notes), n_notes)
+        if real.notes:
+            with st.expander(f"What Bach's tune does next: the model named {real.named} of its next "
+                             f"{len(real.notes)} pitches", expanded=False):
+                st.plotly_chart(melody_roll_figure(seed_notes + real.notes, len(seed_notes)), width="stretch",
+                                key="melody.real_roll")
+                st.audio(melody_audio(tuple(seed_notes + real.notes), tempo), format="audio/wav")
+                st.caption(f"{names[chorale]}'s soprano after the same opening. Given the real notes before each "
+                           f"one, the model's likeliest next pitch was the real one {real.named} times out of "
+                           f"{len(real.notes)}; it gave the real pitch {np.mean(real.probabilities):.0%} on average.")
     left, right = st.columns(2)
     left.download_button("Download MIDI (.mid)", melody_midi(notes, tempo), file_name="genlab_melody.mid",
                          mime="audio/midi", key="melody.download_midi", on_click="ignore", width="stretch")

@@ -164,6 +164,20 @@ def test_a_cooler_temperature_gives_a_tamer_melody():
     assert np.mean([m["distinct_pitches"] for m in cold]) < np.mean([m["distinct_pitches"] for m in hot])
 
 
+def test_the_real_continuation_is_scored_like_the_held_out_figures(tiny_model):
+    melodies = load_melodies()
+    i = int(melodies.held_out().argmax())
+    only = np.zeros(len(melodies), bool)
+    only[i] = True
+    windows = torch.from_numpy(melodies.windows(only, 0)[:, 0])
+    scores = melody.evaluate(tiny_model, windows)
+    whole = melody.real_continuation(tiny_model, i, 0, 10_000)
+    assert len(whole.notes) == scores["notes"] and whole.named == round(scores["pitch_accuracy"] * scores["notes"])
+    assert whole.notes == [(str(p), str(d)) for p, d in melodies.tokens(i)]
+    later = melody.real_continuation(tiny_model, i, 3, 5)
+    assert later.notes == whole.notes[3:8] and later.probabilities == pytest.approx(whole.probabilities[3:8], abs=1e-5)
+
+
 def test_bad_seed_notes_and_settings_are_refused_with_a_message(tiny_model):
     assert melody.parse_notes("g4:1 bb4:0.5 REST:2 f#4", tiny_model) == [("G4", "1"), ("B-4", "0.5"),
                                                                          ("rest", "2"), ("F#4", "1")]
@@ -243,7 +257,8 @@ def test_the_page_writes_on_from_a_held_out_opening_with_both_heatmaps(melody_fo
     assert len(probabilities["x"]) == 32 and len(attention["y"]) == 32
     rows = _array(attention["z"])
     assert np.allclose(np.nansum(rows, 1), 1, atol=1e-3)
-    assert len(at.get("audio")) == 1
+    assert len(at.get("audio")) == 2              # the melody, and Bach's own continuation of the same opening
+    assert any("What Bach's tune does next" in e.label for e in at.expander)
     assert [b.label for b in at.get("download_button")] == ["Download MIDI (.mid)", "Download MusicXML"]
     assert any("bigram" in c.value for c in at.caption) and any("Tame or wild" in c.value for c in at.caption)
     # watch it write: at step 3 only three columns are filled

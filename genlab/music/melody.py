@@ -302,3 +302,32 @@ def melody_measures(result: Generated) -> dict:
             "largest_leap": int(np.abs(np.diff(new)).max()) if len(new) > 1 else 0,
             "in_key": float(np.mean([n % 12 in scale for n in new])) if len(new) else 1.0,
             "key": f"{KEY_NAMES[tonic]} {mode}"}
+
+
+@dataclass
+class Continuation:
+    notes: list[tuple[str, str]]     # what the chorale really does after its opening
+    named: int                       # how many of those pitches were the model's most likely next pitch
+    probabilities: list[float]       # the model's probability of each real next pitch, given the real notes before
+
+
+@torch.no_grad()
+def real_continuation(model, index: int, n_seed: int, n_notes: int) -> Continuation:
+    """Chorale `index`'s real notes after its first `n_seed`, and how well the model predicts each of them from
+    the real notes before it (teacher forcing: the book's next-note task on this one line)."""
+    melodies = load_melodies()
+    _check_vocabulary(model)
+    pitch_ids, duration_ids = (torch.from_numpy(a.astype(np.int64)) for a in melodies.line(index))
+    first = SEQ_LEN + n_seed                               # token index of the first note after the seed
+    last = min(len(pitch_ids), first + n_notes)
+    if last <= first:
+        return Continuation([], 0, [])
+    starts = torch.arange(first, last) - model.config.seq_len
+    window = starts[:, None] + torch.arange(model.config.seq_len)[None, :]
+    logits, _, _ = model(pitch_ids[window], duration_ids[window])
+    logits[:, 0] = -math.inf
+    target = pitch_ids[first:last]
+    probabilities = torch.softmax(logits, 1)[torch.arange(len(target)), target]
+    names, lengths = model.config.pitches, model.config.durations
+    notes = [(names[int(p)], lengths[int(d)]) for p, d in zip(target, duration_ids[first:last])]
+    return Continuation(notes, int((logits.argmax(1) == target).sum()), [float(p) for p in probabilities])

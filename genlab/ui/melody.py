@@ -83,6 +83,16 @@ def generated(path: str, seed_text: str, n_notes: int, temperature: float, seed:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def _continuation(path: str, stamp: tuple, index: int, n_seed: int, n_notes: int) -> melody.Continuation:
+    return melody.real_continuation(load_model(path).model, index, n_seed, n_notes)
+
+
+def bach_continuation(path: str, index: int, n_seed: int, n_notes: int) -> melody.Continuation:
+    """The chorale's real notes after its opening and the model's scores on them (cached)."""
+    return _continuation(str(path), file_stamp(path), index, n_seed, n_notes)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def melody_audio(notes: tuple, tempo: float) -> bytes:
     return melody.audio(list(notes), tempo)
 
