@@ -8,7 +8,7 @@ def test_generate_from_an_opening_see_both_heatmaps_then_play_your_own_seed(page
     main = page.get_by_test_id("stMain")
     expect(main.get_by_role("heading", name="Melody")).to_be_visible(timeout=60_000)
     charts = main.locator(".js-plotly-plot")
-    expect(charts).to_have_count(3, timeout=60_000)                 # the roll and the two heatmaps
+    expect(charts).to_have_count(4, timeout=60_000)        # the roll, Bach's continuation, the two heatmaps
     expect(main.locator(".js-plotly-plot .heatmaplayer image")).to_have_count(2, timeout=30_000)
     expect(main.locator("audio")).to_have_count(2)           # the melody, and Bach's continuation (an expander)
     expect(main.get_by_text("Next-pitch probability")).to_be_visible()
