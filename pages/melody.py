@@ -6,11 +6,11 @@ import streamlit as st
 from genlab.checkpoints import CheckpointError
 from genlab.music import melody
 from genlab.music.plots import attention_heatmap, melody_roll_figure, probability_heatmap
-from genlab.ui.links import (link_messages, link_number, model_mismatch, page_title, read_link, show_link_messages,
-                             write_link)
+from genlab.ui.links import (link_choice, link_messages, link_number, model_mismatch, page_title, read_link,
+                             show_link_messages, write_link)
 from genlab.ui.loaders import load_model
-from genlab.ui.melody import (bach_continuation, chorale_names, default_chorale, fill_from_chorale, generated, keyboard, melody_audio,
-                              melody_midi, melody_xml)
+from genlab.ui.melody import (bach_continuation, chorale_names, default_chorale, fill_from_chorale, generated,
+                              keyboard, melody_audio, melody_midi, melody_xml)
 from genlab.ui.router import require_router
 from genlab.ui.widgets import model_picker
 
@@ -23,11 +23,11 @@ st.write("The book's melody model reads a tune as tokens, a pitch and a duration
 
 ss = st.session_state
 STEP_SECONDS = 0.6       # "Play the steps": one more note this often
-link = read_link("melody", ("model", "notes", "t", "n", "seed", "tempo"))
+link = read_link("melody", ("model", "chorale", "notes", "t", "n", "seed", "tempo"))
 wanted = link.pop("model", None)
 row = model_picker("melody.file", kinds=("melody",), label="Melody model", preferred=wanted,
-                   empty="No melody model yet. Train one with `python -m train melody --epochs 30 --transpose 3 "
-                         "--out checkpoints/melody_chorales` (README, Melody).")
+                   empty="No melody model yet. Train one with `python -m train melody --epochs 20 --batch-size 64 "
+                         "--transpose 3 --out checkpoints/melody_chorales` (README, Melody).")
 if row is None:
     st.stop()
 if mismatch := model_mismatch(wanted, row["file"], "a melody model"):
@@ -39,6 +39,12 @@ except CheckpointError as err:
     st.stop()
 
 names = chorale_names()
+corpus_names = [n.split(" ")[0] for n in names]
+picked = link_choice("melody", link.pop("chorale", None), {n: i for i, n in enumerate(corpus_names)}, "chorale")
+if picked is not None:
+    ss["melody.chorale"] = picked
+    if "notes" not in link:
+        fill_from_chorale()
 if "melody.chorale" not in ss:
     ss["melody.chorale"] = default_chorale()
 if "notes" in link:
@@ -94,7 +100,9 @@ except melody.MelodyError as err:
     controls.error(f"The seed notes were refused: {err}")
     st.stop()
 seed_text = melody.format_notes(seed_notes)
-write_link({"model": row["file"], "notes": seed_text, "t": f"{temperature:g}", "n": n_notes, "seed": seed,
+from_chorale = seed_notes == melody.chorale_opening(int(ss["melody.chorale"]))
+write_link({"model": row["file"], "chorale": corpus_names[int(ss["melody.chorale"])] if from_chorale else None,
+            "notes": seed_text, "t": f"{temperature:g}", "n": n_notes, "seed": seed,
             "tempo": tempo})
 result = generated(row["path"], seed_text, n_notes, float(temperature), int(seed))
 notes = tuple(result.notes)
@@ -110,7 +118,7 @@ with output:
                f"{measures['distinct_pitches']} different pitches, the largest leap {measures['largest_leap']} "
                f"semitones, {measures['in_key']:.0%} of the new notes in {measures['key']}.")
     chorale = int(ss["melody.chorale"])
-    if seed_notes == melody.chorale_opening(chorale):       # the seed is this chorale's opening: what came next?
+    if from_chorale:       # the seed is this chorale's opening: what came next?
         real = bach_continuation(row["path"], chorale, len(seed_notes), n_notes)
         if real.notes:
             with st.expander(f"What Bach's tune does next: the model named {real.named} of its next "

@@ -291,9 +291,14 @@ def test_the_keyboard_temperature_and_link_shape_the_melody(melody_folder):
     again = open_app("pages/melody.py", **link)
     assert again.text_input(key="melody.notes").value == "G4:2 B4:2 D5:2"
     assert _chart(again, "melody.roll") == cold
-    bad = open_app("pages/melody.py", notes="Q9:1", t="hot", n="500")
+    # a chorale in the link: its opening, and Bach's continuation beside the model's
+    chorale = open_app("pages/melody.py", chorale="bwv269", t="0.5")
+    assert chorale.text_input(key="melody.notes").value == melody.format_notes(melody.chorale_opening(0))
+    assert chorale.query_params["chorale"] == "bwv269" and any("Bach's tune" in e.label for e in chorale.expander)
+    bad = open_app("pages/melody.py", notes="Q9:1", t="hot", n="500", chorale="bwv0")
     warnings = " ".join(w.value for w in bad.warning)
     assert "seed notes were refused" in warnings and "not a number" in warnings and "outside 8 to 64" in warnings
+    assert "chorale 'bwv0' is not one of" in warnings
     assert bad.slider(key="melody.length_n").value == 64
     bad.text_input(key="melody.notes").set_value("G4:1 X").run()
     assert "refused" in bad.error[0].value
