@@ -144,12 +144,12 @@ def attention_heatmap(attention: np.ndarray, notes: list[tuple[str, str]], n_see
     z[upto:] = np.nan
     columns = ["start"] + [_note_label(j, p) for j, (p, _) in enumerate(notes[:attention.shape[1] - 1])]
     rows = [_note_label(n_seed + i, notes[n_seed + i][0]) for i in range(n)]
-    fig = go.Figure(go.Heatmap(z=z, x=columns, y=rows, colorscale="Magma", reversescale=True, zmin=0,
+    fig = go.Figure(go.Heatmap(z=z, x=columns, y=rows, colorscale="Reds", zmin=0, zmax=1,
                                colorbar=dict(title="weight", thickness=12),
                                hovertemplate="predicting %{y}: %{z:.1%} on %{x}<extra></extra>"))
     if n_seed:
         fig.add_vline(x=n_seed + 0.5, line=dict(color=STEP_COLOR, width=1, dash="dot"))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="#eeeeee",   # grey: outside the window
                       xaxis=dict(title="earlier note (the dotted line ends the seed)", type="category",
                                  showticklabels=len(columns) <= 40, tickangle=-60),
                       yaxis=dict(title="generated note", type="category", autorange="reversed",
