@@ -28,6 +28,17 @@ def tiny_model():
     return build_model("melody", TINY).eval()
 
 
+def test_the_shipped_model_beats_the_bigram_on_held_out_tunes():
+    ckpt = load_checkpoint(MELODY)
+    assert ckpt.kind == "melody" and ckpt.dataset == "chorales" and ckpt.config["attention"] == "additive"
+    m = ckpt.metrics
+    assert m["held_out_pitch_accuracy"] > m["bigram_pitch_accuracy"] + 0.15 > m["unigram_pitch_accuracy"]
+    assert m["held_out_pitch_perplexity"] < m["bigram_pitch_perplexity"]
+    again = melody.evaluate(ckpt.model)             # the stored figures are what the shipped weights give
+    assert again["pitch_accuracy"] == pytest.approx(m["held_out_pitch_accuracy"], abs=0.005)
+    assert again["notes"] == m["held_out_notes"]
+
+
 def test_tokens_round_trip_through_a_music21_stream():
     line = [(str(p), str(d)) for p, d in load_melodies().tokens(5)]
     assert melody.stream_notes(melody.to_stream(line)) == line
