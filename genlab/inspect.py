@@ -42,8 +42,10 @@ def capture_activations(model: nn.Module, layers: list[str] | None = None):
     handles = []
     owner = threading.get_ident()
 
-    def record(name: str, out: torch.Tensor) -> None:
-        if threading.get_ident() == owner:
+    def record(name: str, out) -> None:
+        if isinstance(out, (tuple, list)):   # a recurrent layer: (its output at every step, its state)
+            out = out[0]
+        if threading.get_ident() == owner and isinstance(out, torch.Tensor):
             captured[name] = out.detach()
 
     try:

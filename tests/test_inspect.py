@@ -12,6 +12,9 @@ def test_activations_of_every_kind(kind):
     model = build_model(kind).eval()
     if kind == "classifier":
         run = lambda: model(torch.zeros(2, 1, 28, 28))  # noqa: E731
+    elif kind == "melody":
+        ids = torch.ones(2, 32, dtype=torch.long)
+        run = lambda: model(ids, ids)[0]  # noqa: E731
     else:
         z = model.sample_z(2, torch.Generator().manual_seed(0))
         run = lambda: model.generate(z, torch.tensor([1, 2]) if model.conditional else None)  # noqa: E731
