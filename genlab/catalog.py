@@ -144,7 +144,10 @@ def training_summary(train: dict, history: dict) -> str:
     """How a checkpoint was trained, in one line: epochs, images seen, loss and the options that matter."""
     parts = [f"{history.get('epochs', 0)} epochs"]
     if history.get("images_seen"):
-        parts.append(f"{history['images_seen']:,} images seen")
+        seen = {"melody": "windows of notes", "musegan": "phrases"}.get(train.get("kind"), "images")
+        parts.append(f"{history['images_seen']:,} {seen} seen")
+    if train.get("kind") == "melody" and train.get("transpose"):
+        parts.append(f"each window in one of {2 * train['transpose'] + 1} keys")
     if train.get("batch_size"):
         parts.append(f"batch {train['batch_size']}")
     if train.get("lr"):

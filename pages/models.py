@@ -45,7 +45,9 @@ with left:
     st.caption("Trained: " + training_summary(ckpt.train, ckpt.history))
     summary = quality_summary(ckpt.metrics)
     if summary:
-        st.caption("Quality: " + summary + " (`python -m genlab quality` measures it; README, Quality)")
+        where = ("`python bench/melody_report.py` measures it per epoch; README, Melody" if ckpt.kind == "melody"
+                 else "`python -m genlab quality` measures it; README, Quality")
+        st.caption(f"Quality: {summary} ({where})")
     copy_rate_section(ckpt, strong_classifier())
     st.markdown("**Configuration**")
     st.table({k: [config_value_text(v)] for k, v in info["config"].items()})
@@ -57,7 +59,8 @@ with left:
         st.json(info["metrics"], expanded=True)
 with right:
     if ckpt.history.get("losses"):
-        st.plotly_chart(loss_history_figure(ckpt.history), width="stretch")
+        right = ("pitch_accuracy",) if ckpt.kind == "melody" else ("accuracy",) if ckpt.kind == "classifier" else ()
+        st.plotly_chart(loss_history_figure(ckpt.history, right=right), width="stretch")
     if ckpt.kind != "classifier":
         st.session_state.setdefault("models.seed", 0)
         seed = st.number_input("Sample seed", 0, 2**31 - 1, key="models.seed",

@@ -313,3 +313,16 @@ def test_the_keyboard_temperature_and_link_shape_the_melody(melody_folder):
     assert bad.slider(key="melody.length_n").value == 64
     bad.text_input(key="melody.notes").set_value("G4:1 X").run()
     assert "refused" in bad.error[0].value
+
+
+def test_home_and_model_card_show_the_melody_model(melody_folder):
+    at = open_app("pages/home.py")
+    assert any("Melody LSTM with attention" in m.value for m in at.markdown)
+    assert any("bigram" in c.value for c in at.caption)
+    card = open_app("pages/models.py", model=MELODY.name)
+    captions = " ".join(c.value for c in card.caption)
+    assert "windows of notes seen" in captions and "each window in one of 7 keys" in captions
+    assert "melody_report.py" in captions and "genlab quality" not in captions
+    assert _chart(card, "models.melody")["data"]                  # a melody after a held-out opening
+    assert not card.get("download_button")                        # no sample PNG for a melody
+
