@@ -5,6 +5,7 @@ import streamlit as st
 
 from genlab.checkpoints import CheckpointError
 from genlab.music import melody
+from genlab.music.melody import pitch_label, share_text
 from genlab.music.plots import attention_heatmap, melody_roll_figure, probability_heatmap
 from genlab.ui.links import (link_choice, link_messages, link_number, model_mismatch, page_title, read_link,
                              show_link_messages, write_link)
@@ -23,6 +24,7 @@ st.write("The book's melody model reads a tune as tokens, a pitch and a duration
 
 ss = st.session_state
 STEP_SECONDS = 0.6       # "Play the steps": one more note this often
+CHART_CONFIG = {"displayModeBar": False}   # the small charts' toolbar would cover their top rows
 link = read_link("melody", ("model", "chorale", "notes", "t", "n", "seed", "tempo"))
 wanted = link.pop("model", None)
 row = model_picker("melody.file", kinds=("melody",), label="Melody model", preferred=wanted,
@@ -80,6 +82,17 @@ with controls:
                       "in any key.")
     st.text_input("Seed notes (pitch:duration in quarter notes)", key="melody.notes",
                   help="For example G4:1 G4:2 D5:1 B4:1.5 A4:0.5; 'rest:1' is a rest. Flats as B-4 or Bb4.")
+    about_seed = st.container()    # always there, so the keyboard's expander below keeps its place (and stays open)
+    try:
+        seed_notes, refused = melody.parse_notes(ss["melody.notes"], model), None
+    except melody.MelodyError as err:
+        seed_notes, refused = None, str(err)
+        about_seed.error(f"The seed notes were refused: {refused}")
+    if seed_notes is not None:
+        if not seed_notes:
+            about_seed.caption("No seed notes: the model starts a tune of its own from nothing.")
+        elif seed_notes != melody.chorale_opening(int(ss["melody.chorale"])):
+            about_seed.caption("Your own seed (not the opening of the chorale named above).")
     with st.expander("Keyboard: add notes by clicking", expanded=False):
         keyboard()
     ss.setdefault("melody.temperature", 1.0)
@@ -94,10 +107,9 @@ with controls:
                            help="The same seed, seed notes and temperature always give the same melody.")
     tempo = st.slider("Tempo (quarter notes per minute)", 40, 160, step=4, key="melody.tempo")
 
-try:
-    seed_notes = melody.parse_notes(ss["melody.notes"], model)
-except melody.MelodyError as err:
-    controls.error(f"The seed notes were refused: {err}")
+if seed_notes is None:
+    output.warning(f"No melody: the seed notes were refused ({refused}). Correct them on the left, pick a "
+                   "chorale, or clear them to let the model start on its own.")
     st.stop()
 seed_text = melody.format_notes(seed_notes)
 from_chorale = seed_notes == melody.chorale_opening(int(ss["melody.chorale"]))
@@ -108,11 +120,12 @@ result = generated(row["path"], seed_text, n_notes, float(temperature), int(seed
 notes = tuple(result.notes)
 
 with output:
-    st.plotly_chart(melody_roll_figure(result.notes, result.n_seed), width="stretch", key="melody.roll")
+    st.plotly_chart(melody_roll_figure(result.notes, result.n_seed), width="stretch", key="melody.roll",
+                    config=CHART_CONFIG)
     st.audio(melody_audio(notes, tempo), format="audio/wav")
     measures = melody.melody_measures(result)
     st.caption(f"{result.n_seed} seed notes (grey), then {len(notes) - result.n_seed} generated (red): "
-               + " ".join(p for p, _ in result.notes[result.n_seed:result.n_seed + 16])
+               + " ".join(pitch_label(p) for p, _ in result.notes[result.n_seed:result.n_seed + 16])
                + (" ..." if n_notes > 16 else ""))
     st.caption(f"Tame or wild: the model gave the pitches it drew {measures['mean_probability']:.0%} on average; "
                f"{measures['distinct_pitches']} different pitches, the largest leap {measures['largest_leap']} "
@@ -123,8 +136,9 @@ with output:
         if real.notes:
             with st.expander(f"What Bach's tune does next: the model named {real.named} of its next "
                              f"{len(real.notes)} pitches", expanded=False):
-                st.plotly_chart(melody_roll_figure(seed_notes + real.notes, len(seed_notes)), width="stretch",
-                                key="melody.real_roll")
+                st.plotly_chart(melody_roll_figure(seed_notes + real.notes, len(seed_notes),
+                                                   names=("opening", "Bach's notes")), width="stretch",
+                                key="melody.real_roll", config=CHART_CONFIG)
                 st.audio(melody_audio(tuple(seed_notes + real.notes), tempo), format="audio/wav")
                 st.caption(f"{names[chorale]}'s soprano after the same opening. Given the real notes before each "
                            f"one, the model's likeliest next pitch was the real one {real.named} times out of "
@@ -151,35 +165,40 @@ def step_by_step() -> None:
     """The two heatmaps, revealed up to the step the slider names, and what the model did at that step;
     while playing, the fragment moves the slider on one note every STEP_SECONDS."""
     n = len(result.probabilities)
+    shown, before = ss.get("melody.step_shown", n), ss.get("melody.step_n", n)
+    if n != before:                               # a new length: every step stays every step, else the same step
+        ss["melody.step"] = n if shown >= before else min(shown, n)
+    elif "melody.step" not in ss:
+        ss["melody.step"] = min(shown, n)
     if ss.get("melody.playing"):
-        ss["melody.step"] = min(n, int(ss.get("melody.step", 0)) + 1)
+        ss["melody.step"] = min(n, int(ss["melody.step"]) + 1)
         if ss["melody.step"] >= n:
             ss["melody.playing"] = False
+            ss["melody.step_shown"], ss["melody.step_n"] = n, n
             st.rerun(scope="app")                 # the page again, without the timer
-    if ss.get("melody.step", n) == ss.get("melody.step_n", n) or ss["melody.step"] > n:
-        ss["melody.step"] = n                     # showing every step: still so for a new length
     ss["melody.step_n"] = n
     step = st.slider("Watch it write: show the first k generated notes", 1, n, key="melody.step")
+    ss["melody.step_shown"] = step
     i = step - 1
     chosen = [p for p, _ in result.notes[result.n_seed:]]
     probabilities = result.probabilities[i]
     top = probabilities.argsort()[::-1][:5]
     attended = result.attention[i].argsort()[::-1][:3]
-    looked = ", ".join(("the start" if j == 0 else f"note {j} ({result.notes[j - 1][0]})")
-                       + f" {result.attention[i, j]:.0%}" for j in attended)
-    st.markdown(f"**Note {result.n_seed + step}**: it drew **{chosen[i]}** "
-                f"(p = {probabilities[result.pitches.index(chosen[i])]:.0%}). Its top five: "
-                + ", ".join(f"{result.pitches[k]} {probabilities[k]:.0%}" for k in top)
+    looked = ", ".join(("the start" if j == 0 else f"note {j} ({pitch_label(result.notes[j - 1][0])})")
+                       + f" {share_text(result.attention[i, j])}" for j in attended)
+    st.markdown(f"**Note {result.n_seed + step}**: it drew **{pitch_label(chosen[i])}** "
+                f"(p = {share_text(probabilities[result.pitches.index(chosen[i])])}). Its top five: "
+                + ", ".join(f"{pitch_label(result.pitches[k])} {share_text(probabilities[k])}" for k in top)
                 + f". It looked most at {looked}.")
     left, right = st.columns(2)
     with left:
         st.markdown("**Next-pitch probability** at each step (the drawn pitch outlined)")
         st.plotly_chart(probability_heatmap(result.probabilities, result.pitches, chosen, result.n_seed, upto=step),
-                        width="stretch", key="melody.probabilities")
+                        width="stretch", key="melody.probabilities", config=CHART_CONFIG)
     with right:
         st.markdown("**Attention**: which earlier notes each prediction weighed (each row sums to 1)")
         st.plotly_chart(attention_heatmap(result.attention, result.notes, result.n_seed, upto=step),
-                        width="stretch", key="melody.attention")
+                        width="stretch", key="melody.attention", config=CHART_CONFIG)
 
 
 title, button = st.columns([5, 2], vertical_alignment="bottom")

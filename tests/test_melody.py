@@ -276,6 +276,16 @@ def test_the_page_writes_on_from_a_held_out_opening_with_both_heatmaps(melody_fo
     at.slider(key="melody.step").set_value(3).run()
     z = _array(_chart(at, "melody.probabilities")["data"][0]["z"])
     assert not np.isnan(z[:, :3]).all() and np.isnan(z[:, 3:]).all()
+    # the step stays where it was when the length changes; "every step" stays every step
+    at.slider(key="melody.length_n").set_value(40).run()
+    assert at.slider(key="melody.step").value == 3
+    at.slider(key="melody.step").set_value(40).run()
+    at.slider(key="melody.length_n").set_value(24).run()
+    assert at.slider(key="melody.step").value == 24
+    at.slider(key="melody.length_n").set_value(32).run()
+    assert at.slider(key="melody.step").value == 32
+    # Bach's notes are named as his in the continuation's legend
+    assert {t["name"] for t in _chart(at, "melody.real_roll")["data"]} == {"opening", "Bach's notes"}
     # "Play the steps" starts from note 1 when at the end, and each timer tick reveals one more
     at.slider(key="melody.step").set_value(32).run()
     at.button(key="melody.play").click().run()
@@ -313,6 +323,8 @@ def test_the_keyboard_temperature_and_link_shape_the_melody(melody_folder):
     assert bad.slider(key="melody.length_n").value == 64
     bad.text_input(key="melody.notes").set_value("G4:1 X").run()
     assert "refused" in bad.error[0].value
+    assert any("No melody: the seed notes were refused" in w.value for w in bad.warning)   # where the melody was
+    assert not bad.get("plotly_chart")
 
 
 def test_home_and_model_card_show_the_melody_model(melody_folder):

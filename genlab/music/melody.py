@@ -62,6 +62,20 @@ def parse_notes(text: str, model) -> list[tuple[str, str]]:
     return notes
 
 
+def pitch_label(token: str) -> str:
+    """A pitch token as a reader writes it: "B-4" -> "B♭4", "F#4" -> "F♯4", "E--5" -> "E♭♭5" (music21's tokens
+    use "-" for a flat; the model keeps enharmonic spellings apart, so D♯4 and E♭4 are two tokens)."""
+    return token.replace("-", "♭").replace("#", "♯")
+
+
+def share_text(p: float) -> str:
+    """A probability for a caption: whole percent, finer below 1% (a drawn note is never shown as 0%)."""
+    p = float(p)
+    if p >= 0.01 or p == 0:
+        return f"{p:.0%}"
+    return f"{p:.1%}" if p >= 0.001 else "<0.1%"
+
+
 def format_notes(notes: list[tuple[str, str]]) -> str:
     """The inverse of parse_notes: "G4:1 A4:0.5"."""
     return " ".join(f"{p}:{d}" for p, d in notes)

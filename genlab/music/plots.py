@@ -68,25 +68,28 @@ SEED_COLOR, GENERATED_COLOR, STEP_COLOR = "#9a9a9a", "#d62728", "#1f3fbf"
 
 
 def _note_label(index: int, pitch: str) -> str:
-    return f"{index + 1}: {pitch}"
+    from .melody import pitch_label
+
+    return f"{index + 1} {pitch_label(pitch)}"
 
 
-def melody_roll_figure(notes: list[tuple[str, str]], n_seed: int, upto: int | None = None, height: int = 260
-                       ) -> go.Figure:
-    """A melody as a piano roll: the seed notes grey, the generated ones red (up to note `upto`), x in beats."""
+def melody_roll_figure(notes: list[tuple[str, str]], n_seed: int, upto: int | None = None, height: int = 260,
+                       names: tuple[str, str] = ("seed", "generated")) -> go.Figure:
+    """A melody as a piano roll: the first `n_seed` notes grey, the rest red (up to note `upto`), x in beats;
+    `names`: the legend's words for the two parts."""
     from ..data.melodies import duration_value
-    from .melody import midi_number
+    from .melody import midi_number, pitch_label
 
     fig = go.Figure()
-    groups = {"seed": ([], [], [], SEED_COLOR), "generated": ([], [], [], GENERATED_COLOR)}
+    groups = {names[0]: ([], [], [], SEED_COLOR), names[1]: ([], [], [], GENERATED_COLOR)}
     position, numbers = 0.0, []
     for i, (pitch, duration) in enumerate(notes[:upto]):
         length, number = duration_value(duration), midi_number(pitch)
         if number is not None:
-            xs, ys, texts, _ = groups["seed" if i < n_seed else "generated"]
+            xs, ys, texts, _ = groups[names[0] if i < n_seed else names[1]]
             xs += [position, position + length * 0.93, None]
             ys += [number, number, None]
-            texts += [f"note {i + 1}: {pitch}, {duration} beat{'s' if duration != '1' else ''}"] * 2 + [None]
+            texts += [f"note {i + 1}: {pitch_label(pitch)}, {duration} beat{'s' if duration != '1' else ''}"] * 2 + [None]
             numbers.append(number)
         position += length
     for name, (xs, ys, texts, color) in groups.items():
@@ -119,17 +122,20 @@ def probability_heatmap(probabilities: np.ndarray, pitches: list[str], chosen: l
     order = sorted(shown, key=lambda i: (midi_number(pitches[i]) is None, midi_number(pitches[i]) or 0, pitches[i]))
     z = probabilities[:, order].T.astype(float).copy()
     z[:, upto:] = np.nan
+    from .melody import pitch_label
+
     steps = [n_seed + s + 1 for s in range(n)]
-    labels = [pitches[i] for i in order]
-    fig = go.Figure(go.Heatmap(z=z, x=steps, y=labels, colorscale="Viridis", zmin=0, zmax=1,
+    labels = [pitch_label(pitches[i]) for i in order]
+    fig = go.Figure(go.Heatmap(z=z, x=steps, y=labels, colorscale="Viridis", zmin=0, zmax=1, hoverongaps=False,
                                colorbar=dict(title="p", thickness=12),
                                hovertemplate="note %{x}: %{y} with probability %{z:.1%}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=steps[:upto], y=chosen[:upto], mode="markers", name="drawn",
+    fig.add_trace(go.Scatter(x=steps[:upto], y=[pitch_label(c) for c in chosen[:upto]], mode="markers", name="drawn",
                              marker=dict(symbol="square-open", size=11, color="white", line=dict(width=2)),
                              hovertemplate="note %{x}: drew %{y}<extra></extra>"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), showlegend=False,
                       xaxis=dict(title="note of the melody (generated)", dtick=4 if n > 16 else 1),
-                      yaxis=dict(title="next pitch", type="category", categoryorder="array", categoryarray=labels))
+                      yaxis=dict(title="next pitch", type="category", categoryorder="array", categoryarray=labels,
+                                 dtick=1, tickfont=dict(size=10)))
     return fig
 
 
@@ -144,9 +150,9 @@ def attention_heatmap(attention: np.ndarray, notes: list[tuple[str, str]], n_see
     z[upto:] = np.nan
     columns = ["start"] + [_note_label(j, p) for j, (p, _) in enumerate(notes[:attention.shape[1] - 1])]
     rows = [_note_label(n_seed + i, notes[n_seed + i][0]) for i in range(n)]
-    fig = go.Figure(go.Heatmap(z=z, x=columns, y=rows, colorscale="Reds", zmin=0, zmax=1,
+    fig = go.Figure(go.Heatmap(z=z, x=columns, y=rows, colorscale="Reds", zmin=0, zmax=1, hoverongaps=False,
                                colorbar=dict(title="weight", thickness=12),
-                               hovertemplate="predicting %{y}: %{z:.1%} on %{x}<extra></extra>"))
+                               hovertemplate="note %{y} put %{z:.1%} of its attention on %{x}<extra></extra>"))
     if n_seed:
         fig.add_vline(x=n_seed + 0.5, line=dict(color=STEP_COLOR, width=1, dash="dot"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="#eeeeee",   # grey: outside the window

@@ -64,11 +64,11 @@ def keyboard() -> None:
     st.pills("Length of the next note (quarter notes)", LENGTHS, key="melody.length",
              format_func=lambda v: LENGTH_NAMES[v])
     st.pills("Click a key to add it", KEYS, key="melody.key", on_change=_press,
-             format_func=lambda k: k.replace("-", "♭").replace("#", "♯"),
+             format_func=melody.pitch_label,
              help="Pitch names with their octave: C4 is middle C. ♭ is written '-' in the seed text, as music21 does.")
     left, right = st.columns(2)
-    left.button("Remove the last note", key="melody.undo", on_click=_undo, width="stretch")
-    right.button("Clear the seed", key="melody.clear", on_click=_clear, width="stretch")
+    left.button("Undo", key="melody.undo", on_click=_undo, width="stretch", help="Remove the last note of the seed")
+    right.button("Clear", key="melody.clear", on_click=_clear, width="stretch", help="Empty the seed")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -18,11 +18,14 @@ def test_generate_from_an_opening_see_both_heatmaps_then_play_your_own_seed(page
     # a seed of your own from the keyboard: a new melody and a link that carries it
     before = main.locator("audio").first.get_attribute("src")
     main.get_by_text("Keyboard: add notes by clicking").click()
-    main.get_by_role("button", name="Clear the seed").click()
+    keys = main.get_by_test_id("stButtonGroup").nth(1)
+    expect(keys.get_by_role("radio", name="G4", exact=True)).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(500)                                # the expander has finished opening
+    main.get_by_role("button", name="Clear", exact=True).click()
     field = main.get_by_test_id("stTextInputField")
     expect(field).to_have_value("", timeout=30_000)
     for key in ("G4", "B4", "D5"):
-        main.get_by_test_id("stButtonGroup").nth(1).get_by_role("radio", name=key, exact=True).click()
+        keys.get_by_role("radio", name=key, exact=True).click()
         page.wait_for_timeout(300)
     expect(field).to_have_value("G4:1 B4:1 D5:1", timeout=30_000)
     expect(main.locator("audio").first).not_to_have_attribute("src", before, timeout=60_000)
