@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from genlab.checkpoints import CheckpointError
+from genlab.data.melodies import load_melodies
 from genlab.music import melody
 from genlab.music.melody import pitch_label, share_text
 from genlab.music.plots import attention_heatmap, melody_roll_figure, probability_heatmap
@@ -41,7 +42,7 @@ except CheckpointError as err:
     st.stop()
 
 names = chorale_names()
-corpus_names = [n.split(" ")[0] for n in names]
+corpus_names = [str(n) for n in load_melodies().names]
 picked = link_choice("melody", link.pop("chorale", None), {n: i for i, n in enumerate(corpus_names)}, "chorale")
 if picked is not None:
     ss["melody.chorale"] = picked
@@ -82,6 +83,7 @@ with controls:
                       "in any key.")
     st.text_input("Seed notes (pitch:duration in quarter notes)", key="melody.notes",
                   help="For example G4:1 G4:2 D5:1 B4:1.5 A4:0.5; 'rest:1' is a rest. Flats as B-4 or Bb4.")
+    opening = melody.chorale_opening(int(ss["melody.chorale"]))   # the picked chorale's (its widget is drawn)
     about_seed = st.container()    # always there, so the keyboard's expander below keeps its place (and stays open)
     try:
         seed_notes, refused = melody.parse_notes(ss["melody.notes"], model), None
@@ -91,7 +93,7 @@ with controls:
     if seed_notes is not None:
         if not seed_notes:
             about_seed.caption("No seed notes: the model starts a tune of its own from nothing.")
-        elif seed_notes != melody.chorale_opening(int(ss["melody.chorale"])):
+        elif seed_notes != opening:
             about_seed.caption("Your own seed (not the opening of the chorale named above).")
     with st.expander("Keyboard: add notes by clicking", expanded=False):
         keyboard()
@@ -112,7 +114,7 @@ if seed_notes is None:
                    "chorale, or clear them to let the model start on its own.")
     st.stop()
 seed_text = melody.format_notes(seed_notes)
-from_chorale = seed_notes == melody.chorale_opening(int(ss["melody.chorale"]))
+from_chorale = seed_notes == opening
 write_link({"model": row["file"], "chorale": corpus_names[int(ss["melody.chorale"])] if from_chorale else None,
             "notes": seed_text, "t": f"{temperature:g}", "n": n_notes, "seed": seed,
             "tempo": tempo})

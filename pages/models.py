@@ -66,11 +66,11 @@ with right:
         seed = st.number_input("Sample seed", 0, 2**31 - 1, key="models.seed",
                                help="The same seed always gives the same samples.")
         if ckpt.kind == "melody":   # a melody from a held-out chorale's opening (Melody page: listen, watch)
-            from genlab.music.melody import chorale_opening, generate
+            from genlab.music.melody import chorale_opening, format_notes
             from genlab.music.plots import melody_roll_figure
-            from genlab.ui.melody import default_chorale
+            from genlab.ui.melody import default_chorale, generated
 
-            tune = generate(ckpt.model, chorale_opening(default_chorale()), 32, 1.0, int(seed))
+            tune = generated(row["path"], format_notes(chorale_opening(default_chorale())), 32, 1.0, int(seed))
             st.plotly_chart(melody_roll_figure(tune.notes, tune.n_seed), width="stretch", key="models.melody")
             st.caption("32 notes after a held-out chorale's opening (grey), temperature 1; the Melody page plays "
                        "them and shows the model's probabilities and attention.")

@@ -157,12 +157,6 @@ class MelodySet:
         return np.concatenate(out).astype(np.int64)
 
 
-def chorale_names() -> list[str]:
-    from .chorales import chorale_names as names
-
-    return names()
-
-
 def opening(tokens: list[tuple[str, str]], notes: int = OPENING_NOTES) -> tuple[int, ...]:
     """The intervals in semitones between the first `notes` notes of a line (rests skipped; a chord's
     first note): the same tune in any key has the same opening."""
@@ -198,6 +192,8 @@ def parse_melodies(limit: int | None = None, progress: bool = False) -> MelodySe
     """Parse the chorales of music21's corpus (all by default) into a MelodySet."""
     from music21 import corpus
 
+    from .chorales import chorale_names
+
     names = chorale_names()[:limit]
     lines, index, pickups = [], [], []
     for i, name in enumerate(names):
@@ -219,6 +215,16 @@ def parse_melodies(limit: int | None = None, progress: bool = False) -> MelodySe
 def save_melodies(melodies: MelodySet, path: str | os.PathLike = CACHE) -> Path:
     """Write the set as a compressed .npz (no pickled objects), atomically."""
     return save_arrays(path, melodies)
+
+
+def check_vocabulary(config, path: str | os.PathLike = CACHE) -> None:
+    """Raise ValueError unless a melody model's config (its `pitches` and `durations`) has the cache's
+    vocabulary: the token ids of the cache mean the same to the model."""
+    melodies = load_melodies(path)
+    if list(config.pitches) != [str(p) for p in melodies.pitches] or \
+            list(config.durations) != [str(d) for d in melodies.durations]:
+        raise ValueError("this melody model's vocabulary is not the melody cache's (rebuilt since?); "
+                         "it can only be trained and scored on the data it was made for")
 
 
 @lru_cache(maxsize=4)

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..data.melodies import (REST_TOKEN, SEQ_LEN, START, START_DURATION, duration_value, load_melodies)
+from ..data.melodies import (REST_TOKEN, SEQ_LEN, START, START_DURATION, check_vocabulary, duration_value,
+                              load_melodies)
 from .roll import Note
 
 MAX_NOTES = 128            # notes generated at once (the page's slider stops at 64)
@@ -108,17 +109,10 @@ def _pitch_spelling(word: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------- evaluation
-def held_out_windows(max_shift: int = 0) -> torch.Tensor:
+def held_out_windows() -> torch.Tensor:
     """int64 (windows, SEQ_LEN + 1, 2): every window of the held-out tunes in their own keys."""
     melodies = load_melodies()
     return torch.from_numpy(melodies.windows(melodies.held_out(), 0)[:, 0])
-
-
-def _check_vocabulary(model) -> None:
-    melodies = load_melodies()
-    if list(model.config.pitches) != [str(p) for p in melodies.pitches] or \
-            list(model.config.durations) != [str(d) for d in melodies.durations]:
-        raise MelodyError("this melody model's vocabulary is not the melody cache's; evaluate it on its own data")
 
 
 @torch.no_grad()
@@ -126,7 +120,7 @@ def evaluate(model, windows: torch.Tensor | None = None, batch: int = 1024) -> d
     """Next-pitch accuracy and perplexity, and next-duration accuracy, of `model` on `windows` (default: the
     held-out tunes)."""
     if windows is None:
-        _check_vocabulary(model)
+        check_vocabulary(model.config)
         windows = held_out_windows()
     correct = duration_correct = 0
     nll = 0.0
@@ -330,7 +324,7 @@ def real_continuation(model, index: int, n_seed: int, n_notes: int) -> Continuat
     """Chorale `index`'s real notes after its first `n_seed`, and how well the model predicts each of them from
     the real notes before it (teacher forcing: the book's next-note task on this one line)."""
     melodies = load_melodies()
-    _check_vocabulary(model)
+    check_vocabulary(model.config)
     pitch_ids, duration_ids = (torch.from_numpy(a.astype(np.int64)) for a in melodies.line(index))
     first = SEQ_LEN + n_seed                               # token index of the first note after the seed
     last = min(len(pitch_ids), first + n_notes)

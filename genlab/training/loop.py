@@ -240,10 +240,8 @@ def _melody_step(nets: dict, optimizers: dict, x: torch.Tensor, y, cfg: TrainCon
     keys, drawn at random (x: int (N, keys, SEQ_LEN + 1, 2) pitch and duration ids)."""
     key = torch.randint(0, x.shape[1], (x.shape[0],), device=x.device)
     window = x[torch.arange(x.shape[0], device=x.device), key]          # (N, SEQ_LEN + 1, 2)
-    net = nets["model"]
-    net = getattr(net, "module", net)                                   # DDP: the model's own method
-    with _autocast(cfg, x.device):
-        pitch_logits, duration_logits = net.forward_every_step(window[:, :-1, 0], window[:, :-1, 1])
+    with _autocast(cfg, x.device):   # (melody trains in one process: nets["model"] is the model itself)
+        pitch_logits, duration_logits = nets["model"].forward_every_step(window[:, :-1, 0], window[:, :-1, 1])
     target_p, target_d = window[:, 1:, 0], window[:, 1:, 1]
     loss_p = F.cross_entropy(pitch_logits.float().flatten(0, 1), target_p.flatten(), ignore_index=0)
     loss_d = F.cross_entropy(duration_logits.float().flatten(0, 1), target_d.flatten(), ignore_index=0)
@@ -307,11 +305,10 @@ def _training_data(cfg: TrainConfig, model: nn.Module) -> tuple[torch.Tensor, to
         inputs = fill_rests(training_phrases(model.config.n_bars, same_key=model.config.same_key))
         labels = torch.zeros(len(inputs), dtype=torch.long)
     elif cfg.kind == "melody":   # every window of the training tunes, in each key -k..k (held-out tunes never)
-        from ..data.melodies import load_melodies
+        from ..data.melodies import check_vocabulary, load_melodies
 
+        check_vocabulary(model.config)
         melodies = load_melodies()
-        if list(model.config.pitches) != [str(p) for p in melodies.pitches]:
-            raise ValueError("the model's pitch vocabulary is not the melody cache's (rebuilt since?)")
         inputs = torch.from_numpy(melodies.windows(~melodies.held_out(), cfg.transpose))
         labels = torch.zeros(len(inputs), dtype=torch.long)
     else:
