@@ -28,6 +28,7 @@ import math
 import os
 import threading
 import time
+from collections import deque
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, ThreadPoolExecutor
 
 from starlette.requests import Request
@@ -38,7 +39,8 @@ POINT_PATH = "/genlab/api/point"
 KINDS = ("gan", "vae", "ae", "cgan")
 MAX_BUSY = 256                # answers computing or waiting at once; more are refused (503): a pad keeps one
                               # request in flight, so this is room for 256 visitors dragging at the same moment
-MAX_COMPUTING = 2             # with GENLAB_POINT_PROCESSES=0: answers computing at once on the server's threads
+MAX_COMPUTING = 2             # with GENLAB_POINT_PROCESSES=0: batches computing at once on the server's threads
+MAX_BATCH = 8                 # requests for one model answered in one forward pass
 COORDINATE_LIMIT = 1e3
 GZIP_LEVEL = 1   # an answer is ~28 KB, mostly base64 PNG: level 1 takes it to ~15 KB in ~0.3 ms, where the
                  # server's own gzip (level 9) costs ~1.5 ms of CPU for a few hundred bytes less
@@ -100,13 +102,8 @@ def _point(text: str, d: int) -> list[float]:
     return values
 
 
-def point_answer(params: dict) -> dict:
-    """The answer for one request's query parameters (raises BadRequest with the client's message)."""
-    from .generate import GenerateError
-    from .latent.point import explore_point
-    from .ui.explorer import (activations_html, class_html, class_names_of, default_layer, image_html,
-                              strong_classifier)
-
+def _request(params: dict) -> tuple:
+    """One request's (model, z, label, layer text), each checked (raises BadRequest with the client's message)."""
     row = _model_row(str(params.get("model", "")))
     model = _load(row["path"]).model
     z = _point(str(params.get("z", "")), model.latent_dim)
@@ -116,17 +113,61 @@ def point_answer(params: dict) -> dict:
         if not text.isdigit() or int(text) >= model.n_classes:
             raise BadRequest(f"label must be a class 0..{model.n_classes - 1} for a conditional GAN")
         label = int(text)
-    classifier = strong_classifier(_rows(), _load)
-    try:
-        view = explore_point(model, z, classifier.model if classifier else None, label=label)
-    except GenerateError as err:
-        raise BadRequest(str(err)) from None
-    layer = str(params.get("layer", "")) or default_layer(view)
+    return model, z, label, str(params.get("layer", ""))
+
+
+def _answer(view, layer: str, names) -> dict:
+    from .ui.explorer import activations_html, class_html, default_layer, image_html
+
+    layer = layer or default_layer(view)
     if layer not in view.activations:
         raise BadRequest(f"this model has no layer {layer[:60]!r}")
-    names = class_names_of(classifier)
     return {"z": view.z, "layer": layer, "image": image_html(view), "class": class_html(view, names),
             "layers": activations_html(view, layer)}
+
+
+def point_answers(requests: list[dict]) -> list:
+    """The answers for several requests' query parameters: each an answer dict, or the BadRequest that
+    refuses it. Requests for the same model are computed as one batch (`explore_points`)."""
+    from .generate import GenerateError
+    from .latent.point import explore_points
+    from .ui.explorer import class_names_of, strong_classifier
+
+    results: list = [None] * len(requests)
+    groups: dict = {}
+    for i, params in enumerate(requests):
+        try:
+            model, z, label, layer = _request(params)
+        except BadRequest as err:
+            results[i] = err
+            continue
+        groups.setdefault(id(model), (model, []))[1].append((i, z, label, layer))
+    if not groups:
+        return results
+    classifier = strong_classifier(_rows(), _load)
+    judge = classifier.model if classifier else None
+    names = class_names_of(classifier)
+    for model, members in groups.values():
+        try:
+            views = explore_points(model, [z for _, z, _, _ in members], judge, [label for _, _, label, _ in members])
+        except GenerateError as err:
+            for i, *_ in members:
+                results[i] = BadRequest(str(err))
+            continue
+        for (i, _, _, layer), view in zip(members, views):
+            try:
+                results[i] = _answer(view, layer, names)
+            except BadRequest as err:
+                results[i] = err
+    return results
+
+
+def point_answer(params: dict) -> dict:
+    """The answer for one request's query parameters (raises BadRequest with the client's message)."""
+    result = point_answers([params])[0]
+    if isinstance(result, BadRequest):
+        raise result
+    return result
 
 
 def single_threaded_torch() -> None:
@@ -176,11 +217,26 @@ def _process_init() -> None:
         threading.Thread(target=follow_the_server, daemon=True, name="genlab-follow-server").start()
 
 
+def answer_bodies(requests: list[tuple[dict, bool]]) -> list[tuple[int, bytes]]:
+    """The response (status, body) for each (query parameters, gzipped) of a batch: `point_answers` as
+    compact JSON, gzipped at GZIP_LEVEL where asked (done where the answers are computed, so a worker
+    process hands the server finished bytes); a refused request gets 400 and {"error": message}."""
+    out = []
+    for (_, gzipped), result in zip(requests, point_answers([params for params, _ in requests])):
+        if isinstance(result, BadRequest):
+            out.append((400, json.dumps({"error": str(result)}).encode()))
+            continue
+        body = json.dumps(result, separators=(",", ":")).encode()
+        out.append((200, gzip.compress(body, GZIP_LEVEL, mtime=0) if gzipped else body))
+    return out
+
+
 def answer_body(params: dict, gzipped: bool) -> bytes:
-    """The response body for one request: `point_answer` as compact JSON, gzipped at GZIP_LEVEL if asked
-    (done where the answer is computed, so a worker process hands the server finished bytes)."""
-    body = json.dumps(point_answer(params), separators=(",", ":")).encode()
-    return gzip.compress(body, GZIP_LEVEL, mtime=0) if gzipped else body
+    """One request's answer body (raises BadRequest)."""
+    status, body = answer_bodies([(params, gzipped)])[0]
+    if status != 200:
+        raise BadRequest(json.loads(body)["error"])
+    return body
 
 
 def _warm() -> int:
@@ -191,9 +247,21 @@ def _warm() -> int:
     return os.getpid()
 
 
+class _Waiting:
+    """A request waiting for its turn: its query, whether it takes gzip, and the future its endpoint awaits."""
+    __slots__ = ("key", "params", "gzipped", "future")
+
+    def __init__(self, params: dict, gzipped: bool, future: asyncio.Future):
+        self.key, self.params, self.gzipped, self.future = str(params.get("model", ""))[:200], params, gzipped, future
+
+
 class _Gate:
-    """At most MAX_BUSY requests in the endpoint; the answers computed by `point_processes()` worker
-    processes (or, with 0, MAX_COMPUTING torch-single-threaded threads of the server).
+    """At most MAX_BUSY requests in the endpoint; their answers computed in batches by `point_processes()`
+    worker processes (or, with 0, MAX_COMPUTING torch-single-threaded threads of the server).
+
+    Batches: the requests that wait while the workers are busy are answered together, up to MAX_BATCH of
+    one model in one forward pass (`point_answers`). A lone request is a batch of one and waits for
+    nothing; under load the batches grow, and each answer costs less (20 sessions dragging: see README).
 
     Why processes: the route's work is Python and small torch calls, and in one process they queue for the
     interpreter lock, so one process uses about one core for them. Workers compute side by side, each on
@@ -204,9 +272,13 @@ class _Gate:
     machine with cores to spare (replicas, scripts/serve.sh, are the other way to use them)."""
 
     def __init__(self):
-        self.busy = 0
+        self.busy = 0                # requests in the endpoint (waiting or computing)
+        self.running = 0             # batches computing
+        self.waiting: deque[_Waiting] = deque()
+        self.batches: list[int] = []  # the sizes of the last batches (tests, the bench's curiosity)
         self.lock = threading.Lock()
         self.pool = None
+        self.workers = 0
 
     def executor(self):
         with self.lock:
@@ -221,6 +293,7 @@ class _Gate:
                 else:
                     self.pool = ThreadPoolExecutor(MAX_COMPUTING, thread_name_prefix="genlab-point",
                                                    initializer=single_threaded_torch)
+                self.workers = n or MAX_COMPUTING
             return self.pool
 
     def discard(self, pool) -> None:
@@ -229,6 +302,84 @@ class _Gate:
             if self.pool is pool:
                 self.pool = None
         pool.shutdown(wait=False, cancel_futures=True)
+
+    def enter(self) -> bool:
+        with self.lock:
+            if self.busy >= MAX_BUSY:
+                return False
+            self.busy += 1
+            return True
+
+    def leave(self) -> None:
+        with self.lock:
+            self.busy -= 1
+
+    async def answer(self, params: dict, gzipped: bool) -> tuple[int, bytes]:
+        """This request's (status, body), computed in a batch with the others waiting for the same model."""
+        loop = asyncio.get_running_loop()
+        waiting = _Waiting(params, gzipped, loop.create_future())
+        with self.lock:
+            self.waiting.append(waiting)
+        self._start_batches()
+        return await waiting.future
+
+    def _start_batches(self) -> None:
+        """Hand batches of waiting requests to free workers (called on arrival and when a batch ends)."""
+        pool = self.executor()
+        while True:
+            with self.lock:
+                while self.waiting and self.waiting[0].future.done():     # a client that went away
+                    self.waiting.popleft()
+                if self.running >= self.workers or not self.waiting:
+                    return
+                first = self.waiting.popleft()
+                batch = [first]
+                for other in list(self.waiting):
+                    if len(batch) >= MAX_BATCH:
+                        break
+                    if other.key == first.key and not other.future.done():
+                        batch.append(other)
+                        self.waiting.remove(other)
+                self.running += 1
+                self.batches = (self.batches + [len(batch)])[-1000:]
+            try:
+                done = pool.submit(answer_bodies, [(w.params, w.gzipped) for w in batch])
+            except (BrokenExecutor, RuntimeError):     # a broken or shut pool: refuse, go on with a new one
+                self._finish(pool, batch, None, BrokenExecutor("the pool had stopped"))
+                pool = self.executor()
+                continue
+            done.add_done_callback(lambda f, pool=pool, batch=batch: self._finished(pool, batch, f))
+
+    def _finished(self, pool, batch: list[_Waiting], done) -> None:
+        """A batch ended (in a worker's thread): hand each waiting endpoint its answer, on its own loop."""
+        err = BrokenExecutor("the batch was cancelled") if done.cancelled() else done.exception()
+        self._finish(pool, batch, None if err else done.result(), err)
+        self._start_batches()
+
+    def _finish(self, pool, batch: list[_Waiting], results, err) -> None:
+        with self.lock:
+            self.running -= 1
+        if isinstance(err, BrokenExecutor):
+            self.discard(pool)
+        for i, waiting in enumerate(batch):
+            if err is None:
+                _settle(waiting.future, result=results[i])
+            else:
+                _settle(waiting.future, error=err)
+
+
+def _settle(future: asyncio.Future, result=None, error=None) -> None:
+    """Set an endpoint's future from any thread (unless its client went away)."""
+    def settle():
+        if not future.done():
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+    try:
+        future.get_loop().call_soon_threadsafe(settle)
+    except RuntimeError:          # its event loop has closed: nobody waits for it
+        pass
 
 
 _gate = _Gate()
@@ -246,26 +397,21 @@ def start_workers() -> None:
 async def point_endpoint(request: Request) -> Response:
     params = dict(request.query_params)
     gzipped = "gzip" in request.headers.get("accept-encoding", "").lower()
-    with _gate.lock:
-        if _gate.busy >= MAX_BUSY:
-            return JSONResponse({"error": "the server is busy; the page catches up when you release the point"},
-                                status_code=503)
-        _gate.busy += 1
-    pool = _gate.executor()
+    if not _gate.enter():
+        return JSONResponse({"error": "the server is busy; the page catches up when you release the point"},
+                            status_code=503)
     try:
-        body = await asyncio.get_running_loop().run_in_executor(pool, answer_body, params, gzipped)
-    except BadRequest as err:
-        return JSONResponse({"error": str(err)}, status_code=400)
+        status, body = await _gate.answer(params, gzipped)
     except asyncio.CancelledError:
         raise
     except BrokenExecutor:
-        _gate.discard(pool)
         return JSONResponse({"error": "a drawing worker stopped; it restarts with the next move"}, status_code=503)
     except Exception as err:   # a broken checkpoint, say: the pad falls back to reruns, which show the message
         return JSONResponse({"error": f"{type(err).__name__}: {str(err)[:200]}"}, status_code=500)
     finally:
-        with _gate.lock:
-            _gate.busy -= 1
+        _gate.leave()
+    if status != 200:
+        return Response(body, status_code=status, media_type="application/json")
     headers = {"Cache-Control": "no-store"}
     if gzipped:   # a response that names its encoding passes Streamlit's gzip middleware untouched
         headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})

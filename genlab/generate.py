@@ -42,6 +42,15 @@ def label_tensor(model: nn.Module, label: int | None, n: int) -> torch.Tensor | 
     return torch.full((n,), label, dtype=torch.long, device=next(model.parameters()).device)
 
 
+def labels_tensor(model: nn.Module, labels: list) -> torch.Tensor | None:
+    """`label_tensor` for a batch with a label per row (each validated; all None unless conditional)."""
+    for label in set(labels):
+        label_tensor(model, label, 0)
+    if not model.conditional:
+        return None
+    return torch.tensor(labels, dtype=torch.long, device=next(model.parameters()).device)
+
+
 @torch.inference_mode()
 def generate_images(model: nn.Module, points, label: int | None = None) -> torch.Tensor:
     """Images (N, 1, 28, 28) in [-1, 1] for N latent points (and a label for a conditional GAN)."""

@@ -171,3 +171,77 @@ def test_the_workers_end_with_the_server_however_it_ends():
     for p in left:
         os.kill(p, 9)
     assert not left, "worker processes outlived the server"
+
+
+def test_points_explored_together_are_the_points_explored_alone():
+    import torch
+
+    from genlab.latent.point import explore_point, explore_points
+    from genlab.ui.loaders import load_model
+
+    judge = load_model("checkpoints/classifier_strong.safetensors").model
+    for name, labels in (("gan_2d", None), ("cgan_3d", [7, 0, 3])):
+        model = load_model(f"checkpoints/{name}.safetensors").model
+        points = [[0.1 * k - 0.2] * model.latent_dim for k in range(3)]
+        together = explore_points(model, points, judge, labels)
+        for k, view in enumerate(together):
+            alone = explore_point(model, points[k], judge, label=None if labels is None else labels[k])
+            assert view.z == alone.z and torch.allclose(view.image, alone.image, atol=1e-5)
+            assert view.probabilities == pytest.approx(alone.probabilities, abs=1e-5)
+            assert view.realness == pytest.approx(alone.realness, abs=1e-5)
+            assert view.layer_means == pytest.approx(alone.layer_means, abs=1e-5)
+            assert view.activations.keys() == alone.activations.keys()
+        if labels is not None:
+            assert [v.predicted for v in together] == labels
+
+
+def _queued_answers(monkeypatch, queries: list[str]) -> tuple[list, list]:
+    """Send `queries` at once to a gate with one worker whose first batch waits until the rest are queued:
+    returns their (status, JSON) and the sizes of the batches that answered them."""
+    import threading
+
+    monkeypatch.delenv("GENLAB_POINT_PROCESSES", raising=False)
+    monkeypatch.setattr(api, "MAX_COMPUTING", 1)
+    gate = api._Gate()
+    release = threading.Event()
+    real = api.answer_bodies
+
+    def held(requests):
+        if not release.is_set():
+            release.wait(10)
+        return real(requests)
+    monkeypatch.setattr(api, "answer_bodies", held)
+
+    async def main():
+        tasks = [asyncio.ensure_future(gate.answer(dict(pair.split("=", 1) for pair in q.split("&")), False))
+                 for q in queries]
+        while len(gate.waiting) < len(queries) - 1:
+            await asyncio.sleep(0.01)
+        release.set()
+        return await asyncio.gather(*tasks)
+    with ThreadPoolExecutor(1) as pool:
+        answers = pool.submit(asyncio.run, main()).result()
+    gate.pool.shutdown()
+    return [(status, json.loads(body)) for status, body in answers], gate.batches
+
+
+def test_moves_that_wait_together_are_answered_in_one_batch_each_its_own(monkeypatch):
+    points = [f"0.{k},-0.{k}" for k in range(7)]
+    answers, batches = _queued_answers(monkeypatch, [f"model=gan_2d.safetensors&z={p}" for p in points])
+    assert batches == [1, 6]                        # the first alone; the six that waited, together
+    for (status, answer), point in zip(answers, points):
+        assert status == 200 and answer["z"] == [float(v) for v in point.split(",")]
+    assert len({answer["image"] for _, answer in answers}) == len(points)
+
+
+def test_a_batch_keeps_models_apart_and_refuses_only_its_bad_requests(monkeypatch):
+    queries = ["model=gan_2d.safetensors&z=0,0", "model=gan_2d.safetensors&z=0.5,0.5",
+               "model=gan_2d.safetensors&z=0,abc", "model=cgan_3d.safetensors&z=0,0,0&label=4",
+               "model=gan_2d.safetensors&z=-0.5,0.5&layer=nope", "model=gan_2d.safetensors&z=-0.5,-0.5"]
+    queries += [f"model=gan_2d.safetensors&z=0.{k},0" for k in range(9)]
+    answers, batches = _queued_answers(monkeypatch, queries)
+    assert batches[0] == 1 and max(batches) == api.MAX_BATCH and sum(batches) == len(queries)
+    statuses = [status for status, _ in answers]
+    assert statuses[:6] == [200, 200, 400, 200, 400, 200] and set(statuses[6:]) == {200}
+    assert "not a number" in answers[2][1]["error"] and "no layer" in answers[4][1]["error"]
+    assert ">Image class: 4</h4>" in answers[3][1]["class"]

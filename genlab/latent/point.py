@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..generate import label_tensor, latent_tensor
+from ..generate import label_tensor, labels_tensor, latent_tensor
 from ..inspect import Ablation, ablate_rows, layer_activations, mean_activations, named_layers, replace_output
 
 
@@ -44,6 +44,46 @@ def generating_network(model: nn.Module) -> str:
     return "decoder" if hasattr(model, "decoder") else "generator"
 
 
+def _judged(model: nn.Module, classifier: nn.Module | None, images: torch.Tensor,
+            labels: torch.Tensor | None) -> tuple[list | None, list | None]:
+    """Each image's class probabilities (classifier) and the discriminator's sigmoid(logit) (GANs), per row."""
+    probabilities = realness = None
+    if classifier is not None:
+        probabilities = torch.softmax(classifier(images.to(next(classifier.parameters()).device)), dim=1).cpu().tolist()
+    if hasattr(model, "discriminator"):
+        logit = model.discriminator(images, labels) if model.conditional else model.discriminator(images)
+        realness = torch.sigmoid(logit).flatten().tolist()
+    return probabilities, realness
+
+
+@torch.inference_mode()
+def explore_points(model: nn.Module, points: list, classifier: nn.Module | None = None,
+                   labels: list | None = None) -> list[PointView]:
+    """`explore_point` for several points in one forward pass: the same views, at a fraction of the cost per
+    point (the live drag's route answers the moves that wait together as one batch: a batch of 8 costs
+    about half as much per point as 8 batches of one, whose time goes to Python and hooks, not arithmetic).
+
+    Args:
+        points: N latent points (validated; raises genlab.generate.GenerateError).
+        labels: N class labels for a conditional GAN (None for the others).
+    """
+    labels = [None] * len(points) if labels is None else list(labels)
+    if len(labels) != len(points):
+        raise ValueError(f"{len(points)} points but {len(labels)} labels")
+    zt = latent_tensor(model, points)
+    lt = labels_tensor(model, labels)
+    layers = named_layers(model, generating_network(model))
+    images, activations = layer_activations(model, lambda: model.generate(zt, lt), layers)
+    probabilities, realness = _judged(model, classifier, images, lt)
+    means = {name: a.flatten(1).float().mean(1).tolist() for name, a in activations.items()}
+    return [PointView(z=[float(v) for v in point], image=images[i].cpu(),
+                      probabilities=None if probabilities is None else probabilities[i],
+                      realness=None if realness is None else realness[i],
+                      layer_means={name: m[i] for name, m in means.items()},
+                      activations={name: a[i].cpu() for name, a in activations.items()})
+            for i, point in enumerate(points)]
+
+
 @torch.inference_mode()
 def explore_point(model: nn.Module, z: list[float], classifier: nn.Module | None = None,
                   label: int | None = None, ablation: Ablation | None = None) -> PointView:
@@ -58,40 +98,29 @@ def explore_point(model: nn.Module, z: list[float], classifier: nn.Module | None
             the point then runs as a batch of two, the second one ablated, so the view has both images
             from one pass. Raises ValueError when it does not fit the model.
     """
-    network = generating_network(model)
-    layers = named_layers(model, network)
     if ablation is not None and ablation.empty:
         ablation = None
-    if ablation is not None and ablation.layer not in layers:
-        raise ValueError(f"this model has no layer {ablation.layer[:60]!r}")
-    rows = 1 if ablation is None else 2
-    zt = latent_tensor(model, [z] * rows)
-    labels = label_tensor(model, label, rows)
-
-    def run():
-        return model.generate(zt, labels)
     if ablation is None:
-        images, activations = layer_activations(model, run, layers)
-    else:
-        def change(out: torch.Tensor) -> torch.Tensor:
-            ablation.check(out[0])
-            return ablate_rows(ablation, slice(1, 2))(out)
-        with replace_output(model, ablation.layer, change):
-            images, activations = layer_activations(model, run, layers)
-    probabilities = realness = None
-    if classifier is not None:
-        probabilities = torch.softmax(classifier(images.to(next(classifier.parameters()).device)), dim=1).cpu()
-        probabilities = [[float(p) for p in row] for row in probabilities]
-    if hasattr(model, "discriminator"):
-        logit = model.discriminator(images, labels) if model.conditional else model.discriminator(images)
-        realness = float(torch.sigmoid(logit).flatten()[-1])
-    last = rows - 1
-    return PointView(z=[float(v) for v in z], image=images[last].cpu(),
-                     probabilities=None if probabilities is None else probabilities[last], realness=realness,
-                     layer_means=mean_activations({name: a[last:] for name, a in activations.items()}),
-                     activations={name: a[last].cpu() for name, a in activations.items()}, ablation=ablation,
-                     original_image=None if ablation is None else images[0].cpu(),
-                     original_probabilities=None if ablation is None or probabilities is None else probabilities[0])
+        return explore_points(model, [z], classifier, [label])[0]
+    layers = named_layers(model, generating_network(model))
+    if ablation.layer not in layers:
+        raise ValueError(f"this model has no layer {ablation.layer[:60]!r}")
+    zt = latent_tensor(model, [z] * 2)
+    labels = label_tensor(model, label, 2)
+
+    def change(out: torch.Tensor) -> torch.Tensor:
+        ablation.check(out[0])
+        return ablate_rows(ablation, slice(1, 2))(out)
+    with replace_output(model, ablation.layer, change):
+        images, activations = layer_activations(model, lambda: model.generate(zt, labels), layers)
+    probabilities, realness = _judged(model, classifier, images, labels)
+    return PointView(z=[float(v) for v in z], image=images[1].cpu(),
+                     probabilities=None if probabilities is None else probabilities[1],
+                     realness=None if realness is None else realness[1],
+                     layer_means=mean_activations({name: a[1:] for name, a in activations.items()}),
+                     activations={name: a[1].cpu() for name, a in activations.items()}, ablation=ablation,
+                     original_image=images[0].cpu(),
+                     original_probabilities=None if probabilities is None else probabilities[0])
 
 
 @torch.inference_mode()
