@@ -107,6 +107,7 @@ class Move:
     shown: tuple | None = None            # the image's coordinates as the page printed them
     image_hash: str = ""
     live: bool = False                    # sent to the live route (answered by its HTTP answer, never by a run)
+    batch: int | None = None              # the live route's X-GenLab-Batch: answers computed with this one
 
     @property
     def rtt(self) -> float | None:
@@ -136,6 +137,7 @@ class Client:
     page: str = PAGE                      # the page's URL path ("" for Home; bench/bench_pages.py opens them all)
     live: dict | None = None              # the pad's live drag settings (data.live), when it has them
     http: tuple | None = None             # the keep-alive connection to the live route (reader, writer)
+    last_headers: dict = field(default_factory=dict)   # the live route's latest answer's headers
     releases: list = field(default_factory=list)   # the release that ends the drag (a Move, sent as a rerun)
     ws: object = None
     query_string: str = ""
@@ -409,6 +411,7 @@ class Client:
         try:
             status, body = await self._http_get(path)
             now = time.perf_counter()
+            move.batch = int(self.last_headers.get("x-genlab-batch", "0")) or None
             if status != 200:
                 self._error("error_message", f"the live route answered {status}: {body[:200]!r}")
             else:
@@ -452,6 +455,7 @@ class Client:
                 continue
             lines = head.decode("latin-1").split("\r\n")
             headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)}
+            self.last_headers = headers
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             if headers.get("content-encoding") == "gzip":
                 body = gzip.decompress(body)
@@ -519,6 +523,7 @@ class Client:
                 "image_ms": [round((m.image - m.sent) * 1e3, 1) for m in self.moves if m.image is not None],
                 "live_route": self.uses_live_route,
                 "release_ms": [round(m.rtt * 1e3, 1) for m in self.releases if m.rtt is not None],
+                "batches": [m.batch for m in self.moves if m.batch],
                 "releases_sent": len(self.releases),
                 "errors": errors, "error_texts": self.error_texts}
 
@@ -744,6 +749,7 @@ def summarize(args, raw: dict) -> tuple[list[tuple], dict]:
     n = len(sessions)
     rtts = [v for s in sessions for v in s["rtt_ms"]]
     releases = [v for s in sessions for v in s.get("release_ms", [])]
+    batches = [v for s in sessions for v in s.get("batches", [])]
     live = any(s.get("live_route") for s in sessions)
     images = [v for s in sessions for v in s["image_ms"]]
     opens = [s["open_s"] for s in sessions if s["open_s"] is not None]
@@ -774,6 +780,8 @@ def summarize(args, raw: dict) -> tuple[list[tuple], dict]:
         "exact_answers": sum(s["exact_answers"] for s in sessions),
         "live_route": live,
         "release_p50_ms": _r(percentile(releases, 0.5), 1), "release_max_ms": _r(max(releases), 1) if releases else None,
+        "batch_mean": round(statistics.mean(batches), 2) if batches else None,
+        "batch_max": max(batches) if batches else None,
     }
     offered = n * args.rate
     live_path = "/genlab/api/point"
@@ -802,7 +810,9 @@ def summarize(args, raw: dict) -> tuple[list[tuple], dict]:
         if live:
             rows += [("release (commit) round trip, p50", _v(head["release_p50_ms"]), "ms",
                       f"the release as a rerun -> script_finished (the page redrawn whole), {len(releases)} releases"),
-                     ("release round trip, max", _v(head["release_max_ms"]), "ms", "")]
+                     ("release round trip, max", _v(head["release_max_ms"]), "ms", ""),
+                     ("answers computed together, mean", _v(head["batch_mean"]), "",
+                      f"the route's batch each move's answer came in (X-GenLab-Batch), max {head['batch_max']}")]
         rows += [
             ("server CPU per move", _v(head["server_cpu_ms_per_move"]), "ms",
              f"{raw['server_cpu_s']:.1f} s / {sent} moves ("

@@ -14,10 +14,12 @@ The answer is JSON: {"z": [...], "layer": name, "image": html, "class": html, "l
 HTML the panels render (genlab.ui.explorer), so the page looks the same during and after a drag. Bad
 input gets 400 with {"error": message}: only models the pickers list (by file name; no paths), the
 model's number of finite coordinates within +-1e3, a label for a conditional GAN, a layer of the model.
-At most `MAX_BUSY` (256) answers compute or wait at once (more get 503); `MAX_COMPUTING` of them compute
-on the server's threads, or, with `GENLAB_POINT_PROCESSES=N`, N worker processes compute them, each on
-one torch thread, and hand back the finished JSON. Answers are gzipped when the client accepts it. Each takes a few milliseconds, and a pad keeps one
-request in flight.
+At most `MAX_BUSY` (256) answers compute or wait at once (more get 503). `MAX_COMPUTING` threads of the
+server compute them, or, with `GENLAB_POINT_PROCESSES=N`, N worker processes, each on one torch thread,
+which hand back the finished JSON. The requests that wait while those are busy are answered together, up
+to `MAX_BATCH` of one model in one forward pass: a lone move waits for nothing, and under load an answer
+costs less (a batch-1 answer spends more time in Python and hooks than in arithmetic). Answers are
+gzipped when the client accepts it. Each takes a few milliseconds, and a pad keeps one request in flight.
 """
 from __future__ import annotations
 
@@ -314,8 +316,9 @@ class _Gate:
         with self.lock:
             self.busy -= 1
 
-    async def answer(self, params: dict, gzipped: bool) -> tuple[int, bytes]:
-        """This request's (status, body), computed in a batch with the others waiting for the same model."""
+    async def answer(self, params: dict, gzipped: bool) -> tuple[int, bytes, int]:
+        """This request's (status, body, size of its batch), computed in a batch with the others waiting for
+        the same model."""
         loop = asyncio.get_running_loop()
         waiting = _Waiting(params, gzipped, loop.create_future())
         with self.lock:
@@ -363,7 +366,7 @@ class _Gate:
             self.discard(pool)
         for i, waiting in enumerate(batch):
             if err is None:
-                _settle(waiting.future, result=results[i])
+                _settle(waiting.future, result=(*results[i], len(batch)))
             else:
                 _settle(waiting.future, error=err)
 
@@ -401,7 +404,7 @@ async def point_endpoint(request: Request) -> Response:
         return JSONResponse({"error": "the server is busy; the page catches up when you release the point"},
                             status_code=503)
     try:
-        status, body = await _gate.answer(params, gzipped)
+        status, body, batch = await _gate.answer(params, gzipped)
     except asyncio.CancelledError:
         raise
     except BrokenExecutor:
@@ -412,7 +415,7 @@ async def point_endpoint(request: Request) -> Response:
         _gate.leave()
     if status != 200:
         return Response(body, status_code=status, media_type="application/json")
-    headers = {"Cache-Control": "no-store"}
+    headers = {"Cache-Control": "no-store", "X-GenLab-Batch": str(batch)}   # how many answers it came with
     if gzipped:   # a response that names its encoding passes Streamlit's gzip middleware untouched
         headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
     return Response(body, media_type="application/json", headers=headers)

@@ -137,6 +137,7 @@ def test_an_answer_is_gzipped_for_a_client_that_accepts_it():
     assert "content-encoding" not in plain.headers
     assert packed.headers["content-encoding"] == "gzip" and packed.headers["vary"] == "Accept-Encoding"
     assert gzip.decompress(packed.body) == plain.body
+    assert plain.headers["x-genlab-batch"] == "1"                 # alone: a batch of one
     assert len(packed.body) < 0.7 * len(plain.body)
 
 
@@ -222,7 +223,7 @@ def _queued_answers(monkeypatch, queries: list[str]) -> tuple[list, list]:
     with ThreadPoolExecutor(1) as pool:
         answers = pool.submit(asyncio.run, main()).result()
     gate.pool.shutdown()
-    return [(status, json.loads(body)) for status, body in answers], gate.batches
+    return [(status, json.loads(body)) for status, body, _ in answers], gate.batches
 
 
 def test_moves_that_wait_together_are_answered_in_one_batch_each_its_own(monkeypatch):
