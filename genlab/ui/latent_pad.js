@@ -5,7 +5,7 @@
 // is sent to Python as the state value "point" = {x, y, index, seq, dragging}; a new value is sent
 // only once Python has answered the previous one (its seq comes back in data.seq), so the server
 // never queues stale points. Hovering shows the class and probability of the map cell under the cursor.
-// With data.live (the Latent Explorer, the Conditional GAN page), a drag does not go through Python at
+// With data.live (the Latent Explorer, the Conditional GAN page, the VAE Lab), a drag does not go through Python at
 // all: each move asks the live route (genlab/api.py; one request in flight, the newest move kept) and
 // paints its HTML into the image, class and activation panels; only the release is sent to Python, which
 // commits the point and redraws the page exactly. A server without the route (404) gets every move.
@@ -108,8 +108,14 @@ function toPixel(s, x, y) {
 function liveSend(s, x, y) {
   if (s.liveBusy) { s.livePending = [x, y]; return; }
   const L = s.data.live;
-  const z = L.point.slice();
-  z[L.axes[0]] = x; z[L.axes[1]] = y;
+  let z;
+  if (L.plane) {     // a plane through the point (the VAE Lab's PCA plane): origin + x * d0 + y * d1
+    const o = L.plane.origin, d = L.plane.directions;
+    z = o.map((v, k) => v + x * d[0][k] + y * d[1][k]);
+  } else {           // two of the point's own coordinates
+    z = L.point.slice();
+    z[L.axes[0]] = x; z[L.axes[1]] = y;
+  }
   s.liveBusy = true;
   fetch(L.url + "?" + L.query + "&z=" + z.map((v) => (+v).toFixed(4)).join(","), {credentials: "same-origin"})
     .then((r) => {

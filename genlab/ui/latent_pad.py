@@ -88,7 +88,9 @@ def latent_pad(key: str, point, x_range: tuple[float, float], y_range: tuple[flo
         live: while dragging, ask the live drag's HTTP route (genlab/api.py) instead of sending every move
             to Python, and paint its answer into the page: {"url", "query" (the route's parameters but z),
             "point" (the full latent point), "axes" (which two coordinates the pad moves), "targets"
-            ({answer field: CSS selector of the container whose st.html it replaces})}. The release still
+            ({answer field: CSS selector of the container whose st.html it replaces})}, or instead of
+            "point" and "axes" a "plane" ({"origin": d numbers, "directions": two lists of d}: the pad's
+            (x, y) is the latent point origin + x * directions[0] + y * directions[1]). The release still
             goes to Python (it commits the point). Without the route (a 404) the pad sends every move.
             With "preview" (genlab.ui.point_explorer.preview_payload: a sprite of the plane) each move first
             paints the blended preview into targets["image"]; a `live` with a preview and no "url" paints the

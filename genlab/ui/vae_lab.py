@@ -13,11 +13,13 @@ import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
 import torch
 
+from ..api import POINT_PATH
 from ..checkpoints import Checkpoint
 from ..data import load_dataset
 from ..drawing import MAX_BYTES, ImageRefused, image_from_data_url, mnist_style, read_image
@@ -291,15 +293,27 @@ def live_digit(lab: Lab) -> None:
             pad_map = plane_class_map(lab, point) if lab.classifier is not None else None
             caption = f"the plane of the codes' two main directions through the point; the other {lab.d - 2} stay"
         shown = [min(max(v, lo), hi) for v, (lo, hi) in zip(xy, ranges)]
-        preview = plane_preview(lab.vae, plane.through(point), ranges[0], ranges[1])
+        placed = plane.through(point)
+        preview = plane_preview(lab.vae, placed, ranges[0], ranges[1])
         latent_pad("vae.pad", tuple(shown), ranges[0], ranges[1], plane.names[0], plane.names[1], pad_map,
-                   lab.class_names, seq=ss.get("vae.seq", 0), caption=caption,
-                   live={"preview": preview, "targets": {"image": ".st-key-vae-point-image"}} if preview else None)
+                   lab.class_names, seq=ss.get("vae.seq", 0), caption=caption, live=live_drag(lab, placed, preview))
         st.caption("Your digit's place in the latent space" + (" over the class-area map" if pad_map else "")
                    + ". Drag the point (or click, or use the arrow keys) to move on from there.")
         if shown != list(xy):
             st.caption("The point lies outside the range of the encoded test digits; the pad shows it at the edge.")
     nearest_panel(view.image, lab.vae.dataset, lab.classifier, "vae")
+
+
+def live_drag(lab: Lab, placed: Plane, preview: dict | None) -> dict:
+    """The pad's live drag: each move paints the preview from the plane's sprite, then asks the live route
+    (genlab/api.py) for the decoded image and its class at the moved point of `placed` (the plane through
+    the current point); the release commits the point through Python (`_take_pad_move`)."""
+    if lab.vae.path is None:       # not a file the route can name: the preview, and every move to Python
+        return {"preview": preview, "targets": {"image": ".st-key-vae-point-image"}}
+    return {"url": POINT_PATH, "query": urlencode({"model": lab.vae.path.name}),
+            "plane": {"origin": [float(v) for v in placed.origin],
+                      "directions": [[float(v) for v in row] for row in placed.directions]},
+            "preview": preview, "targets": {"image": ".st-key-vae-point-image", "class": ".st-key-vae-class"}}
 
 
 def scatter_with_digit(lab: Lab) -> None:

@@ -1,6 +1,7 @@
 """End to end in a real browser: draw a digit on the VAE Lab's canvas with the mouse and see it appear as a
 point on the latent pad with the VAE's reconstruction; clear the canvas and get a message."""
 import re
+from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import expect
 
@@ -36,13 +37,26 @@ def test_a_drawn_stroke_becomes_a_point_and_a_reconstruction(page, app_url, tmp_
     pad = page.locator(".latent-pad canvas")                 # a drag paints previews from the plane's sprite
     expect(pad).to_have_attribute("data-preview", re.compile(".+"), timeout=30_000)
     page.evaluate("window.__genlabPreviews = []")
+    live = []                                                # ... and asks the live route for the exact image
+    page.on("response", lambda r: live.append((r.status, r.url)) if "/genlab/api/point" in r.url else None)
     box = pad.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     page.mouse.down()
     for k in range(1, 6):
         page.mouse.move(box["x"] + box["width"] * (0.5 + 0.05 * k), box["y"] + box["height"] * 0.5)
+        page.wait_for_timeout(150)
+    page.wait_for_timeout(1000)                              # the button still down: the newest move's answer is in
+    asked = live[-1][1] if live else None
     page.mouse.up()
     assert page.evaluate("window.__genlabPreviews.length") >= 5
+    assert live and {status for status, _ in live} == {200}, live
+    sent = [float(v) for v in parse_qs(urlparse(asked).query)["z"][0].split(",")]
+    # the release commits the point in Python (the plane through the point, moved to the pad's x, y): the
+    # page's image is then at the point the pad's JavaScript asked for while dragging
+    expect(page.locator(".legendtext", has_text="the point")).to_have_count(1, timeout=30_000)   # committed: the page reran
+    committed = re.search(r"generated image at \(([^)]*)\)", reconstruction.get_attribute("alt")).group(1)
+    committed = [float(v) for v in committed.split(",")]
+    assert len(committed) == len(sent) and max(abs(a - b) for a, b in zip(committed, sent)) <= 0.011, (committed, sent)
 
     page.locator(".draw-canvas button.clear").click()
     expect(main.get_by_text("The canvas is empty: draw a digit on it.")).to_be_visible(timeout=30_000)
