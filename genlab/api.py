@@ -269,7 +269,7 @@ class _Gate:
     interpreter lock, so one process uses about one core for them. Workers compute side by side, each on
     one torch thread, and hand back finished bytes: on this 2-core machine, four clients asking without
     pause got 150 answers per second from two workers against 105 from the server's threads, at the same
-    CPU per answer. They cost memory (about 775 MB each: torch, the models), and with a training run on the
+    CPU per answer (before the batches; with them, 16 clients: 264 against 247). They cost memory (about 775 MB each: torch, the models), and with a training run on the
     second core they gained nothing here (p95 420 against 416 ms), hence off by default; they are for a
     machine with cores to spare (replicas, scripts/serve.sh, are the other way to use them)."""
 
