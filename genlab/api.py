@@ -24,6 +24,7 @@ gzipped when the client accepts it. Each takes a few milliseconds, and a pad kee
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import json
 import math
@@ -38,6 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 POINT_PATH = "/genlab/api/point"
+MORPH_PATH = "/genlab/api/morph"
 KINDS = ("gan", "vae", "ae", "cgan")
 MAX_BUSY = 256                # answers computing or waiting at once; more are refused (503): a pad keeps one
                               # request in flight, so this is room for 256 visitors dragging at the same moment
@@ -88,34 +90,39 @@ def _model_row(name: str) -> dict:
     return row
 
 
-def _point(text: str, d: int) -> list[float]:
+def _point(text: str, d: int, name: str = "z") -> list[float]:
     parts = text.split(",") if text else []
     if len(parts) != d:
-        raise BadRequest(f"this model's latent space has {d} coordinates; z has {len(parts)}")
+        raise BadRequest(f"this model's latent space has {d} coordinates; {name} has {len(parts)}")
     values = []
     for part in parts:
         try:
             value = float(part)
         except ValueError:
-            raise BadRequest(f"z: {part[:20]!r} is not a number") from None
+            raise BadRequest(f"{name}: {part[:20]!r} is not a number") from None
         if not math.isfinite(value) or abs(value) > COORDINATE_LIMIT:
-            raise BadRequest(f"z: {part[:20]!r} is not a finite number within +-{COORDINATE_LIMIT:g}")
+            raise BadRequest(f"{name}: {part[:20]!r} is not a finite number within +-{COORDINATE_LIMIT:g}")
         values.append(value)
     return values
 
 
-def _request(params: dict) -> tuple:
-    """One request's (model, z, label, layer text), each checked (raises BadRequest with the client's message)."""
+def _model_and_label(params: dict) -> tuple:
+    """The request's model (from the listing) and its class label (a conditional GAN's, else None)."""
     row = _model_row(str(params.get("model", "")))
     model = _load(row["path"]).model
-    z = _point(str(params.get("z", "")), model.latent_dim)
     label = None
     if getattr(model, "conditional", False):
         text = str(params.get("label", ""))
         if not text.isdigit() or int(text) >= model.n_classes:
             raise BadRequest(f"label must be a class 0..{model.n_classes - 1} for a conditional GAN")
         label = int(text)
-    return model, z, label, str(params.get("layer", ""))
+    return model, label
+
+
+def _request(params: dict) -> tuple:
+    """One request's (model, z, label, layer text), each checked (raises BadRequest with the client's message)."""
+    model, label = _model_and_label(params)
+    return model, _point(str(params.get("z", "")), model.latent_dim), label, str(params.get("layer", ""))
 
 
 def _answer(view, layer: str, names) -> dict:
@@ -170,6 +177,35 @@ def point_answer(params: dict) -> dict:
     if isinstance(result, BadRequest):
         raise result
     return result
+
+
+def morph_answer(params: dict) -> dict:
+    """The Morph page's strip for A, B, steps and interpolation (and a conditional GAN's label), as the page
+    draws it: {"a", "b", "path" (the steps' latent points), "strip" (a data URL of the steps' PNG, one pixel
+    per pixel), "caption"}."""
+    from .generate import GenerateError
+    from .images import image_grid
+    from .latent.morph import MAX_STEPS, METHODS, morph, morph_caption
+    from .ui.explorer import class_names_of, png_bytes, strong_classifier
+
+    model, label = _model_and_label(params)
+    a = _point(str(params.get("a", "")), model.latent_dim, "a")
+    b = _point(str(params.get("b", "")), model.latent_dim, "b")
+    text = str(params.get("steps", ""))
+    if not text.isdigit() or not 2 <= int(text) <= MAX_STEPS:
+        raise BadRequest(f"steps must be a whole number from 2 to {MAX_STEPS}")
+    method = str(params.get("method", "linear"))
+    if method not in METHODS:
+        raise BadRequest(f"method must be one of {', '.join(METHODS)}")
+    classifier = strong_classifier(_rows(), _load)
+    try:
+        result = morph(model, a, b, int(text), method, classifier.model if classifier else None, label)
+    except GenerateError as err:
+        raise BadRequest(str(err)) from None
+    return {"a": a, "b": b, "path": [[round(float(v), 4) for v in step] for step in result.path],
+            "strip": "data:image/png;base64," + base64.b64encode(png_bytes(
+                image_grid(result.images, nrow=min(len(result.images), 16)))).decode(),
+            "caption": morph_caption(len(result.images), method, result.classes, class_names_of(classifier))}
 
 
 def single_threaded_torch() -> None:
@@ -233,6 +269,19 @@ def answer_bodies(requests: list[tuple[dict, bool]]) -> list[tuple[int, bytes]]:
     return out
 
 
+def morph_bodies(requests: list[tuple[dict, bool]]) -> list[tuple[int, bytes]]:
+    """`answer_bodies` for the morph route: each request on its own (a strip is already a batch of steps)."""
+    out = []
+    for params, gzipped in requests:
+        try:
+            body = json.dumps(morph_answer(params), separators=(",", ":")).encode()
+        except BadRequest as err:
+            out.append((400, json.dumps({"error": str(err)}).encode()))
+            continue
+        out.append((200, gzip.compress(body, GZIP_LEVEL, mtime=0) if gzipped else body))
+    return out
+
+
 def answer_body(params: dict, gzipped: bool) -> bytes:
     """One request's answer body (raises BadRequest)."""
     status, body = answer_bodies([(params, gzipped)])[0]
@@ -250,11 +299,13 @@ def _warm() -> int:
 
 
 class _Waiting:
-    """A request waiting for its turn: its query, whether it takes gzip, and the future its endpoint awaits."""
-    __slots__ = ("key", "params", "gzipped", "future")
+    """A request waiting for its turn: its kind ("point" or "morph"), its query, whether it takes gzip, and
+    the future its endpoint awaits. Points of one model share a batch key; a morph is a batch of its own."""
+    __slots__ = ("kind", "key", "params", "gzipped", "future")
 
-    def __init__(self, params: dict, gzipped: bool, future: asyncio.Future):
-        self.key, self.params, self.gzipped, self.future = str(params.get("model", ""))[:200], params, gzipped, future
+    def __init__(self, kind: str, params: dict, gzipped: bool, future: asyncio.Future):
+        self.kind, self.params, self.gzipped, self.future = kind, params, gzipped, future
+        self.key = ("point", str(params.get("model", ""))[:200]) if kind == "point" else ("morph", id(self))
 
 
 class _Gate:
@@ -316,11 +367,11 @@ class _Gate:
         with self.lock:
             self.busy -= 1
 
-    async def answer(self, params: dict, gzipped: bool) -> tuple[int, bytes, int]:
+    async def answer(self, params: dict, gzipped: bool, kind: str = "point") -> tuple[int, bytes, int]:
         """This request's (status, body, size of its batch), computed in a batch with the others waiting for
-        the same model."""
+        the same model (points; a morph alone)."""
         loop = asyncio.get_running_loop()
-        waiting = _Waiting(params, gzipped, loop.create_future())
+        waiting = _Waiting(kind, params, gzipped, loop.create_future())
         with self.lock:
             self.waiting.append(waiting)
         self._start_batches()
@@ -346,7 +397,8 @@ class _Gate:
                 self.running += 1
                 self.batches = (self.batches + [len(batch)])[-1000:]
             try:
-                done = pool.submit(answer_bodies, [(w.params, w.gzipped) for w in batch])
+                work = answer_bodies if first.kind == "point" else morph_bodies
+                done = pool.submit(work, [(w.params, w.gzipped) for w in batch])
             except (BrokenExecutor, RuntimeError):     # a broken or shut pool: refuse, go on with a new one
                 self._finish(pool, batch, None, BrokenExecutor("the pool had stopped"))
                 pool = self.executor()
@@ -397,14 +449,14 @@ def start_workers() -> None:
             pool.submit(_warm)
 
 
-async def point_endpoint(request: Request) -> Response:
+async def _serve(request: Request, kind: str) -> Response:
     params = dict(request.query_params)
     gzipped = "gzip" in request.headers.get("accept-encoding", "").lower()
     if not _gate.enter():
         return JSONResponse({"error": "the server is busy; the page catches up when you release the point"},
                             status_code=503)
     try:
-        status, body, batch = await _gate.answer(params, gzipped)
+        status, body, batch = await _gate.answer(params, gzipped, kind)
     except asyncio.CancelledError:
         raise
     except BrokenExecutor:
@@ -421,4 +473,15 @@ async def point_endpoint(request: Request) -> Response:
     return Response(body, media_type="application/json", headers=headers)
 
 
-ROUTES = [Route(POINT_PATH, point_endpoint, methods=["GET"])]
+async def point_endpoint(request: Request) -> Response:
+    """GET /genlab/api/point: one latent point's image, class and activations (`point_answer`)."""
+    return await _serve(request, "point")
+
+
+async def morph_endpoint(request: Request) -> Response:
+    """GET /genlab/api/morph?model=FILE&a=...&b=...&steps=N&method=linear|spherical[&label=K]: the Morph
+    page's strip (`morph_answer`)."""
+    return await _serve(request, "morph")
+
+
+ROUTES = [Route(POINT_PATH, point_endpoint, methods=["GET"]), Route(MORPH_PATH, morph_endpoint, methods=["GET"])]

@@ -4,15 +4,19 @@ State (prefix "morph."): "morph.a" and "morph.b" are the endpoints; the pad (bot
 number inputs ("morph.a0", "morph.b1", ...), the test-digit picker and an attribute vector (a JSON file
 from the VAE Lab, added alpha times) only write into them.
 """
+from urllib.parse import urlencode
+
 import streamlit as st
 import torch
+
+from genlab.api import MORPH_PATH
 
 from genlab.data import load_dataset
 from genlab.generate import GenerateError
 from genlab.images import animated_gif, image_grid, to_pil
 from genlab.latent import views
 from genlab.latent.attributes import apply_vector
-from genlab.latent.morph import MAX_STEPS, METHODS, classes_along, morph
+from genlab.latent.morph import MAX_STEPS, METHODS, classes_along, morph, morph_caption
 from genlab.latent.space import axis_name, check_point
 from genlab.plots import class_cube_figure, morph_chart
 from genlab.ui.explorer import class_map, class_names_of, png_bytes, ranges_of, strong_classifier, thesis_note
@@ -150,6 +154,17 @@ def take_pad_move() -> None:
     ss[f"morph.{which}"], ss["morph.seq"] = clamp(point), int(moved["seq"])
 
 
+def live_morph(a: list[float], b: list[float], pad_axes: tuple[int, int], preview: dict | None, count: int) -> dict:
+    """The pad's live drag: each move paints the strip's preview from the plane's sprite, then asks the morph
+    route (genlab/api.py) for the exact strip of the moved A and B; the release commits through Python."""
+    query = {"model": file, "steps": int(steps), "method": method}
+    if label is not None:
+        query["label"] = label
+    return {"url": MORPH_PATH, "query": urlencode(query), "points": [list(a), list(b)], "axes": list(pad_axes),
+            "preview": preview, "targets": {"strip": ".st-key-morph-strip"},
+            "morph": {"steps": count, "nrow": min(count, 16)}}
+
+
 @st.fragment
 def morph_view() -> None:
     """The pad with A, B and the path; the coordinates; the strip and the class chart (reruns alone on a drag)."""
@@ -176,9 +191,7 @@ def morph_view() -> None:
         latent_pad("morph.pad", [(a[i], a[j]), (b[i], b[j])], ranges[i], ranges[j], axis_name(i), axis_name(j),
                    pad_map, names, seq=ss["morph.seq"], caption=caption, names=("A", "B"),
                    path=[(p[i], p[j]) for p in result.path],
-                   live={"preview": preview, "targets": {"strip": ".st-key-morph-strip"},
-                         "morph": {"steps": len(result.images), "nrow": min(len(result.images), 16)}}
-                   if preview else None)
+                   live=live_morph(a, b, (i, j), preview, len(result.images)))
         if outside:
             st.caption("Part of this path leaves the map's range between A and B (the generator still draws it).")
         for which, point in (("a", a), ("b", b)):
@@ -191,8 +204,7 @@ def morph_view() -> None:
     with right:
         with st.container(key="morph-strip"):
             st.image(image_grid(result.images, nrow=min(len(result.images), 16), scale=3), width="stretch",
-                     output_format="PNG", caption=f"{len(result.images)} steps from A (left) to B, {method} interpolation"
-                     + ("" if result.classes is None else ": " + " ".join(names[c] for c in result.classes)))
+                     output_format="PNG", caption=morph_caption(len(result.images), method, result.classes, names))
         if [list(a), list(b)] == [[-1.0, 0.0], [1.0, 0.0]]:   # the thesis' morph: does it hold for this model?
             thesis_note(ckpt, classifier, names, only="morph")
         if result.probabilities is not None or result.realness is not None:

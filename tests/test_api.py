@@ -5,6 +5,7 @@ import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 from starlette.requests import Request
 
@@ -246,3 +247,46 @@ def test_a_batch_keeps_models_apart_and_refuses_only_its_bad_requests(monkeypatc
     assert statuses[:6] == [200, 200, 400, 200, 400, 200] and set(statuses[6:]) == {200}
     assert "not a number" in answers[2][1]["error"] and "no layer" in answers[4][1]["error"]
     assert ">Image class: 4</h4>" in answers[3][1]["class"]
+
+
+def call_morph(query: str):
+    scope = {"type": "http", "method": "GET", "path": api.MORPH_PATH, "query_string": query.encode(), "headers": [],
+             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1), "scheme": "http", "root_path": ""}
+    with ThreadPoolExecutor(1) as pool:
+        response = pool.submit(asyncio.run, api.morph_endpoint(Request(scope))).result()
+    return response.status_code, json.loads(response.body)
+
+
+def test_the_morph_route_draws_the_pages_strip():
+    import base64
+    import io
+
+    from PIL import Image
+
+    from genlab.images import image_grid
+    from genlab.latent.morph import morph
+    from genlab.ui.loaders import load_model
+
+    status, answer = call_morph("model=gan_2d.safetensors&a=-1,0&b=1,0&steps=12&method=spherical")
+    assert status == 200 and answer["a"] == [-1.0, 0.0] and answer["b"] == [1.0, 0.0]
+    assert re.fullmatch(r"12 steps from A \(left\) to B, spherical interpolation: (\d ){11}\d", answer["caption"])
+    strip = Image.open(io.BytesIO(base64.b64decode(answer["strip"].split(",", 1)[1])))
+    gan = load_model("checkpoints/gan_2d.safetensors").model
+    expected = image_grid(morph(gan, [-1, 0], [1, 0], 12, "spherical").images, nrow=12)
+    assert strip.size == expected.size and (np.asarray(strip, dtype=int) - np.asarray(expected, dtype=int)).max() <= 1
+    status, answer = call_morph("model=cgan_3d.safetensors&a=0,0,0&b=0.5,0.5,0.5&steps=4&label=6")
+    assert status == 200 and answer["caption"].endswith(": 6 6 6 6")
+
+
+@pytest.mark.parametrize("query, words", [
+    ("model=gan_2d.safetensors&a=0,0&b=1&steps=8", "b has 1"),
+    ("model=gan_2d.safetensors&a=0,x&b=1,1&steps=8", "a: 'x' is not a number"),
+    ("model=gan_2d.safetensors&a=0,0&b=1,1&steps=65", "2 to 64"),
+    ("model=gan_2d.safetensors&a=0,0&b=1,1&steps=1", "2 to 64"),
+    ("model=gan_2d.safetensors&a=0,0&b=1,1&steps=8&method=cubic", "linear, spherical"),
+    ("model=cgan_3d.safetensors&a=0,0,0&b=1,1,1&steps=8", "label"),
+    ("model=../x&a=0,0&b=1,1&steps=8", "file name"),
+])
+def test_bad_morph_requests_get_a_message(query, words):
+    status, answer = call_morph(query)
+    assert status == 400 and words in answer["error"], answer

@@ -81,6 +81,12 @@ def morph(model: nn.Module, a, b, steps: int = 16, method: str = "linear", class
     return Morph(path=path, images=images.cpu(), probabilities=probabilities, realness=realness)
 
 
+def morph_caption(steps: int, method: str, classes, names) -> str:
+    """The strip's caption (the Morph page's and the live morph route's)."""
+    return (f"{steps} steps from A (left) to B, {method} interpolation"
+            + ("" if classes is None else ": " + " ".join(names[c] for c in classes)))
+
+
 def classes_along(class_map, path: np.ndarray, samples: int = 200) -> set[int]:
     """The classes of a map's grid points nearest to a finely sampled path (the regions it passes through)."""
     t = np.linspace(0, 1, samples)[:, None]

@@ -8,7 +8,8 @@
 // With data.live (the Latent Explorer, the Conditional GAN page, the VAE Lab), a drag does not go through Python at
 // all: each move asks the live route (genlab/api.py; one request in flight, the newest move kept) and
 // paints its HTML into the image, class and activation panels; only the release is sent to Python, which
-// commits the point and redraws the page exactly. A server without the route (404) gets every move.
+// commits the point and redraws the page exactly. A server without the route (404) gets every move. The
+// Morph page's pad asks the morph route for the strip between its two points the same way.
 
 function decode(b64) {
   const bin = atob(b64);
@@ -69,6 +70,7 @@ export default function (component) {
   }
   s.setStateValue = setStateValue;
   s.data = data;
+  s.livePath = null;
   if (data.seq !== undefined && s.inflight !== null && data.seq >= s.inflight) {
     s.inflight = null;                         // Python has caught up with what we sent
     clearTimeout(s.timer);
@@ -105,24 +107,34 @@ function toPixel(s, x, y) {
           MARGIN + (d.y_range[1] - y) / (d.y_range[1] - d.y_range[0]) * w];
 }
 
-function liveSend(s, x, y) {
-  if (s.liveBusy) { s.livePending = [x, y]; return; }
-  const L = s.data.live;
+// The live route's URL for the pad's point at (x, y), or for a morph's two ends as the pad has them now.
+function liveUrl(s, x, y) {
+  const L = s.data.live, text = (z) => z.map((v) => (+v).toFixed(4)).join(",");
+  const placed = (point, px, py) => { const z = point.slice(); z[L.axes[0]] = px; z[L.axes[1]] = py; return z; };
+  if (L.morph) {     // the Morph page: A and B, their other coordinates as the page has them
+    return L.url + "?" + L.query + "&a=" + text(placed(L.points[0], ...s.points[0]))
+           + "&b=" + text(placed(L.points[1], ...s.points[1]));
+  }
   let z;
   if (L.plane) {     // a plane through the point (the VAE Lab's PCA plane): origin + x * d0 + y * d1
     const o = L.plane.origin, d = L.plane.directions;
     z = o.map((v, k) => v + x * d[0][k] + y * d[1][k]);
   } else {           // two of the point's own coordinates
-    z = L.point.slice();
-    z[L.axes[0]] = x; z[L.axes[1]] = y;
+    z = placed(L.point, x, y);
   }
+  return L.url + "?" + L.query + "&z=" + text(z);
+}
+
+function liveSend(s, x, y) {
+  if (s.liveBusy) { s.livePending = [x, y]; return; }
+  const L = s.data.live;
   s.liveBusy = true;
-  fetch(L.url + "?" + L.query + "&z=" + z.map((v) => (+v).toFixed(4)).join(","), {credentials: "same-origin"})
+  fetch(liveUrl(s, x, y), {credentials: "same-origin"})
     .then((r) => {
       if (r.status === 404) s.liveOff = true;   // no live route on this server: send moves to Python
       return r.ok ? r.json() : null;
     })
-    .then((answer) => { if (answer && s.dragging) paint(L.targets, answer); })
+    .then((answer) => { if (answer && s.dragging) { if (L.morph) paintStrip(s, answer); else paint(L.targets, answer); } })
     .catch(() => {})
     .finally(() => {
       s.liveBusy = false;
@@ -137,6 +149,21 @@ function paint(targets, answer) {
     const box = document.querySelector(selector + ' [data-testid="stHtml"]');
     if (box && typeof answer[field] === "string") box.innerHTML = answer[field];
   }
+}
+
+// A morph route's answer: the exact strip (one pixel per pixel, drawn crisp) and its caption, in the st.image
+// of the strip's container, and its path on the pad (the release's rerun replaces them with the page's own).
+function paintStrip(s, answer) {
+  const L = s.data.live, targets = L.targets;
+  if (Array.isArray(answer.path)) { s.livePath = answer.path.map((q) => [q[L.axes[0]], q[L.axes[1]]]); draw(s); }
+  const box = document.querySelector(targets.strip + " img");
+  if (!box || typeof answer.strip !== "string") return;
+  unmark(box);
+  box.src = answer.strip;
+  box.style.imageRendering = "pixelated";
+  box.classList.add("genlab-live");
+  const caption = document.querySelector(targets.strip + ' [data-testid="stImageCaption"]');
+  if (caption && typeof answer.caption === "string") caption.textContent = answer.caption;
 }
 
 // The preview (data.live.preview, genlab/latent/preview.py): a sprite of k x k images over the pad's plane,
@@ -189,7 +216,7 @@ function blendInto(p, x, y, frame, offset, rowStride) {
 }
 
 function unmark(img) {
-  img.classList.remove("genlab-preview");
+  img.classList.remove("genlab-preview", "genlab-live");
   img.style.outline = ""; img.style.imageRendering = ""; img.title = "";
 }
 
@@ -365,13 +392,14 @@ function draw(s) {
     }
   }
   // A path (a morph's line from A to B), drawn under the points.
-  if (d.path && d.path.length > 1) {
+  const path = s.livePath || d.path;   // a live morph answer's path while dragging, else the page's
+  if (path && path.length > 1) {
     ctx.strokeStyle = "#111"; ctx.lineWidth = 2.5; ctx.setLineDash([]);
     ctx.beginPath();
-    d.path.forEach((q, k) => { const [qx, qy] = toPixel(s, q[0], q[1]); if (k) ctx.lineTo(qx, qy); else ctx.moveTo(qx, qy); });
+    path.forEach((q, k) => { const [qx, qy] = toPixel(s, q[0], q[1]); if (k) ctx.lineTo(qx, qy); else ctx.moveTo(qx, qy); });
     ctx.stroke();
     ctx.fillStyle = "#111";
-    for (const q of d.path) { const [qx, qy] = toPixel(s, q[0], q[1]); ctx.beginPath(); ctx.arc(qx, qy, 2.5, 0, 2 * Math.PI); ctx.fill(); }
+    for (const q of path) { const [qx, qy] = toPixel(s, q[0], q[1]); ctx.beginPath(); ctx.arc(qx, qy, 2.5, 0, 2 * Math.PI); ctx.fill(); }
   }
   // The points: a crosshair on the one last moved, a ring on each, named if they have names.
   const names = d.names || [];

@@ -18,11 +18,17 @@ def test_morph_strip_follows_b_and_downloads_as_a_gif(page, app_url, tmp_path):
     canvas = page.locator(".latent-pad canvas")
     expect(canvas).to_have_attribute("data-preview", re.compile(".+"), timeout=30_000)   # the plane's sprite
     page.evaluate("window.__genlabPreviews = []")
+    live = []                                                       # the exact strips from the morph route
+    page.on("response", lambda r: live.append((r.status, r.url)) if "/genlab/api/morph" in r.url else None)
     box = canvas.bounding_box()
     page.mouse.move(*pad_pixel(box, 1.0, 0.0))                      # B starts at (1, 0)
     page.mouse.down()
     page.mouse.move(*pad_pixel(box, 0.8, -0.6), steps=5)
     assert page.evaluate("window.__genlabPreviews.length") >= 5     # each move painted the strip's preview
+    expect(page.locator(".st-key-morph-strip img.genlab-live")).to_have_count(1, timeout=10_000)   # then the exact strip
+    assert live and {status for status, _ in live} == {200}, live
+    assert "a=-1.0000%2C0.0000" in live[-1][1] or "a=-1.0000,0.0000" in live[-1][1], live[-1][1]   # A stays
+    expect(main.get_by_text("16 steps from A (left) to B")).to_be_visible()
     page.mouse.up()
     expect(strip).not_to_have_attribute("src", before, timeout=15_000)
     expect(page.locator(".st-key-morph-strip .genlab-preview")).to_have_count(0, timeout=15_000)   # the exact strip
