@@ -313,20 +313,23 @@ class _Gate:
     worker processes (or, with 0, MAX_COMPUTING torch-single-threaded threads of the server).
 
     Batches: the requests that wait while the workers are busy are answered together, up to MAX_BATCH of
-    one model in one forward pass (`point_answers`). A lone request is a batch of one and waits for
+    one model in one forward pass (`point_answers`); a morph is a batch of its own, and only one computes
+    at a time, so that points (a drag's every move) always have a worker of their own. A lone request is a batch of one and waits for
     nothing; under load the batches grow, and each answer costs less (20 sessions dragging: see README).
 
     Why processes: the route's work is Python and small torch calls, and in one process they queue for the
     interpreter lock, so one process uses about one core for them. Workers compute side by side, each on
     one torch thread, and hand back finished bytes: on this 2-core machine, four clients asking without
     pause got 150 answers per second from two workers against 105 from the server's threads, at the same
-    CPU per answer (before the batches; with them, 16 clients: 264 against 247). They cost memory (about 775 MB each: torch, the models), and with a training run on the
-    second core they gained nothing here (p95 420 against 416 ms), hence off by default; they are for a
-    machine with cores to spare (replicas, scripts/serve.sh, are the other way to use them)."""
+    CPU per answer (before the batches; with them, 16 clients: 264 against 247). They cost memory (about
+    775 MB each: torch, the models), and with a training run on the second core they gained nothing here
+    (p95 420 against 416 ms), hence off by default; they are for a machine with cores to spare (replicas,
+    scripts/serve.sh, are the other way to use them)."""
 
     def __init__(self):
         self.busy = 0                # requests in the endpoint (waiting or computing)
         self.running = 0             # batches computing
+        self.morphing = 0            # of which morphs (at most one)
         self.waiting: deque[_Waiting] = deque()
         self.batches: list[int] = []  # the sizes of the last batches (tests, the bench's curiosity)
         self.lock = threading.Lock()
@@ -375,7 +378,13 @@ class _Gate:
         with self.lock:
             self.waiting.append(waiting)
         self._start_batches()
-        return await waiting.future
+        try:
+            return await waiting.future
+        except asyncio.CancelledError:     # the client went away: not computed if not yet begun (the queue
+            with self.lock:                # stays within MAX_BUSY however fast clients come and go)
+                if waiting in self.waiting:
+                    self.waiting.remove(waiting)
+            raise
 
     def _start_batches(self) -> None:
         """Hand batches of waiting requests to free workers (called on arrival and when a batch ends)."""
@@ -386,7 +395,12 @@ class _Gate:
                     self.waiting.popleft()
                 if self.running >= self.workers or not self.waiting:
                     return
-                first = self.waiting.popleft()
+                # a morph (up to 64 images) takes one worker at most, so a flood of them delays only morphs
+                first = next((w for w in self.waiting if w.kind == "point" or not self.morphing), None)
+                if first is None:
+                    return
+                self.waiting.remove(first)
+                self.morphing += first.kind == "morph"
                 batch = [first]
                 for other in list(self.waiting):
                     if len(batch) >= MAX_BATCH:
@@ -414,6 +428,7 @@ class _Gate:
     def _finish(self, pool, batch: list[_Waiting], results, err) -> None:
         with self.lock:
             self.running -= 1
+            self.morphing -= batch[0].kind == "morph"
         if isinstance(err, BrokenExecutor):
             self.discard(pool)
         for i, waiting in enumerate(batch):

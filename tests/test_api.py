@@ -290,3 +290,56 @@ def test_the_morph_route_draws_the_pages_strip():
 def test_bad_morph_requests_get_a_message(query, words):
     status, answer = call_morph(query)
     assert status == 400 and words in answer["error"], answer
+
+
+def test_a_request_whose_client_goes_away_leaves_the_queue(monkeypatch):
+    import threading
+
+    monkeypatch.delenv("GENLAB_POINT_PROCESSES", raising=False)
+    monkeypatch.setattr(api, "MAX_COMPUTING", 1)
+    gate = api._Gate()
+    release = threading.Event()
+    real = api.answer_bodies
+    monkeypatch.setattr(api, "answer_bodies", lambda requests: (release.wait(10), real(requests))[1])
+
+    async def main():
+        first = asyncio.ensure_future(gate.answer({"model": "gan_2d.safetensors", "z": "0,0"}, False))
+        gone = [asyncio.ensure_future(gate.answer({"model": "gan_2d.safetensors", "z": f"0.{k},0"}, False))
+                for k in range(5)]
+        while len(gate.waiting) < 5:
+            await asyncio.sleep(0.01)
+        for task in gone:
+            task.cancel()
+        await asyncio.sleep(0.05)
+        left = len(gate.waiting)
+        release.set()
+        return left, await first
+    with ThreadPoolExecutor(1) as pool:
+        left, (status, _, batch) = pool.submit(asyncio.run, main()).result()
+    gate.pool.shutdown()
+    assert left == 0 and status == 200 and gate.batches == [1]
+
+
+def test_a_flood_of_morphs_leaves_a_worker_for_points(monkeypatch):
+    import threading
+
+    monkeypatch.delenv("GENLAB_POINT_PROCESSES", raising=False)
+    gate = api._Gate()                                   # two workers
+    release = threading.Event()
+    real = api.morph_bodies
+    monkeypatch.setattr(api, "morph_bodies", lambda requests: (release.wait(10), real(requests))[1])
+    morph = {"model": "gan_2d.safetensors", "a": "-1,0", "b": "1,0", "steps": "8", "method": "linear"}
+
+    async def main():
+        morphs = [asyncio.ensure_future(gate.answer(morph, False, "morph")) for _ in range(4)]
+        while gate.morphing < 1:
+            await asyncio.sleep(0.01)
+        point = await asyncio.wait_for(gate.answer({"model": "gan_2d.safetensors", "z": "0,0"}, False), 10)
+        still = sum(not m.done() for m in morphs)
+        release.set()
+        return point, still, await asyncio.gather(*morphs)
+    with ThreadPoolExecutor(1) as pool:
+        point, still, morphs = pool.submit(asyncio.run, main()).result()
+    gate.pool.shutdown()
+    assert point[0] == 200 and still == 4                # the point was answered while every morph waited
+    assert [status for status, _, _ in morphs] == [200] * 4 and gate.morphing == 0
