@@ -26,7 +26,7 @@ st.write("The book's melody model reads a tune as tokens, a pitch and a duration
 ss = st.session_state
 STEP_SECONDS = 0.6       # "Play the steps": one more note this often
 CHART_CONFIG = {"displayModeBar": False}   # the small charts' toolbar would cover their top rows
-link = read_link("melody", ("model", "chorale", "notes", "t", "n", "seed", "tempo"))
+link = read_link("melody", ("model", "chorale", "notes", "t", "n", "seed", "tempo", "step"))
 wanted = link.pop("model", None)
 row = model_picker("melody.file", kinds=("melody",), label="Melody model", preferred=wanted,
                    empty="No melody model yet. Train one with `python -m train melody --epochs 20 --batch-size 64 "
@@ -65,6 +65,8 @@ for key, name, low, high, integer, what in (("melody.temperature", "t", 0.0, 2.0
     value = link_number("melody", link.pop(name, None), low, high, what, integer)
     if value is not None:
         ss[key] = round(value, 1) if key == "melody.temperature" else value
+if (step_link := link_number("melody", link.pop("step", None), 1, 64, "step", integer=True)) is not None:
+    ss["melody.link_step"] = step_link            # the step-by-step view opens there (taken in step_by_step)
 show_link_messages("melody")
 
 metrics = row["metrics"]
@@ -167,6 +169,9 @@ def step_by_step() -> None:
     """The two heatmaps, revealed up to the step the slider names, and what the model did at that step;
     while playing, the fragment moves the slider on one note every STEP_SECONDS."""
     n = len(result.probabilities)
+    if (linked := ss.pop("melody.link_step", None)) is not None:      # a link's step (at most the length)
+        ss["melody.step"] = ss["melody.step_shown"] = min(int(linked), n)
+        ss["melody.step_n"] = n
     shown, before = ss.get("melody.step_shown", n), ss.get("melody.step_n", n)
     if n != before:                               # a new length: every step stays every step, else the same step
         ss["melody.step"] = n if shown >= before else min(shown, n)
@@ -181,6 +186,10 @@ def step_by_step() -> None:
     ss["melody.step_n"] = n
     step = st.slider("Watch it write: show the first k generated notes", 1, n, key="melody.step")
     ss["melody.step_shown"] = step
+    if step < n and not ss.get("melody.playing"):    # the link keeps a step part-way (not while it plays)
+        st.query_params["step"] = str(step)
+    elif "step" in st.query_params:
+        del st.query_params["step"]
     i = step - 1
     chosen = [p for p, _ in result.notes[result.n_seed:]]
     probabilities = result.probabilities[i]

@@ -312,6 +312,15 @@ def test_the_keyboard_temperature_and_link_shape_the_melody(melody_folder):
     again = open_app("pages/melody.py", **link)
     assert again.text_input(key="melody.notes").value == "G4:2 B4:2 D5:2"
     assert _chart(again, "melody.roll") == cold
+    # the step-by-step view's step is in the link while it is part-way, and a link opens there
+    again.slider(key="melody.step").set_value(4).run()
+    assert again.query_params["step"] == "4"
+    at_step = open_app("pages/melody.py", **dict(again.query_params))
+    assert at_step.slider(key="melody.step").value == 4
+    assert np.isnan(_array(_chart(at_step, "melody.probabilities")["data"][0]["z"])[:, 4:]).all()
+    at_step.slider(key="melody.step").set_value(32).run()
+    assert "step" not in at_step.query_params                     # every step shown: no step in the link
+    assert open_app("pages/melody.py", step="99", n="16").slider(key="melody.step").value == 16
     # a chorale in the link: its opening, and Bach's continuation beside the model's
     chorale = open_app("pages/melody.py", chorale="bwv269", t="0.5")
     assert chorale.text_input(key="melody.notes").value == melody.format_notes(melody.chorale_opening(0))
