@@ -1,5 +1,5 @@
 """GenLab's server: `streamlit run app.py` serves the Streamlit app (main.py: the router and its pages) and,
-beside it, the live drag's HTTP route (genlab/api.py: GET /genlab/api/point); with GENLAB_POINT_PROCESSES
+beside it, the live drags' HTTP routes (genlab/api.py: GET /genlab/api/point and /genlab/api/morph); with GENLAB_POINT_PROCESSES
 set, its worker processes start here, so the first drag does not wait for them.
 
 Streamlit finds the `app` below and runs it as an ASGI application (st.App), with the same command-line
