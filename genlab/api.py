@@ -10,7 +10,12 @@ asks here and swaps the answer into the image, class and activation panels; the 
 through Streamlit as before, which redraws everything exactly (coordinates, cube, link). A page served
 without this route (AppTest, `streamlit run main.py`) falls back to reruns.
 
-The answer is JSON: {"z": [...], "layer": name, "image": html, "class": html, "layers": html} - the same
+    GET /genlab/api/morph?model=gan_2d.safetensors&a=-1,0&b=1,0&steps=16&method=linear[&label=7]
+
+The second answers the Morph page's pad the same way: the strip of the steps from A to B (a PNG data URL,
+one pixel per pixel), its caption and its path (`morph_answer`).
+
+The point answer is JSON: {"z": [...], "layer": name, "image": html, "class": html, "layers": html} - the same
 HTML the panels render (genlab.ui.explorer), so the page looks the same during and after a drag. Bad
 input gets 400 with {"error": message}: only models the pickers list (by file name; no paths), the
 model's number of finite coordinates within +-1e3, a label for a conditional GAN, a layer of the model.
