@@ -1,5 +1,5 @@
-"""The live drag's HTTP endpoint: one latent point in, its image, class and activations out, without a
-Streamlit rerun.
+"""The live drags' HTTP endpoints: one latent point in, its image, class and activations out (or a morph's
+strip), without a Streamlit rerun.
 
     GET /genlab/api/point?model=gan_3d.safetensors&z=0.1,-0.4,0.2[&label=7][&layer=generator.layers.act2]
 
@@ -12,7 +12,7 @@ without this route (AppTest, `streamlit run main.py`) falls back to reruns.
 
     GET /genlab/api/morph?model=gan_2d.safetensors&a=-1,0&b=1,0&steps=16&method=linear[&label=7]
 
-The second answers the Morph page's pad the same way: the strip of the steps from A to B (a PNG data URL,
+The morph route answers the Morph page's pad the same way: the strip of the steps from A to B (a PNG data URL,
 one pixel per pixel), its caption and its path (`morph_answer`).
 
 The point answer is JSON: {"z": [...], "layer": name, "image": html, "class": html, "layers": html} - the same
