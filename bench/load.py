@@ -138,6 +138,7 @@ class Client:
     live: dict | None = None              # the pad's live drag settings (data.live), when it has them
     http: tuple | None = None             # the keep-alive connection to the live route (reader, writer)
     last_headers: dict = field(default_factory=dict)   # the live route's latest answer's headers
+    cookies: dict = field(default_factory=dict)   # what the page's GET set (and genlab_visitor), as a browser keeps
     releases: list = field(default_factory=list)   # the release that ends the drag (a Move, sent as a rerun)
     ws: object = None
     query_string: str = ""
@@ -175,10 +176,13 @@ class Client:
         start = time.perf_counter()
         self.query_string = self.query
         url = f"{self.base}/{self.page}?{self.query}"
-        cookie = await asyncio.to_thread(_xsrf_cookie, url)
+        self.cookies = await asyncio.to_thread(_page_cookies, url)
+        if self.visitor:
+            self.cookies["genlab_visitor"] = self.visitor
         ws_url = "ws" + self.base[4:] + "/_stcore/stream"
-        protocols = ["streamlit"] + ([cookie.split("=", 1)[1]] if cookie else [])
-        cookies = "; ".join(c for c in (cookie, f"genlab_visitor={self.visitor}" if self.visitor else "") if c)
+        xsrf = self.cookies.get("_streamlit_xsrf")
+        protocols = ["streamlit"] + ([xsrf] if xsrf else [])
+        cookies = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         self.ws = await connect(ws_url, subprotocols=protocols, origin=self.base, max_size=None,
                                 additional_headers={"Cookie": cookies} if cookies else None,
                                 open_timeout=60, ping_interval=None)
@@ -441,7 +445,8 @@ class Client:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self.http = (reader, writer)
             reader, writer = self.http
-            cookie = f"Cookie: genlab_visitor={self.visitor}\r\n" if self.visitor else ""
+            # as a browser's fetch (credentials same-origin): the page's cookies, the replica's among them
+            cookie = ("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()) + "\r\n") if self.cookies else ""
             # as a browser's fetch asks: gzip accepted (the route compresses its answers)
             writer.write(f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\nAccept-Encoding: gzip, deflate, br, zstd\r\n"
                          f"{cookie}\r\n".encode())
@@ -535,14 +540,14 @@ def drag_path(session: int, k: int) -> tuple[float, float]:
     return round(0.85 * math.sin(t), 4), round(0.85 * math.sin(2 * t + 0.5), 4)
 
 
-def _xsrf_cookie(url: str) -> str:
-    """The page's HTTP GET, as the browser does before connecting; returns its XSRF cookie ("name=value")."""
+def _page_cookies(url: str) -> dict[str, str]:
+    """The page's HTTP GET, as the browser does before connecting; returns the cookies it sets (name -> value):
+    Streamlit's XSRF cookie and, behind scripts/serve.sh's nginx, the replica's `genlab_route`, which a
+    browser then sends with the websocket and the page's later requests (so they reach the same replica)."""
     with urllib.request.urlopen(url, timeout=60) as response:
         response.read()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            if header.startswith("_streamlit_xsrf="):
-                return header.split(";", 1)[0]
-    return ""
+        pairs = [header.split(";", 1)[0] for header in response.headers.get_all("Set-Cookie") or []]
+    return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
 
 
 # ---------------------------------------------------------------------------------------------------
