@@ -111,16 +111,22 @@ def _point(text: str, d: int, name: str = "z") -> list[float]:
     return values
 
 
+def _whole(text: str, high: int) -> int | None:
+    """`text` as a whole number 0..high written in ASCII digits (no signs, no other scripts' digits), else None."""
+    if text.isascii() and text.isdigit() and len(text) <= len(str(high)) and int(text) <= high:
+        return int(text)
+    return None
+
+
 def _model_and_label(params: dict) -> tuple:
     """The request's model (from the listing) and its class label (a conditional GAN's, else None)."""
     row = _model_row(str(params.get("model", "")))
     model = _load(row["path"]).model
     label = None
     if getattr(model, "conditional", False):
-        text = str(params.get("label", ""))
-        if not text.isdigit() or int(text) >= model.n_classes:
+        label = _whole(str(params.get("label", "")), model.n_classes - 1)
+        if label is None:
             raise BadRequest(f"label must be a class 0..{model.n_classes - 1} for a conditional GAN")
-        label = int(text)
     return model, label
 
 
@@ -154,6 +160,9 @@ def point_answers(requests: list[dict]) -> list:
             model, z, label, layer = _request(params)
         except BadRequest as err:
             results[i] = err
+            continue
+        except Exception as err:     # a checkpoint that fails to load, say: this request's error, not the batch's
+            results[i] = BadRequest(f"{type(err).__name__}: {str(err)[:200]}")
             continue
         groups.setdefault(id(model), (model, []))[1].append((i, z, label, layer))
     if not groups:
@@ -196,15 +205,15 @@ def morph_answer(params: dict) -> dict:
     model, label = _model_and_label(params)
     a = _point(str(params.get("a", "")), model.latent_dim, "a")
     b = _point(str(params.get("b", "")), model.latent_dim, "b")
-    text = str(params.get("steps", ""))
-    if not text.isdigit() or not 2 <= int(text) <= MAX_STEPS:
+    steps = _whole(str(params.get("steps", "")), MAX_STEPS)
+    if steps is None or steps < 2:
         raise BadRequest(f"steps must be a whole number from 2 to {MAX_STEPS}")
     method = str(params.get("method", "linear"))
     if method not in METHODS:
         raise BadRequest(f"method must be one of {', '.join(METHODS)}")
     classifier = strong_classifier(_rows(), _load)
     try:
-        result = morph(model, a, b, int(text), method, classifier.model if classifier else None, label)
+        result = morph(model, a, b, steps, method, classifier.model if classifier else None, label)
     except GenerateError as err:
         raise BadRequest(str(err)) from None
     return {"a": a, "b": b, "path": [[round(float(v), 4) for v in step] for step in result.path],
@@ -362,7 +371,8 @@ class _Gate:
         with self.lock:
             if self.pool is pool:
                 self.pool = None
-        pool.shutdown(wait=False, cancel_futures=True)
+        # not in this thread: a done-callback of a broken pool can run while the pool holds its own lock
+        threading.Thread(target=pool.shutdown, kwargs={"wait": False, "cancel_futures": True}, daemon=True).start()
 
     def enter(self) -> bool:
         with self.lock:
@@ -393,8 +403,8 @@ class _Gate:
 
     def _start_batches(self) -> None:
         """Hand batches of waiting requests to free workers (called on arrival and when a batch ends)."""
-        pool = self.executor()
         while True:
+            pool = self.executor()       # the current one (a callback may have dropped a broken one)
             with self.lock:
                 while self.waiting and self.waiting[0].future.done():     # a client that went away
                     self.waiting.popleft()
@@ -418,9 +428,8 @@ class _Gate:
             try:
                 work = answer_bodies if first.kind == "point" else morph_bodies
                 done = pool.submit(work, [(w.params, w.gzipped) for w in batch])
-            except (BrokenExecutor, RuntimeError):     # a broken or shut pool: refuse, go on with a new one
-                self._finish(pool, batch, None, BrokenExecutor("the pool had stopped"))
-                pool = self.executor()
+            except Exception as err:   # a broken or shut pool, no process to start: refuse, go on with a new one
+                self._finish(pool, batch, None, BrokenExecutor(f"the pool could not take the batch: {err}"))
                 continue
             done.add_done_callback(lambda f, pool=pool, batch=batch: self._finished(pool, batch, f))
 

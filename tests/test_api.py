@@ -54,6 +54,8 @@ def test_a_conditional_gan_needs_its_label_and_draws_it():
     ("model=gan_2d.safetensors&z=" + ",".join(["0"] * 5000), "2 coordinates"),
     ("model=gan_2d.safetensors&z=0,0&layer=nope", "no layer"),
     ("model=cgan_3d.safetensors&z=0,0,0&label=10", "label"),
+    ("model=cgan_3d.safetensors&z=0,0,0&label=%C2%B2", "label"),          # a superscript two: a digit, not a number
+    ("model=cgan_3d.safetensors&z=0,0,0&label=" + "9" * 5000, "label"),
     ("model=" + "a" * 5000 + "&z=0,0", "file name"),
 ])
 def test_bad_requests_get_a_message(query, words):
@@ -283,6 +285,8 @@ def test_the_morph_route_draws_the_pages_strip():
     ("model=gan_2d.safetensors&a=0,x&b=1,1&steps=8", "a: 'x' is not a number"),
     ("model=gan_2d.safetensors&a=0,0&b=1,1&steps=65", "2 to 64"),
     ("model=gan_2d.safetensors&a=0,0&b=1,1&steps=1", "2 to 64"),
+    ("model=gan_2d.safetensors&a=0,0&b=1,1&steps=%C2%B2", "2 to 64"),
+    ("model=gan_2d.safetensors&a=0,0&b=1,1&steps=" + "1" * 5000, "2 to 64"),
     ("model=gan_2d.safetensors&a=0,0&b=1,1&steps=8&method=cubic", "linear, spherical"),
     ("model=cgan_3d.safetensors&a=0,0,0&b=1,1,1&steps=8", "label"),
     ("model=../x&a=0,0&b=1,1&steps=8", "file name"),
@@ -343,3 +347,30 @@ def test_a_flood_of_morphs_leaves_a_worker_for_points(monkeypatch):
     gate.pool.shutdown()
     assert point[0] == 200 and still == 4                # the point was answered while every morph waited
     assert [status for status, _, _ in morphs] == [200] * 4 and gate.morphing == 0
+
+
+def test_a_pool_that_cannot_take_a_batch_refuses_it_and_the_next_request_gets_a_new_pool(monkeypatch):
+    from concurrent.futures import BrokenExecutor
+
+    monkeypatch.delenv("GENLAB_POINT_PROCESSES", raising=False)
+
+    class Refusing:                                      # e.g. no process can be started: too many open files
+        def submit(self, *args, **kwargs):
+            raise OSError("too many open files")
+
+        def shutdown(self, **kwargs):
+            pass
+    gate = api._Gate()
+    gate.pool, gate.workers = Refusing(), 2
+
+    async def main():
+        try:
+            await gate.answer({"model": "gan_2d.safetensors", "z": "0,0"}, False)
+        except BrokenExecutor as err:
+            refused = str(err)
+        return refused, await gate.answer({"model": "gan_2d.safetensors", "z": "0,0"}, False)
+    with ThreadPoolExecutor(1) as pool:
+        refused, (status, _, _) = pool.submit(asyncio.run, main()).result()
+    gate.pool.shutdown()
+    assert "too many open files" in refused and status == 200
+    assert (gate.running, gate.morphing, len(gate.waiting)) == (0, 0, 0)

@@ -19,16 +19,20 @@ def test_morph_strip_follows_b_and_downloads_as_a_gif(page, app_url, tmp_path):
     expect(canvas).to_have_attribute("data-preview", re.compile(".+"), timeout=30_000)   # the plane's sprite
     page.evaluate("window.__genlabPreviews = []")
     live = []                                                       # the exact strips from the morph route
-    page.on("response", lambda r: live.append((r.status, r.url)) if "/genlab/api/morph" in r.url else None)
+    page.on("response", lambda r: live.append(r) if "/genlab/api/morph" in r.url else None)
     box = canvas.bounding_box()
     page.mouse.move(*pad_pixel(box, 1.0, 0.0))                      # B starts at (1, 0)
     page.mouse.down()
     page.mouse.move(*pad_pixel(box, 0.8, -0.6), steps=5)
     assert page.evaluate("window.__genlabPreviews.length") >= 5     # each move painted the strip's preview
     expect(page.locator(".st-key-morph-strip img.genlab-live")).to_have_count(1, timeout=10_000)   # then the exact strip
-    assert live and {status for status, _ in live} == {200}, live
-    assert "a=-1.0000%2C0.0000" in live[-1][1] or "a=-1.0000,0.0000" in live[-1][1], live[-1][1]   # A stays
-    expect(main.get_by_text("16 steps from A (left) to B")).to_be_visible()
+    page.wait_for_timeout(1000)                                     # the newest move's answer is in
+    assert live and {r.status for r in live} == {200}, [r.status for r in live]
+    assert re.search(r"a=-1\.0000(%2C|,)0\.0000", live[-1].url), live[-1].url                         # A stays
+    answer = live[-1].json()
+    assert answer["a"] == [-1.0, 0.0] and answer["b"] != [1.0, 0.0]
+    expect(page.locator('.st-key-morph-strip [data-testid="stImageCaption"]')).to_have_text(answer["caption"])
+    expect(page.locator(".st-key-morph-strip img.genlab-live")).to_have_attribute("src", answer["strip"])
     page.mouse.up()
     expect(strip).not_to_have_attribute("src", before, timeout=15_000)
     expect(page.locator(".st-key-morph-strip .genlab-preview")).to_have_count(0, timeout=15_000)   # the exact strip

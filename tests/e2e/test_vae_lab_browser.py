@@ -37,7 +37,8 @@ def test_a_drawn_stroke_becomes_a_point_and_a_reconstruction(page, app_url, tmp_
     pad = page.locator(".latent-pad canvas")                 # a drag paints previews from the plane's sprite
     expect(pad).to_have_attribute("data-preview", re.compile(".+"), timeout=30_000)
     page.evaluate("window.__genlabPreviews = []")
-    live = []                                                # ... and asks the live route for the exact image
+    live, asked_for = [], []                                 # ... and asks the live route for the exact image
+    page.on("request", lambda r: asked_for.append(r.url) if "/genlab/api/point" in r.url else None)
     page.on("response", lambda r: live.append((r.status, r.url)) if "/genlab/api/point" in r.url else None)
     box = pad.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
@@ -45,8 +46,14 @@ def test_a_drawn_stroke_becomes_a_point_and_a_reconstruction(page, app_url, tmp_
     for k in range(1, 6):
         page.mouse.move(box["x"] + box["width"] * (0.5 + 0.05 * k), box["y"] + box["height"] * 0.5)
         page.wait_for_timeout(150)
-    page.wait_for_timeout(1000)                              # the button still down: the newest move's answer is in
-    asked = live[-1][1] if live else None
+    settled = 0                                              # the button still down: every answer in (the newest last)
+    for _ in range(100):
+        settled = settled + 1 if asked_for and len(live) == len(asked_for) else 0
+        if settled == 3:
+            break
+        page.wait_for_timeout(100)
+    assert live and len(live) == len(asked_for), (len(live), len(asked_for))
+    asked = asked_for[-1]
     page.mouse.up()
     assert page.evaluate("window.__genlabPreviews.length") >= 5
     assert live and {status for status, _ in live} == {200}, live
