@@ -76,12 +76,17 @@ with controls_col:
 controls = current_controls(model)
 write_link({"model": row["file"], "z": ";".join(f"{c.seed},{c.x:.3f},{c.y:.3f}" for c in controls.values()),
             "tempo": tempo, "transpose": transpose, "hold": "1" if hold else "0"})
-phrase = studio.compose(model, controls, directions, tempo, instruments, renderer, transpose, hold)
+# While a pad is dragged, each move redraws the roll and the sound waits for the release (rendering it
+# was a fifth of each move's server time); the player keeps the last phrase's sound meanwhile.
+dragging = ss.pop("music.dragging", False) and "music.wav" in ss
+phrase = studio.compose(model, controls, directions, tempo, instruments, renderer, transpose, hold, audio=not dragging)
+if phrase.wav:
+    ss["music.wav"] = phrase.wav
 
 with output_col:
     measures = phrase_measures(phrase.pitches)
     st.plotly_chart(piano_roll_figure(phrase.pitches), width="stretch", key="music.roll")
-    st.audio(phrase.wav, format="audio/wav")
+    st.audio(ss["music.wav"], format="audio/wav")
     st.caption(f"{key_name(phrase.pitches)} · {measures['in_key_fraction']:.0%} of the notes in key · "
                f"{measures['chord_fraction']:.0%} of the steps form a chord · "
                f"{measures['distinct_pitches_per_voice']:.1f} different pitches per voice")

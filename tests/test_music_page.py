@@ -53,6 +53,19 @@ def test_moving_the_sopranos_melody_changes_only_the_soprano(music_folder):
     assert changed == {("Soprano", "Alto", "Tenor", "Bass")[voice]}
 
 
+def test_while_a_pad_is_dragged_the_roll_follows_and_the_sound_waits_for_the_release(music_folder):
+    at = _music_page()
+    sound = lambda: at.get("audio")[0].proto.url                      # noqa: E731  (the WAV's media file)
+    before, first = _voices(at), sound()
+    at.session_state["music.melody 0.pad"] = {"point": {"x": 2.5, "y": -2.5, "index": 0, "seq": 1, "dragging": True}}
+    at.run()
+    assert _voices(at) != before and sound() == first                 # the roll moved; the player kept its sound
+    at.session_state["music.melody 0.pad"] = {"point": {"x": 2.5, "y": -2.5, "index": 0, "seq": 2,
+                                                        "dragging": False}}                        # the release
+    at.run()
+    assert sound() != first and not at.exception
+
+
 def test_resampling_the_chords_changes_the_harmony_and_the_morph_plays(music_folder):
     at = _music_page()
     before = _voices(at)

@@ -31,9 +31,13 @@ def piano_roll_figure(pitches: np.ndarray, title: str = "", height: int = 360) -
                                  hovertemplate="%{text}<extra>" + (VOICES[t] if t < len(VOICES) else "") + "</extra>"))
     sounding = line[line != REST]
     low, high = (int(sounding.min()) - 2, int(sounding.max()) + 2) if sounding.size else (48, 72)
-    for bar in range(1, n_bars + 2):
-        fig.add_vline(x=bar, line=dict(color="rgba(120,120,120,0.6)", width=1, dash="solid" if bar > 1 else "dot"))
+    # the bar lines as layout shapes in one go (what add_vline makes, without its per-line validation: a
+    # pad drag on the Music page redraws two rolls per move)
+    bar_lines = [dict(type="line", xref="x", yref="y domain", x0=bar, x1=bar, y0=0, y1=1,
+                      line=dict(color="rgba(120,120,120,0.6)", width=1, dash="solid" if bar > 1 else "dot"))
+                 for bar in range(1, n_bars + 2)]
     fig.update_layout(
+        shapes=bar_lines,
         title=title or None, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
         xaxis=dict(title="bar", range=[0.95, n_bars + 1.05], dtick=0.25, tick0=1, showgrid=True,
                    gridcolor="rgba(200,200,200,0.25)", tickvals=list(range(1, n_bars + 2))),

@@ -36,11 +36,11 @@ def play(pitches: np.ndarray, tempo: float, instruments, renderer: str = "auto")
 
 
 def compose(model: MuseGAN, controls: dict[str, Control], directions: dict, tempo: float, instruments,
-            renderer: str = "auto", transpose: int = 0, hold: bool = True) -> Rendered:
-    """The phrase of the current controls (moved by `transpose` semitones), with its audio; `hold`: see
-    roll.decode_generated."""
+            renderer: str = "auto", transpose: int = 0, hold: bool = True, audio: bool = True) -> Rendered:
+    """The phrase of the current controls (moved by `transpose` semitones), with its audio (`audio` False:
+    no audio, wav b""; the page's pads while dragging); `hold`: see roll.decode_generated."""
     pitches = shift_pitches(generate_pitches(model, compose_z(model, controls, directions), hold)[0], transpose)
-    return Rendered(pitches, play(pitches, tempo, instruments, renderer))
+    return Rendered(pitches, play(pitches, tempo, instruments, renderer) if audio else b"")
 
 
 def morph(model: MuseGAN, controls_a: dict[str, Control], controls_b: dict[str, Control], directions: dict,

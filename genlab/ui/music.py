@@ -68,6 +68,7 @@ def _pad(name: str) -> None:
     moved = (st.session_state.get(f"{key}.pad") or {}).get("point")
     if moved and moved.get("seq", 0) > st.session_state.get(f"{key}.seq", 0):
         st.session_state[f"{key}.seq"] = int(moved["seq"])
+        st.session_state["music.dragging"] = bool(moved.get("dragging"))   # this run: the roll, not the sound
         st.session_state[f"{key}.x"] = min(max(float(moved["x"]), -PAD_RANGE), PAD_RANGE)
         st.session_state[f"{key}.y"] = min(max(float(moved["y"]), -PAD_RANGE), PAD_RANGE)
     st.markdown(f"**{control_title(name)}**")
