@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -31,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from tests.e2e.server import app_server, launch_chromium  # noqa: E402
+from load import cpu_seconds  # noqa: E402  (bench/load.py: a process' CPU from /proc)
 from timing import machine_load, print_rows  # noqa: E402  (bench/timing.py)
 
 PAGES = [
@@ -47,12 +47,6 @@ def server_pid(url: str) -> int:
     out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
     line = next(row for row in out.splitlines() if re.search(rf":{port}\b", row.split()[3]))
     return int(re.search(r"pid=(\d+)", line).group(1))
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def drag(browser, url: str, pid: int, link: str, target: str, moves: int, reruns: bool) -> dict:

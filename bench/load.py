@@ -137,7 +137,6 @@ class Client:
     page: str = PAGE                      # the page's URL path ("" for Home; bench/bench_pages.py opens them all)
     live: dict | None = None              # the pad's live drag settings (data.live), when it has them
     http: tuple | None = None             # the keep-alive connection to the live route (reader, writer)
-    last_headers: dict = field(default_factory=dict)   # the live route's latest answer's headers
     cookies: dict = field(default_factory=dict)   # what the page's GET set (and genlab_visitor), as a browser keeps
     releases: list = field(default_factory=list)   # the release that ends the drag (a Move, sent as a rerun)
     ws: object = None
@@ -413,9 +412,9 @@ class Client:
         z[live["axes"][0]], z[live["axes"][1]] = move.x, move.y
         path = f"{live['url']}?{live['query']}&z=" + ",".join(f"{v:.4f}" for v in z)
         try:
-            status, body = await self._http_get(path)
+            status, headers, body = await self._http_get(path)
             now = time.perf_counter()
-            move.batch = int(self.last_headers.get("x-genlab-batch", "0")) or None
+            move.batch = int(headers.get("x-genlab-batch", "0")) or None
             if status != 200:
                 self._error("error_message", f"the live route answered {status}: {body[:200]!r}")
             else:
@@ -434,7 +433,7 @@ class Client:
             x, y = self.pending
             await self._send_move(x, y)
 
-    async def _http_get(self, path: str) -> tuple[int, bytes]:
+    async def _http_get(self, path: str) -> tuple[int, dict, bytes]:
         """A GET on this client's keep-alive connection (opened on first use; once more if it was closed)."""
         url = urllib.parse.urlparse(self.base)
         for attempt in range(2):
@@ -460,14 +459,13 @@ class Client:
                 continue
             lines = head.decode("latin-1").split("\r\n")
             headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)}
-            self.last_headers = headers
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             if headers.get("content-encoding") == "gzip":
                 body = gzip.decompress(body)
             if headers.get("connection", "").lower() == "close":
                 writer.close()
                 self.http = None
-            return int(lines[0].split()[1]), body
+            return int(lines[0].split()[1]), headers, body
         raise OSError("no connection")
 
     def _give_up_waiting(self) -> None:

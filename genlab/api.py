@@ -185,21 +185,13 @@ def point_answers(requests: list[dict]) -> list:
     return results
 
 
-def point_answer(params: dict) -> dict:
-    """The answer for one request's query parameters (raises BadRequest with the client's message)."""
-    result = point_answers([params])[0]
-    if isinstance(result, BadRequest):
-        raise result
-    return result
-
-
 def morph_answer(params: dict) -> dict:
     """The Morph page's strip for A, B, steps and interpolation (and a conditional GAN's label), as the page
     draws it: {"a", "b", "path" (the steps' latent points), "strip" (a data URL of the steps' PNG, one pixel
     per pixel), "caption"}."""
     from .generate import GenerateError
     from .images import image_grid
-    from .latent.morph import MAX_STEPS, METHODS, morph, morph_caption
+    from .latent.morph import MAX_STEPS, METHODS, morph, morph_caption, strip_columns
     from .ui.explorer import class_names_of, png_bytes, strong_classifier
 
     model, label = _model_and_label(params)
@@ -218,7 +210,7 @@ def morph_answer(params: dict) -> dict:
         raise BadRequest(str(err)) from None
     return {"a": a, "b": b, "path": [[round(float(v), 4) for v in step] for step in result.path],
             "strip": "data:image/png;base64," + base64.b64encode(png_bytes(
-                image_grid(result.images, nrow=min(len(result.images), 16)))).decode(),
+                image_grid(result.images, nrow=strip_columns(len(result.images))))).decode(),
             "caption": morph_caption(len(result.images), method, result.classes, class_names_of(classifier))}
 
 
@@ -269,18 +261,20 @@ def _process_init() -> None:
         threading.Thread(target=follow_the_server, daemon=True, name="genlab-follow-server").start()
 
 
+def _encoded(result, gzipped: bool) -> tuple[int, bytes]:
+    """An answer dict as (200, compact JSON, gzipped at GZIP_LEVEL if asked), or a BadRequest as (400,
+    {"error": message}): done where the answers are computed, so a worker process hands back finished bytes."""
+    if isinstance(result, BadRequest):
+        return 400, json.dumps({"error": str(result)}).encode()
+    body = json.dumps(result, separators=(",", ":")).encode()
+    return 200, gzip.compress(body, GZIP_LEVEL, mtime=0) if gzipped else body
+
+
 def answer_bodies(requests: list[tuple[dict, bool]]) -> list[tuple[int, bytes]]:
-    """The response (status, body) for each (query parameters, gzipped) of a batch: `point_answers` as
-    compact JSON, gzipped at GZIP_LEVEL where asked (done where the answers are computed, so a worker
-    process hands the server finished bytes); a refused request gets 400 and {"error": message}."""
-    out = []
-    for (_, gzipped), result in zip(requests, point_answers([params for params, _ in requests])):
-        if isinstance(result, BadRequest):
-            out.append((400, json.dumps({"error": str(result)}).encode()))
-            continue
-        body = json.dumps(result, separators=(",", ":")).encode()
-        out.append((200, gzip.compress(body, GZIP_LEVEL, mtime=0) if gzipped else body))
-    return out
+    """The response (status, body) for each (query parameters, gzipped) of a batch of points
+    (`point_answers`, one forward pass per model)."""
+    answers = point_answers([params for params, _ in requests])
+    return [_encoded(answer, gzipped) for (_, gzipped), answer in zip(requests, answers)]
 
 
 def morph_bodies(requests: list[tuple[dict, bool]]) -> list[tuple[int, bytes]]:
@@ -288,20 +282,11 @@ def morph_bodies(requests: list[tuple[dict, bool]]) -> list[tuple[int, bytes]]:
     out = []
     for params, gzipped in requests:
         try:
-            body = json.dumps(morph_answer(params), separators=(",", ":")).encode()
+            answer = morph_answer(params)
         except BadRequest as err:
-            out.append((400, json.dumps({"error": str(err)}).encode()))
-            continue
-        out.append((200, gzip.compress(body, GZIP_LEVEL, mtime=0) if gzipped else body))
+            answer = err
+        out.append(_encoded(answer, gzipped))
     return out
-
-
-def answer_body(params: dict, gzipped: bool) -> bytes:
-    """One request's answer body (raises BadRequest)."""
-    status, body = answer_bodies([(params, gzipped)])[0]
-    if status != 200:
-        raise BadRequest(json.loads(body)["error"])
-    return body
 
 
 def _warm() -> int:
@@ -314,12 +299,17 @@ def _warm() -> int:
 
 class _Waiting:
     """A request waiting for its turn: its kind ("point" or "morph"), its query, whether it takes gzip, and
-    the future its endpoint awaits. Points of one model share a batch key; a morph is a batch of its own."""
-    __slots__ = ("kind", "key", "params", "gzipped", "future")
+    the future its endpoint awaits."""
+    __slots__ = ("kind", "params", "gzipped", "future")
 
     def __init__(self, kind: str, params: dict, gzipped: bool, future: asyncio.Future):
         self.kind, self.params, self.gzipped, self.future = kind, params, gzipped, future
-        self.key = ("point", str(params.get("model", ""))[:200]) if kind == "point" else ("morph", id(self))
+
+    def joins(self, first: "_Waiting") -> bool:
+        """Whether this request can be computed in `first`'s batch: points of the same model (a morph is a
+        batch of its own)."""
+        return (self.kind == first.kind == "point" and self.params.get("model") == first.params.get("model")
+                and not self.future.done())
 
 
 class _Gate:
@@ -420,7 +410,7 @@ class _Gate:
                 for other in list(self.waiting):
                     if len(batch) >= MAX_BATCH:
                         break
-                    if other.key == first.key and not other.future.done():
+                    if other.joins(first):
                         batch.append(other)
                         self.waiting.remove(other)
                 self.running += 1
@@ -503,7 +493,7 @@ async def _serve(request: Request, kind: str) -> Response:
 
 
 async def point_endpoint(request: Request) -> Response:
-    """GET /genlab/api/point: one latent point's image, class and activations (`point_answer`)."""
+    """GET /genlab/api/point: one latent point's image, class and activations (`point_answers`)."""
     return await _serve(request, "point")
 
 

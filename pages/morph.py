@@ -10,13 +10,12 @@ import streamlit as st
 import torch
 
 from genlab.api import MORPH_PATH
-
 from genlab.data import load_dataset
 from genlab.generate import GenerateError
 from genlab.images import animated_gif, image_grid, to_pil
 from genlab.latent import views
 from genlab.latent.attributes import apply_vector
-from genlab.latent.morph import MAX_STEPS, METHODS, classes_along, morph, morph_caption
+from genlab.latent.morph import MAX_STEPS, METHODS, classes_along, morph, morph_caption, strip_columns
 from genlab.latent.space import axis_name, check_point
 from genlab.plots import class_cube_figure, morph_chart
 from genlab.ui.explorer import class_map, class_names_of, png_bytes, ranges_of, strong_classifier, thesis_note
@@ -162,7 +161,7 @@ def live_morph(a: list[float], b: list[float], pad_axes: tuple[int, int], previe
         query["label"] = label
     return {"url": MORPH_PATH, "query": urlencode(query), "points": [list(a), list(b)], "axes": list(pad_axes),
             "preview": preview, "targets": {"strip": ".st-key-morph-strip"},
-            "morph": {"steps": count, "nrow": min(count, 16)}}
+            "morph": {"steps": count, "nrow": strip_columns(count)}}
 
 
 @st.fragment
@@ -203,7 +202,7 @@ def morph_view() -> None:
                                          key=f"morph.{which}{k}", on_change=typed(which, k))
     with right:
         with st.container(key="morph-strip"):
-            st.image(image_grid(result.images, nrow=min(len(result.images), 16), scale=3), width="stretch",
+            st.image(image_grid(result.images, nrow=strip_columns(len(result.images)), scale=3), width="stretch",
                      output_format="PNG", caption=morph_caption(len(result.images), method, result.classes, names))
         if [list(a), list(b)] == [[-1.0, 0.0], [1.0, 0.0]]:   # the thesis' morph: does it hold for this model?
             thesis_note(ckpt, classifier, names, only="morph")

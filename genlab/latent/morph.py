@@ -81,6 +81,14 @@ def morph(model: nn.Module, a, b, steps: int = 16, method: str = "linear", class
     return Morph(path=path, images=images.cpu(), probabilities=probabilities, realness=realness)
 
 
+STRIP_COLUMNS = 16     # a morph's strip: at most this many steps a row
+
+
+def strip_columns(steps: int) -> int:
+    """Columns of a morph's strip of `steps` images (the page's, the live route's and the pad's preview)."""
+    return min(steps, STRIP_COLUMNS)
+
+
 def morph_caption(steps: int, method: str, classes, names) -> str:
     """The strip's caption (the Morph page's and the live morph route's)."""
     return (f"{steps} steps from A (left) to B, {method} interpolation"
