@@ -37,7 +37,7 @@ def test_presets_fill_the_form(runs):
     at = open_train()
     assert at.title[0].value == "Train"
     assert at.selectbox(key="train.preset").value == "quick"
-    assert at.selectbox(key="train.kind").value == "vae" and at.number_input(key="train.epochs").value == 10
+    assert at.selectbox(key="train.kind").value == "vae" and at.text_input(key="train.epochs").value == "10"
     at.selectbox(key="train.preset").set_value("activations").run()
     assert at.selectbox(key="train.kind").value == "gan"
     shown = [t for t in at.text_input if t.label == "Activation"][0]
@@ -47,8 +47,8 @@ def test_presets_fill_the_form(runs):
 
 def test_start_a_tiny_run_watch_it_finish_and_compare(runs):
     at = open_train()
-    for key, value in (("train.epochs", 2), ("train.limit", 128), ("train.map_resolution", 8)):
-        at.number_input(key=key).set_value(value)
+    for key, value in (("train.epochs", "2"), ("train.limit", "128"), ("train.map_resolution", "8")):
+        at.text_input(key=key).set_value(value)
     at.selectbox(key="train.batch_size").set_value(64)
     at.text_input(key="train.name").set_value("my_vae")
     at.button(key="train.start").click().run()
@@ -114,11 +114,11 @@ def test_a_queued_run_shows_its_place_in_the_queue(runs):
 def test_the_hosted_demo_bounds_every_run(runs, monkeypatch):
     monkeypatch.setenv("GENLAB_DEMO", "1")
     at = open_train()
-    assert "At most 20" in at.number_input(key="train.epochs").help
+    assert "At most 20" in at.text_input(key="train.epochs").help
     assert all("embedded" in o for o in at.selectbox(key="train.dataset").options)
     assert any("Hosted demo" in c.value for c in at.caption)
     # a value typed beyond the demo's limit is refused with a message, not silently replaced
-    at.number_input(key="train.epochs").set_value(50)
+    at.text_input(key="train.epochs").set_value("50")
     at.button(key="train.start").click().run()
     assert any("at most 20 epochs per run (you asked for 50)" in e.value for e in at.error) and not runs.jobs()
 
@@ -127,7 +127,7 @@ def test_a_classifier_run_starts_without_the_map_settings(runs):
     """The map widgets are not drawn for classifiers; Start must not need their values (issue 14, 7)."""
     at = open_train()
     at.selectbox(key="train.preset").set_value("classifier").run()
-    at.number_input(key="train.epochs").set_value(2).run()
+    at.text_input(key="train.epochs").set_value("2").run()
     at.button(key="train.start").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     [job] = runs.jobs()
@@ -148,7 +148,7 @@ def test_in_the_demo_a_run_belongs_to_its_visitor(runs, monkeypatch):
     monkeypatch.setenv("GENLAB_DEMO", "1")
     first = open_train()
     assert any("Hosted demo" in i.value and "one run per visitor" in i.value for i in first.sidebar.info)
-    first.number_input(key="train.epochs").set_value(20)
+    first.text_input(key="train.epochs").set_value("20")
     first.text_input(key="train.name").set_value("firsts")
     first.button(key="train.start").click().run()
     assert not first.exception and not first.error, [e.value for e in first.error]
@@ -169,3 +169,31 @@ def test_in_the_demo_a_run_belongs_to_its_visitor(runs, monkeypatch):
     finally:
         runs.command(job.id, "stop", job.owner)
         wait_until_finished(runs)
+
+
+@pytest.mark.parametrize("key,typed", [("train.epochs", "0"), ("train.epochs", "-5"), ("train.epochs", "100001"),
+                                       ("train.epochs", "1e9"), ("train.lr", "0"), ("train.lr", "-1"),
+                                       ("train.lr", "1e9"), ("train.limit", "-1"), ("train.epochs", "two")])
+def test_a_value_beyond_the_limits_is_refused_not_swapped(runs, key, typed):
+    """Issue 32.1: the run never starts with a value other than the one shown."""
+    at = open_train()
+    at.text_input(key=key).set_value(typed).run()
+    assert at.text_input(key=key).value == typed           # the field keeps what was typed ...
+    assert any(typed.lstrip("-") in c.value or "limit" in c.value or "number" in c.value for c in at.caption)
+    at.button(key="train.start").click().run()
+    assert not at.exception
+    assert runs.jobs() == []                                # ... and nothing starts
+    assert at.error and at.error[0].value.startswith("Not started:")
+    label = {"train.epochs": "Epochs", "train.lr": "Learning rate", "train.limit": "Training images"}[key]
+    assert label in at.error[0].value
+
+
+def test_the_run_gets_exactly_the_values_shown(runs):
+    at = open_train()
+    at.text_input(key="train.epochs").set_value("3")
+    at.text_input(key="train.lr").set_value("2e-4")
+    at.text_input(key="train.limit").set_value("128")
+    at.button(key="train.start").click().run()
+    [job] = runs.jobs()
+    assert job.train_config.epochs == 3 and job.train_config.lr == 2e-4 and job.train_config.limit == 128
+    runs.command(job.id, "stop", job.owner)

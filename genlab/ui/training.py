@@ -16,6 +16,7 @@ from ..catalog import list_models
 from ..data import DATASETS, available_datasets
 from ..images import frames_gif
 from ..metrics import generator_verdict
+from ..numbers import format_number, parse_number
 from ..models.layers import ACTIVATIONS
 from ..plots import loss_history_figure, monitor_figure, runs_bar_figure, runs_loss_figure
 from ..training.config import DEFAULT_LR, OPTIMIZERS
@@ -40,6 +41,21 @@ COLUMNS = {"seconds_per_epoch": "s / epoch", "discriminator_lr": "D lr", "parame
            "last_map_change": "last map change"}
 
 
+# the form's number fields: label, lowest, highest, whole number. They are text fields, parsed on Start: a value
+# typed beyond the limits is refused with a message, never swapped for the previous one (a number input keeps
+# its last valid value in the browser, so the run would start with a value the screen does not show)
+NUMBER_FIELDS = {"latent_dim": ("Latent dimensions", 1, 16, True),
+                 "limit": ("Training images (0 = all)", 0, 10_000_000, True),
+                 "lr": ("Learning rate", 1e-6, 0.5, False),
+                 "epochs": ("Epochs", 1, MAX_EPOCHS, True),
+                 "seed": ("Seed", 0, 2**31 - 1, True),
+                 "reg_weight": ("Regulariser weight", 0.0, 1000.0, False),
+                 "ema": ("Moving average of G (0 = off)", 0.0, 0.9999, False),
+                 "map_every": ("Class-area map every N epochs (0 = never)", 0, 100, True),
+                 "map_resolution": ("Map resolution (points per axis)", 8, 128, True),
+                 "d_lr": ("Discriminator learning rate (0 = the same)", 0.0, 0.5, False)}
+
+
 def job_store() -> JobStore:
     return JobStore()
 
@@ -52,6 +68,12 @@ def _datasets() -> list[str]:
 
 def apply_preset() -> None:
     """Fill the form from the chosen preset (a callback of the preset picker)."""
+    for key, value in _preset_values().items():
+        ss[f"train.{key}"] = format_number(value, NUMBER_FIELDS[key][3]) if key in NUMBER_FIELDS else value
+
+
+def _preset_values() -> dict:
+    """The form's values in the chosen preset."""
     preset = PRESETS[ss["train.preset"]]
     train, model = preset.train, preset.train.get("model", {})
     values = {"kind": train["kind"], "latent_dim": model.get("latent_dim", 2),
@@ -64,8 +86,7 @@ def apply_preset() -> None:
               "d_lr": train.get("critic_lr") or 0.0, "regularizer": train.get("regularizer", "none"),
               "reg_weight": float(train.get("reg_weight", 100.0)), "ema": float(train.get("ema", 0.0)),
               "precision": train.get("precision", default_precision())}
-    for key, value in values.items():
-        ss[f"train.{key}"] = value
+    return values
 
 
 @st.cache_resource(show_spinner=False)
@@ -80,28 +101,50 @@ def default_precision() -> str:
 
 
 def kind_changed() -> None:
-    ss["train.lr"] = DEFAULT_LR[ss["train.kind"]]
+    ss["train.lr"] = format_number(DEFAULT_LR[ss["train.kind"]])
+
+
+def _number(name: str, default=None):
+    """The number typed into a field of the form (raises ValueError naming the field and the limits)."""
+    label, lo, hi, integer = NUMBER_FIELDS[name]
+    text = ss.get(f"train.{name}")
+    if text is None:
+        return default
+    return parse_number(text, lo, hi, integer, label)
+
+
+def _number_field(slot, name: str, label: str | None = None, **kwargs) -> None:
+    """A number field of the form: the text as typed, with the reason beside it when it cannot be used."""
+    field, lo, hi, integer = NUMBER_FIELDS[name]
+    if f"train.{name}" not in ss:   # a field that was not drawn in the last run (e.g. a classifier had no latent)
+        ss[f"train.{name}"] = format_number(_preset_values()[name], integer)
+    slot.text_input(label or field, key=f"train.{name}", max_chars=40, **kwargs)
+    if kwargs.get("disabled"):
+        return
+    try:
+        _number(name)
+    except ValueError as err:
+        slot.caption(f":red[{str(err).split(': ', 1)[-1]}]")
 
 
 def _specs() -> list[JobSpec]:
     """The runs the form describes (four for the activation experiment)."""
     kind = ss["train.kind"]
-    model = {"size": ss["train.size"]} if kind == "classifier" else {"latent_dim": int(ss["train.latent_dim"])}
+    model = {"size": ss["train.size"]} if kind == "classifier" else {"latent_dim": _number("latent_dim")}
     if kind in ("gan", "cgan"):
         model["activation"] = ss["train.activation"]
-    train = {"kind": kind, "model": model, "dataset": ss["train.dataset"], "epochs": int(ss["train.epochs"]),
-             "batch_size": int(ss["train.batch_size"]), "optimizer": ss["train.optimizer"], "lr": float(ss["train.lr"]),
-             "seed": int(ss["train.seed"]), "limit": int(ss["train.limit"]) or None,
+    train = {"kind": kind, "model": model, "dataset": ss["train.dataset"], "epochs": _number("epochs"),
+             "batch_size": int(ss["train.batch_size"]), "optimizer": ss["train.optimizer"], "lr": _number("lr"),
+             "seed": _number("seed"), "limit": _number("limit") or None,
              "precision": ss["train.precision"]}
     if kind in ("gan", "cgan"):
         train["loss"] = ss["train.loss"]
-        train["critic_lr"] = float(ss["train.d_lr"]) or None
+        train["critic_lr"] = _number("d_lr", 0.0) or None
         train["regularizer"] = ss["train.regularizer"]
-        train["reg_weight"] = float(ss["train.reg_weight"])
-        train["ema"] = float(ss["train.ema"])
+        train["reg_weight"] = float(_number("reg_weight"))
+        train["ema"] = float(_number("ema"))
     # the map widgets are not drawn for classifiers, so their keys may be gone
-    monitor = {"map_every": int(ss.get("train.map_every", 1)),
-               "map_resolution": int(ss.get("train.map_resolution", 48))}
+    monitor = {"map_every": _number("map_every", 1), "map_resolution": _number("map_resolution", 48)}
     name = ss["train.name"].strip() or f"{kind}_{datetime.now():%H%M%S}"
     preset = PRESETS[ss["train.preset"]]
     if preset.activations and kind in ("gan", "cgan"):
@@ -123,7 +166,7 @@ def start_runs() -> None:
                 raise ValueError(f"a run or model named {spec.name!r} exists already; pick another name")
         jobs = store.submit_many(specs)
     except ValueError as err:
-        ss["train.error"] = str(err)
+        ss["train.error"] = f"Not started: {err}"
         return
     ss["train.error"] = None
     ss["train.job"] = jobs[0].id
@@ -148,15 +191,13 @@ def run_form() -> None:
     if kind == "classifier":
         c[1].selectbox("Size", ("weak", "strong"), key="train.size")
     else:
-        c[1].number_input("Latent dimensions", 1, 16, key="train.latent_dim",
-                          help="2: a plane you can drag through; 3 and 4: the thesis' cube and hypercube.")
+        _number_field(c[1], "latent_dim", help="2: a plane you can drag through; 3 and 4: the thesis' cube and hypercube.")
     datasets = [d for d in _datasets() if not demo or d in EMBEDDED_DATASETS]
     if ss["train.dataset"] not in datasets:
         ss["train.dataset"] = datasets[0]
     c[2].selectbox("Dataset", datasets, key="train.dataset", format_func=lambda d: DATASETS[d].title, help="The embedded digits are always here; the full "
                    "MNIST and Fashion-MNIST appear when their files are on the machine.")
-    c[3].number_input("Training images (0 = all)", 0, 10_000_000, step=500, key="train.limit",
-                      help=f"At most {DEMO_LIMITS['limit']:,} in the demo." if demo else None)
+    _number_field(c[3], "limit", help=f"At most {DEMO_LIMITS['limit']:,} in the demo." if demo else None)
     c = st.columns(4)
     if kind in ("gan", "cgan"):
         if preset.activations:
@@ -169,14 +210,12 @@ def run_form() -> None:
                        help="bce: the original GAN; hinge; lsgan: least squares; wgan-gp: a critic with a gradient "
                             "penalty.")
     c[2].selectbox("Optimiser", OPTIMIZERS, key="train.optimizer")
-    c[3].number_input("Learning rate" + (" (generator)" if kind in ("gan", "cgan") else ""), 1e-6, 0.5,
-                      key="train.lr", format="%.5f", step=1e-4)
+    _number_field(c[3], "lr", "Learning rate" + (" (generator)" if kind in ("gan", "cgan") else ""),
+                  help="e.g. 2e-4 or 0.0002")
     c = st.columns(4)
-    # generous widget bounds: a value typed beyond the limits is refused with a message on Start, not dropped
-    c[0].number_input("Epochs", 1, 100_000, key="train.epochs",
-                      help=f"At most {DEMO_LIMITS['epochs'] if demo else MAX_EPOCHS:,} here.")
+    _number_field(c[0], "epochs", help=f"At most {DEMO_LIMITS['epochs'] if demo else MAX_EPOCHS:,} here.")
     c[1].selectbox("Batch size", (32, 64, 128, 256), key="train.batch_size")
-    c[2].number_input("Seed", 0, 2**31 - 1, key="train.seed", help="The same seed gives the same run.")
+    _number_field(c[2], "seed", help="The same seed gives the same run.")
     c[3].text_input("Name", key="train.name", placeholder="automatic", max_chars=200,
                     help=f"The finished model's file name in the explorer pages: letters, digits, - and _, at most "
                          f"{MAX_NAME} characters.")
@@ -195,10 +234,8 @@ def run_form() -> None:
                             "apart, so each digit gets a region of its share of the data. The thesis trained "
                             "without a regulariser for thousands of epochs; in a few epochs a plain GAN often "
                             "drops digits.")
-        c[1].number_input("Regulariser weight", 0.0, 1000.0, key="train.reg_weight", step=10.0,
-                          disabled=ss["train.regularizer"] == "none")
-        c[2].number_input("Moving average of G (0 = off)", 0.0, 0.9999, key="train.ema", format="%.4f", step=0.001,
-                          help="The model kept is an exponential moving average of the generator's weights (decay "
+        _number_field(c[1], "reg_weight", disabled=ss["train.regularizer"] == "none")
+        _number_field(c[2], "ema", help="The model kept is an exponential moving average of the generator's weights (decay "
                                "ramped up from 0): smoother, crisper samples than the last step's weights.")
     c = st.columns(4)
     c[3].selectbox("Precision", ("float32", "bfloat16"), key="train.precision",
@@ -206,11 +243,10 @@ def run_form() -> None:
                         "bfloat16 (AVX-512 BF16, AMX) and on recent GPUs, slower elsewhere. "
                         f"This machine: {'native' if default_precision() == 'bfloat16' else 'not native'}.")
     if kind != "classifier":
-        c[0].number_input("Class-area map every N epochs (0 = never)", 0, 100, key="train.map_every")
-        c[1].number_input("Map resolution (points per axis)", 8, 128, key="train.map_resolution")
+        _number_field(c[0], "map_every")
+        _number_field(c[1], "map_resolution")
         if kind in ("gan", "cgan"):
-            c[2].number_input("Discriminator learning rate (0 = the same)", 0.0, 0.5, key="train.d_lr",
-                              format="%.5f", step=1e-4, help="A different rate for D than for G: the two time-scale "
+            _number_field(c[2], "d_lr", help="A different rate for D than for G: the two time-scale "
                                                              "update rule (e.g. G 1e-4, D 4e-4).")
     if demo:
         st.caption(f"Hosted demo: at most {DEMO_LIMITS['epochs']} epochs and {DEMO_LIMITS['limit']:,} images per "
