@@ -21,8 +21,8 @@ from genlab.plots import class_cube_figure, morph_chart
 from genlab.ui.explorer import class_map, class_names_of, png_bytes, ranges_of, strong_classifier, thesis_note
 from genlab.ui.latent_pad import latent_pad
 from genlab.ui.point_explorer import axes_preview, pad_move_pending
-from genlab.ui.links import (link_choice, link_messages, link_number, model_mismatch, page_title, point_text, read_link,
-                             show_link_messages, write_link)
+from genlab.ui.links import (link_choice, link_messages, link_number, model_mismatch, page_follows, page_title,
+                             point_text, read_link, show_link_messages, write_link)
 from genlab.ui.nearest import nearest_panel
 from genlab.ui.router import require_router
 from genlab.ui.widgets import load_or_stop, model_picker, vector_upload
@@ -175,6 +175,9 @@ def morph_view() -> None:
         st.error(str(err))
         return
     ss["morph.result"] = result
+    # a drag's release or a typed endpoint reruns this fragment alone: the link, the scrubber and the exports
+    # outside it must show the same A and B
+    page_follows("morph", (tuple(a), tuple(b)))
     outside = any(not lo - 1e-9 <= v <= hi + 1e-9 for p in result.path for v, (lo, hi) in zip(p, ranges))
     left, right = st.columns([2, 3], gap="medium")
     with left:

@@ -122,6 +122,22 @@ def write_link(params: dict) -> None:
     st.query_params.from_dict({k: str(v) for k, v in params.items() if v is not None})
 
 
+def page_follows(page: str, state) -> None:
+    """Call inside a fragment with the state it just drew (e.g. a morph's endpoints): when a rerun of the fragment
+    alone changed it, the whole page reruns once, so that what lies outside the fragment (the link, downloads,
+    other views) shows the same state. A whole-page run just records it."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    fragment_only = bool(ctx is not None and ctx.fragment_ids_this_run)
+    key = f"{page}.page_state"
+    if not fragment_only:
+        ss[key] = state
+    elif ss.get(key) != state:
+        ss[key] = state
+        st.rerun(scope="app")
+
+
 def point_text(point) -> str:
     return ",".join(f"{float(v):.3f}" for v in point)
 

@@ -17,6 +17,7 @@ from ..images import image_grid
 from ..latent.attributes import (ATTRIBUTES, AttributeVector, VectorError, apply_vector, class_vector,
                                  examples_vector, mean_sweep, measure_all, sweep)
 from ..latent.point import explore_point
+from .links import page_follows
 from ..plots import attribute_chart, latent_scatter_figure, morph_chart
 from .explorer import image_panel
 from .widgets import vector_upload
@@ -102,6 +103,7 @@ def sliders_view(lab: Lab, point: list[float], image) -> None:
             alphas[name] = st.slider(name, -ALPHA_LIMIT, ALPHA_LIMIT, step=0.1, key=key, on_change=kept(key),
                                      help=vector.description)
         st.button("All sliders to 0", key="vae.reset", on_click=_reset, args=(list(vectors),))
+    page_follows("vae", tuple(sorted(alphas.items())))   # the page's link holds the sliders
     moved = point
     for name, alpha in alphas.items():
         if alpha:

@@ -68,3 +68,15 @@ def test_a_drawn_stroke_becomes_a_point_and_a_reconstruction(page, app_url, tmp_
     page.locator(".draw-canvas button.clear").click()
     expect(main.get_by_text("The canvas is empty: draw a digit on it.")).to_be_visible(timeout=30_000)
     expect(reconstruction).to_have_count(0)
+
+
+def test_attribute_sliders_are_in_the_link_at_once(page, app_url):
+    """Issue 32.3: moving a slider on the Attribute vectors tab puts it in the link (the sliders' fragment
+    reran alone, so the link kept the old view until another tab was opened)."""
+    open_page(page, f"{app_url}/vae_lab?tab=vectors", "VAE Lab")
+    slider = page.locator(".st-key-vae-alpha-thickness input[type=range]")
+    expect(slider).to_be_visible(timeout=120_000)
+    slider.focus()
+    for _ in range(3):
+        slider.press("ArrowRight")
+    expect(page).to_have_url(re.compile(r"alpha=thickness(%3A|:)0\.3"), timeout=15_000)
