@@ -125,8 +125,12 @@ function liveUrl(s, x, y) {
   return L.url + "?" + L.query + "&z=" + text(z);
 }
 
-function liveSend(s, x, y) {
-  if (s.liveBusy) { s.livePending = [x, y]; return; }
+// Each drag move has a number (s.move); s.shown is the move whose image is on the page (a preview or an
+// answer). An answer is painted only if its move is not older than the one shown: a slow answer never
+// overwrites the preview of a newer move (the newest move's own answer follows).
+function liveSend(s, x, y, move) {
+  if (move === undefined) move = s.move || 0;
+  if (s.liveBusy) { s.livePending = [x, y, move]; return; }
   const L = s.data.live;
   s.liveBusy = true;
   fetch(liveUrl(s, x, y), {credentials: "same-origin"})
@@ -134,11 +138,15 @@ function liveSend(s, x, y) {
       if (r.status === 404) s.liveOff = true;   // no live route on this server: send moves to Python
       return r.ok ? r.json() : null;
     })
-    .then((answer) => { if (answer && s.dragging) { if (L.morph) paintStrip(s, answer); else paint(L.targets, answer); } })
+    .then((answer) => {
+      if (!answer || !s.dragging || move < (s.shown || 0)) return;
+      s.shown = move;
+      if (L.morph) paintStrip(s, answer); else paint(L.targets, answer);
+    })
     .catch(() => {})
     .finally(() => {
       s.liveBusy = false;
-      if (s.livePending && s.dragging) { const p = s.livePending; s.livePending = null; liveSend(s, p[0], p[1]); }
+      if (s.livePending && s.dragging) { const p = s.livePending; s.livePending = null; liveSend(s, p[0], p[1], p[2]); }
     });
 }
 
@@ -235,16 +243,18 @@ function markPreview(img, started) {
   if (window.__genlabPreviews.length > 2000) window.__genlabPreviews.shift();
 }
 
+// Returns whether a preview was painted.
 function paintPreview(s, x, y, started) {
   const p = s.preview, L = s.data.live;
-  if (!p || !L) return;
-  if (L.morph) { paintMorph(s, started); return; }
+  if (!p || !L) return false;
+  if (L.morph) return paintMorph(s, started);
   const box = document.querySelector(L.targets.image + " img");
-  if (!box) return;
+  if (!box) return false;
   blendInto(p, x, y, p.frame.data, 0, 28);
   p.outCtx.putImageData(p.frame, 0, 0);
   box.src = p.out.toDataURL();
   markPreview(box, started);
+  return true;
 }
 
 // A morph's strip (Morph page): the steps from A to B as the pad has them now, linearly between the two points
@@ -252,7 +262,7 @@ function paintPreview(s, x, y, started) {
 function paintMorph(s, started) {
   const p = s.preview, M = s.data.live.morph;
   const box = document.querySelector(s.data.live.targets.strip + " img");
-  if (!box || s.points.length < 2) return;
+  if (!box || s.points.length < 2) return false;
   const n = M.steps, cols = Math.min(n, M.nrow), rows = Math.ceil(n / cols), pad = 2;
   const width = cols * (28 + pad) + pad, height = rows * (28 + pad) + pad;
   if (!p.strip || p.strip.width !== width || p.strip.height !== height) {
@@ -273,10 +283,14 @@ function paintMorph(s, started) {
   p.stripCtx.putImageData(p.stripFrame, 0, 0);
   box.src = p.strip.toDataURL();
   markPreview(box, started);
+  return true;
 }
 
 function send(s, x, y, dragging, started) {
-  if (dragging && s.data.live) paintPreview(s, x, y, started === undefined ? performance.now() : started);
+  if (dragging && s.data.live) {
+    s.move = (s.move || 0) + 1;
+    if (paintPreview(s, x, y, started === undefined ? performance.now() : started)) s.shown = s.move;
+  }
   if (dragging && s.data.live && s.data.live.url && !s.liveOff) { liveSend(s, x, y); return; }
   if (s.inflight !== null && dragging) { s.pending = {x, y, dragging}; return; }
   s.seq = Math.max(s.seq, s.data.seq || 0) + 1;

@@ -103,3 +103,36 @@ def test_click_feature_maps_off_and_the_image_and_link_follow(page, app_url):
     main.get_by_role("button", name="Reset").click()
     expect(main.get_by_text("Every unit on", exact=True)).to_have_count(0, timeout=20_000)
     expect(image).to_have_attribute("src", first, timeout=10_000)
+
+
+def test_a_slow_answer_never_overwrites_a_newer_preview(page, app_url):
+    """Issue 32.4: with the live route's answers held back, the answer to an older move arrives after a newer
+    move's preview was painted: it is dropped, and the newest move's own answer is painted."""
+    page.goto(f"{app_url}/explorer?model=gan_2d.safetensors&z=-0.84,0.54")
+    canvas = page.locator(".latent-pad canvas")
+    image = page.locator(".st-key-explorer-image img")
+    expect(canvas).to_have_attribute("data-preview", re.compile(".+"), timeout=120_000)
+    held = []
+    page.route("**/genlab/api/point*", lambda route: held.append(route))
+    box = canvas.bounding_box()
+    page.mouse.move(*pad_pixel(box, -0.84, 0.54))
+    page.mouse.down()
+    page.mouse.move(*pad_pixel(box, -0.5, 0.5))             # move 1: asks the route (held)
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 1
+    page.mouse.move(*pad_pixel(box, 0.6, -0.6))             # move 2: its preview is painted; its request waits
+    expect(image).to_have_class(re.compile("genlab-preview"))
+    held[0].continue_()                                      # move 1's answer arrives late ...
+    for _ in range(50):
+        if len(held) == 2:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 2                                    # (the newest move's request went out after it)
+    expect(image).to_have_class(re.compile("genlab-preview"))   # ... and is dropped: move 2's preview stays
+    assert "(-0.5" not in (image.get_attribute("alt") or "")
+    held[1].continue_()
+    expect(image).to_have_attribute("alt", re.compile(r"generated image at \(0\.6"), timeout=10_000)
+    page.mouse.up()
