@@ -156,6 +156,7 @@ def model_scores(model: nn.Module, test: ImageDataset, classifier: nn.Module, fi
     generated = generated_images(model, fid_images, seed)
     scores = generator_scores(model, classifier, n=fid_images, seed=seed, generated=generated)
     scores["fid"] = round(frechet_distance(test.images[:fid_images], generated[0], classifier), 2)
+    scores["samples"] = fid_images   # FID depends on the sample count: every figure shown names it
     if hasattr(model, "encode"):
         scores["test_reconstruction_mse"] = round(reconstruction_error(model, test), 5)
     return scores

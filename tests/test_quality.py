@@ -91,3 +91,19 @@ def test_quality_cli_prints_writes_json_and_stores_metrics(tiny_checkpoint, tmp_
     assert metrics["samples"] == 200 and metrics["scored_by"] == "classifier_strong.safetensors"
     with pytest.raises(SystemExit):
         main(["quality", "--bogus"])
+
+
+def test_every_fid_shown_names_its_sample_count():
+    """Issue 32.6: a shipped model's FID (10,000 samples) and a trained run's (1,000) are never shown side by
+    side without their sizes."""
+    import re
+
+    from genlab.catalog import list_models, quality_summary
+
+    shipped = next(r for r in list_models()[0] if r["file"] == "gan_2d.safetensors")
+    line = quality_summary(shipped["metrics"])
+    assert re.search(r"FID \d+ \(10,000 samples", line), line
+    run = {"classes_covered": 10, "class_fractions": [0.1] * 10, "rarest_class_fraction": 0.05,
+           "commonest_class_fraction": 0.15, "commonest_class": 1, "unsure_share": 0.3, "fid": 513.0, "samples": 1000}
+    assert "FID 513 (1,000 samples)" in quality_summary(run)
+    assert "sample count not recorded" in quality_summary({**run, "samples": None})
