@@ -62,7 +62,7 @@ def test_start_a_tiny_run_watch_it_finish_and_compare(runs):
     markdown = " ".join(m.value for m in at.markdown)
     assert "my_vae" in markdown and "done" in markdown
     metrics = {m.label for m in at.metric}   # results lead with FID and classes covered, then a verdict in words
-    assert {"FID (lower is better)", "Classes covered", "Test reconstruction MSE"} <= metrics
+    assert {"FID on 1,000 samples (lower is better)", "Classes covered", "Test reconstruction MSE"} <= metrics
     verdicts = [e.value for e in (*at.success, *at.warning, *at.error)]
     assert any(v.startswith(("All 10 classes", "Collapsed", "Drops classes", "Mostly unrecognisable")) for v in verdicts)
     assert len(at.get("plotly_chart")) >= 2          # losses, and map change / weak classifier
@@ -79,7 +79,7 @@ def test_start_a_tiny_run_watch_it_finish_and_compare(runs):
     # compare runs lists it with its scores
     at.segmented_control(key="train.view").set_value("Compare runs").run()
     table = at.dataframe[0].value
-    assert list(table["run"]) == ["my_vae"] and table["FID"][0] > 0
+    assert list(table["run"]) == ["my_vae"] and table["FID (1,000 samples)"][0] > 0
 
 
 def test_a_failed_run_shows_its_error(runs):
