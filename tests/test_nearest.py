@@ -71,3 +71,17 @@ def test_features_are_cached_on_disk_and_a_bad_cache_is_recomputed(tmp_path, mon
     assert torch.equal(first.features, again.features) and again.copy_threshold() == first.copy_threshold()
     np.save(files[0], np.zeros((3, 2), dtype=np.float32))          # the wrong shape: recomputed, not trusted
     assert torch.allclose(nearest.build_index(classifier, path, dataset=small).features, first.features)
+
+
+def test_the_check_names_the_set_it_searched_and_whether_it_is_the_models_own():
+    """Issue 32.7: a full-MNIST model checked against the embedded digits says so."""
+    from types import SimpleNamespace
+
+    from genlab.nearest import searched_set_note
+
+    embedded = SimpleNamespace(dataset=SimpleNamespace(name="mnist5k"))
+    full = SimpleNamespace(dataset=SimpleNamespace(name="mnist"))
+    assert "not on this machine" in searched_set_note("mnist", embedded)
+    assert "4,000 embedded" in searched_set_note("mnist", embedded)
+    assert searched_set_note("mnist", full).endswith("the set this model was trained on.")
+    assert "not this set" in searched_set_note("mnist5k", full)

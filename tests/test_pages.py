@@ -71,3 +71,5 @@ def test_model_card_checks_for_copies_of_training_digits(model_folder, monkeypat
     text = " ".join(m.value for m in at.markdown)
     assert "Copies:" in text and "of 1,000 samples (real test digits, never trained on:" in text
     assert "4,000 training digits (mnist5k)" in text
+    captions = " ".join(c.value for c in at.caption)
+    assert "Searched: the 4,000 embedded training digits" in captions      # issue 32.7: the set is named

@@ -7,7 +7,7 @@ import torch
 from ..checkpoints import Checkpoint
 from ..images import to_pil
 from ..files import file_stamp
-from ..nearest import COPY_PERCENTILE, NearestIndex, build_index
+from ..nearest import COPY_PERCENTILE, NearestIndex, build_index, searched_set_note
 
 K = 5
 MNIST_KINDS = ("mnist", "mnist5k")
@@ -64,6 +64,7 @@ def nearest_panel(image: torch.Tensor, dataset: str | None, classifier: Checkpoi
         st.success(f"**Not a copy**: the nearest of the {index.source} is {nearest:.2f} away in pixels; a copy "
                    f"would be closer than {threshold:.2f} (closer than {1 - COPY_PERCENTILE:.0%} of training "
                    "digits are to their own nearest neighbour).")
+    st.caption(searched_set_note(dataset, index))
     _row(index, query, "pixels", "pixels")
     if index.features is not None:
         _row(index, query, "features", "the classifier's features")
@@ -108,6 +109,7 @@ def copy_rate_section(ckpt: Checkpoint, classifier: Checkpoint | None) -> None:
     with st.spinner("Drawing 1,000 samples and searching the training digits..."):
         model, real = _copy_figures(str(ckpt.path), file_stamp(ckpt.path), str(classifier.path),
                                     file_stamp(classifier.path))
+    st.caption(searched_set_note(ckpt.dataset, nearest_index(classifier)))
     st.markdown(f"**Copies: {model['copy_rate']:.1%}** of {model['copy_samples']:,} samples (real test digits, never "
                 f"trained on: {real['copy_rate']:.1%}). A copy is an image closer to one of the "
                 f"{model['copy_reference']} than {1 - COPY_PERCENTILE:.0%} of training digits are to their own nearest "
