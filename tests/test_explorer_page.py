@@ -72,7 +72,7 @@ def test_units_switched_off_from_a_link_show_both_images_rank_and_reset(shipped)
     assert at.query_params["off"] == "generator.layers.act2|0,1,2"
     at.button(key="explorer-rank").click().run()
     assert not at.exception, at.exception
-    assert any("matter most for class 7" in m.value for m in at.markdown)
+    assert any("take the 7 away fastest" in m.value for m in at.markdown)
     at.button(key="explorer-top-off").click().run()
     off = at.query_params["off"]
     assert off.startswith("generator.layers.act2|") and len(off.split("|")[1].split(",")) > 3
@@ -80,6 +80,24 @@ def test_units_switched_off_from_a_link_show_both_images_rank_and_reset(shipped)
     assert "Every unit on" not in " ".join(h.proto.body for h in at.get("html")) and "off" not in at.query_params
     at.toggle(key="explorer-dissect").set_value(False).run()
     assert not at.exception
+
+
+def test_ranked_units_switched_off_do_what_the_table_says(shipped):
+    """Issue 32.8: the ranking's last row is the class' probability with all of them off, and switching them off
+    gives exactly that image (a student sees the digit change)."""
+    at = open_explorer(model="gan_2d.safetensors", z="-0.84,0.54", off="generator.layers.act2|0")
+    at.button(key="explorer-reset").click().run()
+    at.toggle(key="explorer-dissect").set_value(True).run()
+    at.button(key="explorer-rank").click().run()
+    assert not at.exception, at.exception
+    table = at.table[0].value
+    column = next(c for c in table.columns if c.startswith("p(7)"))
+    shown = [float(v) for v in table[column]]
+    classes = list(table["class then seen"])
+    assert shown == sorted(shown, reverse=True) and classes[-1] != "7"   # the 7 fades until it is another digit
+    at.button(key="explorer-top-off").click().run()
+    html = " ".join(h.proto.body for h in at.get("html"))
+    assert f"7 now {shown[-1]:.2f}" in html or f"class 7 ({shown[-1]:.2f})" in html, html[-400:]
 
 
 @pytest.mark.parametrize("off, words", [("nonsense|1", "units to switch off were not used: this model has no layer"),

@@ -163,3 +163,50 @@ def rank_units(model: nn.Module, z: list[float], classifier: nn.Module, layer: s
                   for row, unit in enumerate(chunk)]
     drops.sort(key=lambda d: -d[1])
     return cls, base_p, drops
+
+
+@torch.inference_mode()
+def units_that_change_the_class(model: nn.Module, z: list[float], classifier: nn.Module, layer: str,
+                                label: int | None = None, count: int = 24, max_units: int = 1024) -> tuple[int, float, list]:
+    """The units of `layer` to switch off, one after another, so that the class of the image at `z` fades as
+    fast as possible: each step zeroes the chosen units together with every remaining candidate (one batch)
+    and keeps the candidate after which the class' probability is lowest (ties, e.g. a sure classifier at
+    1.00: the lowest log-probability), until the class changes or `count` units are off. So the probability in each row is what a student sees when those
+    units are off together, not one unit's effect alone.
+
+    Returns:
+        (the class, its probability with every unit on, [(unit, probability of the class with this unit and
+        those above it off, the class then seen, mean pixel change of the image in [0, 1]), ...]).
+    """
+    network = generating_network(model)
+    if layer not in named_layers(model, network):
+        raise ValueError(f"this model has no layer {layer[:60]!r}")
+    zt = latent_tensor(model, [z])
+    _, activations = layer_activations(model, lambda: model.generate(zt, label_tensor(model, label, 1)), [layer])
+    units = activations[layer].shape[1]
+    if units > max_units:
+        raise ValueError(f"layer {layer} has {units:,} units; ranking covers layers of up to {max_units:,}")
+    device = next(classifier.parameters()).device
+    base = model.generate(zt, label_tensor(model, label, 1))
+    base_log_p = torch.log_softmax(classifier(base.to(device)).float().cpu(), dim=1)[0]
+    cls = int(base_log_p.argmax())
+    chosen, rows = [], []
+    for _ in range(min(count, units)):
+        candidates = [u for u in range(units) if u not in chosen]
+
+        def change(out: torch.Tensor, candidates=candidates) -> torch.Tensor:
+            out = out.clone()
+            out[:, chosen] = 0
+            out[torch.arange(len(candidates)), candidates] = 0
+            return out
+        with replace_output(model, layer, change):
+            images = model.generate(latent_tensor(model, [z] * len(candidates)), label_tensor(model, label, len(candidates)))
+        log_p = torch.log_softmax(classifier(images.to(device)).float().cpu(), dim=1)
+        p = log_p.exp()
+        best = int(torch.argmin(p[:, cls] + 1e-6 * log_p[:, cls]))   # the probability first, then its log
+        chosen.append(candidates[best])
+        change_px = float((images[best].cpu() - base[0].cpu()).abs().mean() / 2)
+        rows.append((candidates[best], float(p[best, cls]), int(p[best].argmax()), change_px))
+        if rows[-1][2] != cls:   # the class has changed: the student sees it
+            break
+    return cls, float(base_log_p[cls].exp()), rows

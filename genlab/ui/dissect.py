@@ -11,11 +11,11 @@ import streamlit as st
 
 from ..images import to_pil
 from ..inspect import Ablation
-from ..latent.point import PointView, rank_units
+from ..latent.point import PointView, units_that_change_the_class
 from .feature_maps import MAX_MAPS, edited, feature_maps
 
 ss = st.session_state
-TOP = 8
+MAX_RANKED = 24   # units the ranking switches off at most (it stops when the class changes)
 
 
 def ablation_key(key: str) -> str:
@@ -99,7 +99,7 @@ def _switch_off(key: str, layer: str, units: list[int]) -> None:
 
 def _rank(key: str, model, z: list[float], classifier, layer: str, label: int | None) -> None:
     try:
-        ss[f"{key}-ranking"] = (layer, z, label, rank_units(model, z, classifier, layer, label=label))
+        ss[f"{key}-ranking"] = (layer, z, label, units_that_change_the_class(model, z, classifier, layer, label=label, count=MAX_RANKED))
     except ValueError as err:
         ss[f"{key}-ranking"] = (layer, z, label, str(err))
 
@@ -148,19 +148,21 @@ def dissect_panel(view: PointView, key: str, layer: str, model, classifier, labe
         return
     cols[1].button("Rank units", key=f"{key}-rank", width="stretch", on_click=_rank,
                    args=(key, model, list(view.z), classifier, layer, label),
-                   help="Which units matter for this class? Zeroes each channel of this layer on its own (in "
-                        "one batch) and ranks them by how much the class' score drops.")
+                   help="Which units make this class? Picks, one at a time, the channel whose switching off (with "
+                        "the ones picked before) lowers the class' probability most.")
     ranked = ss.get(f"{key}-ranking")
     if not (isinstance(ranked, tuple) and ranked[0] == layer and ranked[1] == list(view.z) and ranked[2] == label):
         return
     if isinstance(ranked[3], str):
         st.warning(ranked[3])
     else:
-        cls, p, drops = ranked[3]
-        top = drops[:TOP]
-        st.markdown(f"**Units of {layer.split('.')[-1]} that matter most for class {class_names[cls]}** "
-                    f"(probability {p:.2f} with every unit on)")
-        st.table({"channel": [u for u, *_ in top], "score drop": [f"{d:+.2f}" for _, d, _ in top],
-                  f"p({class_names[cls]}) without it": [f"{q:.2f}" for *_, q in top]})
+        cls, p, top = ranked[3]
+        st.markdown(f"**Units of {layer.split('.')[-1]} that take the {class_names[cls]} away fastest** "
+                    f"(probability {p:.2f} with every unit on). Each row switches its unit off *together with the "
+                    "rows above it*; the probability and the class are the strong classifier's for that image.")
+        st.table({"channel": [u for u, *_ in top],
+                  f"p({class_names[cls]}) with this and the units above off": [f"{q:.2f}" for _, q, _, _ in top],
+                  "class then seen": [class_names[c] for _, _, c, _ in top],
+                  "pixels changed (mean, 0-1)": [f"{d:.3f}" for *_, d in top]})
         st.button(f"Switch these {len(top)} off", key=f"{key}-top-off", on_click=_switch_off,
                   args=(key, layer, [u for u, *_ in top]))
