@@ -52,6 +52,10 @@ def describe(meta: dict) -> str:
         return f"{title}, {cfg.get('layers', 2)} x {cfg.get('hidden', 256)} units"
     if "latent_dim" in cfg:
         variant = ", the thesis' multiply" if cfg.get("conditioning") == "multiply" else ""
+        if meta["kind"] in ("gan", "cgan"):   # the plain-BCE and the regularised GAN of one size apart
+            train = meta.get("train") or {}
+            regularizer, loss = train.get("regularizer") or "none", train.get("loss") or "bce"
+            variant += f", {regularizer} regulariser" if regularizer != "none" else f", plain {loss.upper()}"
         return f"{title}, {cfg['latent_dim']}D latent{variant}"
     return f"{title} ({cfg.get('size', '')})" if cfg.get("size") else title
 

@@ -234,10 +234,23 @@ def test_activation_functions_side_by_side(tmp_path, monkeypatch, cache_dir):
     at = open_explorer(model="gan_2d.safetensors", z="0.5,-0.5")
     at.toggle(key="explorer-activations").set_value(True).run()
     assert not at.exception, at.exception
-    assert at.selectbox(key="explorer-activation-set").value == "GAN, 2D latent, mnist5k, 2 epochs: ReLU, ELU"
+    assert at.selectbox(key="explorer-activation-set").value == "GAN, 2D latent, plain BCE, mnist5k, 2 epochs: ReLU, ELU"
     text = " ".join(m.value for m in at.markdown)
     assert "**ReLU**" in text and "**ELU**" in text and "`exp_relu.safetensors`" in text
     assert "(0.50, -0.50) through each model" in " ".join(c.value for c in at.caption)
     table = at.table[-1].value
     assert list(table["activation"]) == ["ReLU", "ELU"] and list(table["FID (strong classifier)"]) == ["300", "300"]
     assert len(at.get("plotly_chart")) >= 1
+
+
+def test_the_explorer_switches_to_the_thesis_plain_bce_gan(shipped):
+    """Issue 27.2: the plain-BCE 2D GAN is a choice beside the regularised one, and the page says where the
+    thesis' examples hold for it."""
+    at = open_explorer(model="gan_2d_bce.safetensors", z="0,0")
+    assert not at.exception, at.exception
+    assert at.selectbox(key="explorer.model").value == "gan_2d_bce.safetensors"
+    options = at.selectbox(key="explorer.model").options
+    assert "GAN, 2D latent, plain BCE — gan_2d_bce.safetensors" in options
+    assert "GAN, 2D latent, class-reconstruction regulariser — gan_2d.safetensors" in options
+    text = " ".join(m.value for part in (at.markdown, at.caption, at.info) for m in part)
+    assert "thesis" in text and "(0, 0)" in text

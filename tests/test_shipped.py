@@ -13,6 +13,7 @@ from .conftest import SHIPPED
 SHIPPED_FILES = {
     "classifier_strong": ("classifier", {"size": "strong"}),
     "gan_2d": ("gan", {"latent_dim": 2}),
+    "gan_2d_bce": ("gan", {"latent_dim": 2}),
     "gan_3d": ("gan", {"latent_dim": 3}),
     "gan_4d": ("gan", {"latent_dim": 4}),
     "cgan_3d": ("cgan", {"latent_dim": 3, "conditioning": "concat"}),
@@ -35,6 +36,14 @@ def test_shipped_checkpoint_loads_with_its_config(name):
     assert ckpt.kind == kind and ckpt.dataset == "mnist" and ckpt.epochs >= 1
     assert all(ckpt.config[k] == v for k, v in config.items())
     assert all(p.dtype.is_floating_point and p.dtype == p.new_zeros(()).float().dtype for p in ckpt.model.parameters())
+
+
+def test_the_thesis_plain_bce_gan_ships_beside_the_regularised_one():
+    """Issue 27.2: gan_2d_bce is trained as the thesis trained (plain BCE, no regulariser; a moving average)."""
+    plain, regularised = (load_checkpoint(SHIPPED / f"{n}.safetensors") for n in ("gan_2d_bce", "gan_2d"))
+    assert plain.train["loss"] == "bce" and plain.train["regularizer"] == "none"
+    assert regularised.train["regularizer"] != "none"
+    assert plain.config == regularised.config          # the same architecture
 
 
 def test_checkpoints_folder_stays_small():
