@@ -6,10 +6,12 @@ def test_home_lists_the_shipped_models_with_samples(page, app_url, tmp_path):
     page.goto(app_url)
     main = page.get_by_test_id("stMain")
     expect(main.get_by_role("heading", name="GenLab")).to_be_visible(timeout=60_000)
-    for title in ("GAN, 2D latent", "GAN, 3D latent", "GAN, 4D latent", "Conditional GAN, 3D latent",
+    for title in ("GAN, 2D latent, class-reconstruction regulariser", "GAN, 2D latent, plain BCE",
+                  "GAN, 3D latent, class-reconstruction regulariser", "GAN, 4D latent, class-reconstruction regulariser",
+                  "Conditional GAN, 3D latent, reconstruction regulariser",
                   "VAE, 2D latent", "VAE, 16D latent", "Autoencoder, 2D latent", "Classifier (strong)", "MuseGAN, 4 voices x 2 bars"):
         expect(main.get_by_text(title, exact=True)).to_be_visible(timeout=60_000)
-    expect(main.get_by_role("img")).to_have_count(9, timeout=60_000)  # a row of samples per generative model
+    expect(main.get_by_role("img")).to_have_count(10, timeout=60_000)  # a row of samples per generative model
     page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
 
 
