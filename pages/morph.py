@@ -56,7 +56,7 @@ for key, value in (
         ("morph.steps", link_number("morph", link.pop("steps", None), 2, MAX_STEPS, "steps", integer=True)),
         ("morph.method", link_choice("morph", link.pop("method", None), {m: m for m in METHODS}, "interpolation")),
         ("morph.label", link_choice("morph", link.pop("label", None),
-                                             {str(c): c for c in range(getattr(model, "n_classes", 0))}, "class drawn")),
+                                             {str(c): c for c in range(getattr(model, "n_classes", 0))}, "label")),
         ("morph.axis", link_choice("morph", link.pop("axis", None),
                                            {axis_name(k): k for k in range(3)} if d >= 3 else {}, "axis"))):
     if value is not None:

@@ -88,3 +88,12 @@ def test_conditional_gan_page_changes_number_and_map():
     assert any(h.value == "The class-area cube of class 4" for h in at.subheader)
     table = at.dataframe[0].value
     assert list(table["class asked for"]) == [str(c) for c in range(10)]
+
+
+def test_a_label_for_a_model_without_labels_says_so():
+    """Issue 32.18: not "'5' is not one of ; using the default"."""
+    at = open_app("pages/morph.py", model="gan_2d.safetensors", label="5")
+    assert not at.exception, at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "label '5' does not apply to this model (it has no label)" in warnings
+    assert "is not one of ;" not in warnings

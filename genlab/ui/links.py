@@ -90,6 +90,10 @@ def link_choice(page: str, value: str | None, options: dict, what: str):
         return None
     if value in options:
         return options[value]
+    if not options:   # e.g. a label for a model without labels, an axis of a 2D model
+        link_messages(page).append(f"The link's {what} {value[:40]!r} does not apply to this model (it has no "
+                                   f"{what}); ignored.")
+        return None
     shown = ", ".join(list(options)[:12])
     link_messages(page).append(f"The link's {what} {value[:40]!r} is not one of {shown}; using the default.")
     return None
