@@ -12,6 +12,7 @@ def test_home_lists_the_shipped_models_with_samples(page, app_url, tmp_path):
                   "VAE, 2D latent", "VAE, 16D latent", "Autoencoder, 2D latent", "Classifier (strong)", "MuseGAN, 4 voices x 2 bars"):
         expect(main.get_by_text(title, exact=True)).to_be_visible(timeout=60_000)
     expect(main.get_by_role("img")).to_have_count(10, timeout=60_000)  # a row of samples per generative model
+    expect(page.get_by_role("button", name="Deploy")).to_have_count(0)   # issue 32.15: no Deploy button
     page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
 
 
