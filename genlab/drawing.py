@@ -52,10 +52,14 @@ def read_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PI
             image = Image.open(io.BytesIO(data), formats=FORMATS)
             width, height = image.size
             if width * height > max_pixels:
-                raise ImageRefused(f"the image has {width} x {height} pixels; the limit is "
-                                   f"{max_pixels / 1e6:.0f} million pixels")
+                side = int(max_pixels ** 0.5)
+                raise ImageRefused(f"the image has {width:,} x {height:,} = {width * height:,} pixels; the limit "
+                                   f"is {max_pixels:,} pixels" + (f" ({side:,} x {side:,})" if side * side == max_pixels
+                                                                  else ""))
             image.load()
             image = ImageOps.exif_transpose(image)
+    except ImageRefused:
+        raise   # (a ValueError too: not a damaged file)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRefused("the image declares far more pixels than its file holds (a decompression bomb)") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:

@@ -96,3 +96,20 @@ def test_an_empty_canvas_or_blank_page_is_a_message_not_a_crash():
     for blank in (Image.new("RGB", (280, 280), "black"), Image.new("L", (50, 50), 255)):
         with pytest.raises(ImageRefused, match="empty"):
             mnist_style(blank)
+
+
+def test_an_image_over_the_pixel_limit_is_named_as_such_not_damaged():
+    """Issue 32.16: a 4100 x 4100 PNG (16.8 million pixels) was called "damaged", its limit "17 million"."""
+    import io
+
+    from PIL import Image
+
+    from genlab.drawing import ImageRefused, read_image
+
+    buffer = io.BytesIO()
+    Image.new("L", (4100, 4100)).save(buffer, format="PNG")
+    with pytest.raises(ImageRefused) as refused:
+        read_image(buffer.getvalue())
+    message = str(refused.value)
+    assert "damaged" not in message
+    assert "4,100 x 4,100 = 16,810,000 pixels" in message and "16,777,216 pixels (4,096 x 4,096)" in message
