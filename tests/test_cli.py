@@ -160,3 +160,22 @@ def test_activation_experiment_dry_run(tmp_path, monkeypatch):
     rows = next(rows for title, rows in sets.items() if title.startswith("shipped: "))
     assert [r["config"]["activation"] for r in rows] == ["relu", "leaky_relu", "prelu", "elu"]
     assert load_checkpoint(rows[0]["path"]).history["monitor"]["score_epochs"] == [1]
+
+
+@pytest.mark.parametrize("out, words", [("", "give a file name"), ("runs/x/..", "give a file name"),
+                                        ("README.md/inside/gan", "is a file, not a folder")])
+def test_a_bad_out_is_refused_before_training(out, words, capsys):
+    """Issue 32.22: --out under a regular file or empty was found only after training (or as a traceback)."""
+    from train.__main__ import main as train_main
+
+    with pytest.raises(SystemExit) as stopped:
+        train_main(["gan", "--epochs", "1", "--limit", "8", "--out", out])
+    assert stopped.value.code == 2 and words in capsys.readouterr().err
+
+
+def test_the_cli_bounds_epochs(capsys, tmp_path):
+    from train.__main__ import main as train_main
+
+    with pytest.raises(SystemExit):
+        train_main(["gan", "--epochs", "1000000000", "--out", str(tmp_path / "g")])
+    assert "--epochs 1,000,000,000: give 1 to 100,000" in capsys.readouterr().err

@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from genlab.data import DATASETS, DatasetUnavailable
 from genlab.data.chorales import MUSIC_DATASETS
@@ -146,6 +147,26 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                                                 "snapshot_every", "augment", "lr_schedule", "time_limit") if hasattr(args, k)})
 
 
+MAX_CLI_EPOCHS = 100_000   # the thesis trained 5,000; the Train page allows jobs.MAX_EPOCHS
+
+
+def check_out(out: str) -> str | None:
+    """Why `out` cannot take the checkpoint (checked before any training), or None."""
+    path = Path(out)
+    if not out.strip() or not path.name or path.name in (".", ".."):
+        return f"--out {out!r}: give a file name, e.g. runs/my_gan"
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"--out {out}: {folder} is a file, not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"--out {out}: cannot write in {folder}"
+    if path.with_suffix(".safetensors").is_dir() or (path.suffix == ".safetensors" and path.is_dir()):
+        return f"--out {out}: a folder of that name is in the way"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("distill", "distill-teacher", "distill-vae"):   # the distillation experiment (train/distill.py)
@@ -154,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         return distill_main(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if problem := check_out(args.out):
+        parser.error(problem)
+    if args.epochs > MAX_CLI_EPOCHS:   # (0 and below: the config's own message)
+        parser.error(f"--epochs {args.epochs:,}: give 1 to {MAX_CLI_EPOCHS:,}")
     try:
         cfg = config_from_args(args)
     except ValueError as err:
