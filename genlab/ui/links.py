@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 MAX_VALUE = 1000          # characters of one link value that are read (the rest is ignored)
 ss = st.session_state
@@ -130,9 +131,7 @@ def page_follows(page: str, state) -> None:
     """Call inside a fragment with the state it just drew (e.g. a morph's endpoints): when a rerun of the fragment
     alone changed it, the whole page reruns once, so that what lies outside the fragment (the link, downloads,
     other views) shows the same state. A whole-page run just records it."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
+    ctx = get_script_run_ctx()   # its fragment_ids_this_run is set only on a fragment's own rerun
     fragment_only = bool(ctx is not None and ctx.fragment_ids_this_run)
     key = f"{page}.page_state"
     if not fragment_only:
