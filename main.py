@@ -5,6 +5,8 @@ import streamlit as st
 import torch
 
 from genlab.training.jobs import demo_mode
+from genlab.lessons.format import PAGES as LESSON_PAGES
+from genlab.ui import lesson_bar
 from genlab.ui.navigation import PAGES
 from genlab.ui.widgets import sidebar
 
@@ -20,10 +22,17 @@ def run() -> None:
     threads = server_threads()
     if threads and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
-    st.set_page_config(page_title="GenLab", page_icon=":material/science:", layout="wide")
-    page = st.navigation([st.Page(p.path, title=p.title, icon=p.icon, default=i == 0) for i, p in enumerate(PAGES)])
+    present = st.query_params.get("present") == "1" or st.session_state.get("lesson.present", False)
+    st.set_page_config(page_title="GenLab", page_icon=":material/science:", layout="wide",
+                       initial_sidebar_state="collapsed" if present else "auto")
+    pages = {p.path: st.Page(p.path, title=p.title, icon=p.icon, default=i == 0) for i, p in enumerate(PAGES)}
+    page = st.navigation(list(pages.values()))
+    path = next((k for k, v in pages.items() if v.url_path == page.url_path), None)
+    slug = next((s for s, info in LESSON_PAGES.items() if info.path == path), None)
     sidebar()
-    page.run()
+    if lesson_bar.before_page(slug):      # the lesson's step bar, presenter mode, a class (genlab/ui/lesson_bar.py)
+        page.run()
+    lesson_bar.after_page(slug)
 
 
 run()

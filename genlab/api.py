@@ -45,6 +45,7 @@ from starlette.routing import Route
 
 POINT_PATH = "/genlab/api/point"
 MORPH_PATH = "/genlab/api/morph"
+CLASS_PATH = "/genlab/api/class"
 KINDS = ("gan", "vae", "ae", "cgan")
 MAX_BUSY = 256                # answers computing or waiting at once; more are refused (503): a pad keeps one
                               # request in flight, so this is room for 256 visitors dragging at the same moment
@@ -468,9 +469,39 @@ def start_workers() -> None:
             pool.submit(_warm)
 
 
+def _lead(code: str, token: str, params: dict) -> Response | None:
+    """A teacher's drag (a point request with `class` and `token`): refused (403) unless the token is the class'
+    teacher's; the point is handed to the class' followers once it is answered (`_broadcast`)."""
+    from .lessons import classroom
+
+    try:
+        if not classroom.is_teacher(classroom.normal_code(code), token):
+            return JSONResponse({"error": "only the teacher's session can lead this class"}, status_code=403)
+    except classroom.ClassError as err:
+        return JSONResponse({"error": str(err)}, status_code=404)
+    return None
+
+
+def _broadcast(code: str, token: str, params: dict) -> None:
+    from .lessons import classroom
+
+    try:
+        z = [float(v) for v in str(params.get("z", "")).split(",")][:classroom.MAX_DIM]
+        label = params.get("label")
+        classroom.set_live(classroom.normal_code(code), token, str(params.get("model", "")), z,
+                           int(label) if isinstance(label, str) and label.isdigit() and len(label) < 4 else None)
+    except (ValueError, OSError):
+        pass          # the class ended meanwhile, or a full disk: the teacher's own drag goes on
+
+
 async def _serve(request: Request, kind: str) -> Response:
     params = dict(request.query_params)
     gzipped = "gzip" in request.headers.get("accept-encoding", "").lower()
+    code, token = params.pop("class", None), params.pop("token", None)
+    if code is not None and kind == "point":
+        refused = await asyncio.to_thread(_lead, code, token or "", params)
+        if refused is not None:
+            return refused
     if not _gate.enter():
         return JSONResponse({"error": "the server is busy; the page catches up when you release the point"},
                             status_code=503)
@@ -486,6 +517,8 @@ async def _serve(request: Request, kind: str) -> Response:
         _gate.leave()
     if status != 200:
         return Response(body, status_code=status, media_type="application/json")
+    if code is not None and kind == "point":
+        await asyncio.to_thread(_broadcast, code, token or "", params)
     headers = {"Cache-Control": "no-store", "X-GenLab-Batch": str(batch)}   # how many answers it came with
     if gzipped:   # a response that names its encoding passes Streamlit's gzip middleware untouched
         headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
@@ -503,4 +536,21 @@ async def morph_endpoint(request: Request) -> Response:
     return await _serve(request, "morph")
 
 
-ROUTES = [Route(POINT_PATH, point_endpoint, methods=["GET"]), Route(MORPH_PATH, morph_endpoint, methods=["GET"])]
+def _class_state(code: str) -> tuple[int, dict]:
+    from .lessons import classroom
+
+    try:
+        return 200, classroom.follow_state(classroom.normal_code(code))
+    except classroom.ClassError as err:
+        return (400 if "is not a class code" in str(err) else 404), {"error": str(err)}
+
+
+async def class_endpoint(request: Request) -> Response:
+    """GET /genlab/api/class?code=K7QH3M: what a class' followers poll (genlab.lessons.classroom.follow_state):
+    {"seq": the teacher's view counter, "paused", "page", "live": {"seq", "model", "z", "label", "t"} or null}."""
+    status, body = await asyncio.to_thread(_class_state, str(request.query_params.get("code", "")))
+    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+ROUTES = [Route(POINT_PATH, point_endpoint, methods=["GET"]), Route(MORPH_PATH, morph_endpoint, methods=["GET"]),
+          Route(CLASS_PATH, class_endpoint, methods=["GET"])]

@@ -26,7 +26,8 @@ st.write("The book's melody model reads a tune as tokens, a pitch and a duration
 ss = st.session_state
 STEP_SECONDS = 0.6       # "Play the steps": one more note this often
 CHART_CONFIG = {"displayModeBar": False}   # the small charts' toolbar would cover their top rows
-link = read_link("melody", ("model", "chorale", "notes", "t", "n", "seed", "tempo", "step"))
+link = read_link("melody", ("model", "chorale", "notes", "t", "n", "seed", "tempo")
+                 + (() if "lesson" in st.query_params else ("step",)))   # a lesson's link has a step of its own
 wanted = link.pop("model", None)
 row = model_picker("melody.file", kinds=("melody",), label="Melody model", preferred=wanted,
                    empty="No melody model yet. Train one with `python -m train melody --epochs 20 --batch-size 64 "

@@ -87,8 +87,54 @@ export default function (component) {
     s.map = null; s.mapId = null;
   }
   loadPreview(s);
+  startFollow(s);
   s.canvas.setAttribute("aria-label", `latent pad over ${data.x_label} and ${data.y_label}; arrow keys move the point`);
   draw(s);
+}
+
+// Follow me (a student in a class, genlab/lessons/classroom.py): with data.follow = {url, model, label, every}, poll
+// the class route every `every` ms; when the teacher's live point is newer than the one shown, move there and paint
+// its answer from the point route, as a drag does. Each painted follow is recorded in window.__genlabFollow
+// ({seq, teacher: the teacher's move in ms since the epoch, painted}) for the tests and bench/follow.py.
+function startFollow(s) {
+  const F = s.data.follow;
+  const key = F ? F.url + "|" + F.model + "|" + F.label : null;
+  if (key === s.followKey) return;
+  clearInterval(s.followTimer);
+  s.followTimer = null; s.followKey = key; s.followBusy = false;
+  if (!F) return;
+  s.followSeq = F.since || 0;
+  s.followTimer = setInterval(() => pollFollow(s), F.every || 200);
+}
+
+function pollFollow(s) {
+  if (!document.body.contains(s.canvas)) { clearInterval(s.followTimer); s.followTimer = null; s.followKey = null; return; }
+  const F = s.data.follow;
+  if (!F || s.followBusy || s.dragging) return;
+  s.followBusy = true;
+  fetch(F.url, {credentials: "same-origin", cache: "no-store"})
+    .then((r) => (r.ok ? r.json() : null))
+    .then((state) => {
+      if (!state || state.paused || !state.live || state.live.seq <= s.followSeq) return null;
+      const T = state.live, L = s.data.live;
+      s.followSeq = T.seq;
+      if (!L || !L.url || L.plane || L.morph || T.model !== F.model || (T.label ?? null) !== (F.label ?? null)
+          || !Array.isArray(T.z) || T.z.length !== L.point.length) return null;
+      L.point = T.z.slice();
+      s.points[0] = [T.z[L.axes[0]], T.z[L.axes[1]]];
+      draw(s);
+      return fetch(liveUrl(s, s.points[0][0], s.points[0][1]), {credentials: "same-origin"})
+        .then((r) => (r.ok ? r.json() : null))
+        .then((answer) => {
+          if (!answer || T.seq < s.followSeq) return;
+          paint(L.targets, answer);
+          window.__genlabFollow = window.__genlabFollow || [];
+          window.__genlabFollow.push({seq: T.seq, teacher: T.t * 1000, painted: Date.now()});
+          if (window.__genlabFollow.length > 2000) window.__genlabFollow.shift();
+        });
+    })
+    .catch(() => {})
+    .finally(() => { s.followBusy = false; });
 }
 
 const MARGIN = 12;   // px around the map, so a point on the edge of the space is whole and easy to grab

@@ -72,7 +72,7 @@ def latent_pad(key: str, point, x_range: tuple[float, float], y_range: tuple[flo
                x_label: str, y_label: str, class_map: ClassAreaMap | None = None,
                class_names: tuple[str, ...] = (), seq: int = 0, caption: str = "",
                names: tuple[str, ...] | None = None, path: list[tuple[float, float]] | None = None,
-               on_change: Callable[[], None] | None = None, live: dict | None = None):
+               on_change: Callable[[], None] | None = None, live: dict | None = None, follow: dict | None = None):
     """Mount the pad; returns the component result (its "point" state, or None before any move).
 
     Args:
@@ -95,6 +95,9 @@ def latent_pad(key: str, point, x_range: tuple[float, float], y_range: tuple[flo
             With "preview" (genlab.ui.point_explorer.preview_payload: a sprite of the plane) each move first
             paints the blended preview into targets["image"]; a `live` with a preview and no "url" paints the
             preview and sends every move to Python (the VAE Lab).
+        follow: a student following a class (genlab.ui.classes.follow_data): {"url" (the class route with the
+            code), "model", "label", "every" (ms between polls)}: the pad moves to the teacher's live point and
+            paints its answer (needs `live` with a "url").
     """
     points = [point] if isinstance(point[0], (int, float)) else list(point)
     data = {
@@ -103,6 +106,6 @@ def latent_pad(key: str, point, x_range: tuple[float, float], y_range: tuple[flo
         "x_range": [float(v) for v in x_range], "y_range": [float(v) for v in y_range],
         "x_label": x_label, "y_label": y_label, "size": 420, "caption": caption,
         "map": None if class_map is None else _map_payload(class_map.key, class_map, tuple(class_names)),
-        "live": live,
+        "live": live, "follow": follow,
     }
     return _COMPONENT(key=key, data=data, default={"point": None}, on_point_change=on_change or (lambda: None))

@@ -15,6 +15,9 @@ class PageInfo:
 PAGES = [
     PageInfo("pages/home.py", "Home", ":material/home:",
              "What GenLab is, its pages, and the models found in checkpoints/."),
+    PageInfo("pages/lessons.py", "Lessons", ":material/cast_for_education:",
+             "Guided, checked lessons for a class: step by step through the pages, a presenter mode, and "
+             "\"follow me\" for a classroom."),
     PageInfo("pages/explorer.py", "Latent Explorer", ":material/explore:",
              "Drag a point through a 2D, 3D or 4D latent space: image, class, activations and class-area maps follow."),
     PageInfo("pages/music.py", "Music", ":material/music_note:",

@@ -31,7 +31,7 @@ from ..latent.point import explore_point, generating_network
 from ..latent.preview import preview_sprite
 from ..latent.space import axis_name, check_point, default_point
 from ..plots import class_cube_figure
-from . import dissect
+from . import classes, dissect
 from .explorer import activations_panel, class_map, class_panel, image_panel, layer_key, png_bytes
 from .latent_pad import latent_pad
 from .loaders import load_model
@@ -176,7 +176,9 @@ def live_view(space: Space, pad_axes: tuple[int, int]) -> None:
             caption = ""
         latent_pad(space.key("pad"), (point[a], point[b]), space.ranges[a], space.ranges[b], axis_name(a),
                    axis_name(b), pad_map, space.class_names, seq=ss[space.key("seq")], caption=caption,
-                   live=None if dissecting else live_drag(space, point, pad_axes))
+                   live=None if dissecting else live_drag(space, point, pad_axes),
+                   follow=None if dissecting or space.ckpt.path is None else classes.follow_data(space.ckpt.path.name,
+                                                                                              space.label))
         st.caption("Drag the point or click to jump; or click the pad and use the arrow keys (Shift: bigger steps). "
                    "Hover for the class and probability under the cursor.")
         shown = d if d != 4 else 3                 # z4 of a 4D space has its slider
@@ -211,6 +213,7 @@ def live_drag(space: Space, point: list[float], pad_axes: tuple[int, int]) -> di
     layer = ss.get(layer_key(prefix))
     if isinstance(layer, str):
         query["layer"] = layer
+    query.update(classes.lead_query())        # a teacher's drag goes to the class (genlab.lessons.classroom)
     return {"url": POINT_PATH, "query": urlencode(query), "point": [float(v) for v in point],
             "axes": list(pad_axes), "targets": {name: f".st-key-{prefix}-{name}" for name in ("image", "class", "layers")},
             "preview": drag_preview(space, point, pad_axes)}

@@ -1,0 +1,1 @@
+"""Lessons: guided, checked paths through GenLab for a class (files under lessons/)."""
