@@ -109,6 +109,11 @@ def border(params: dict, obs: Observation) -> Verdict:
     (c1, p1), (c2, p2) = _top(view.probabilities)
     n1, n2 = obs.class_names[c1], obs.class_names[c2]
     wanted = params.get("classes")
+    if wanted and {n1, n2} != set(wanted) and n1 in wanted:
+        other = wanted[1] if n1 == wanted[0] else wanted[0]
+        return Verdict(False, f"Not quite on the border: still inside the {n1}s' area ({n1} {_p_text(p1)}, "
+                              f"{other} {_p_text(float(view.probabilities[obs.class_names.index(other)]))}); "
+                              f"move towards the {other}s.")
     if wanted and {n1, n2} != set(wanted):
         return Verdict(False, f"Here the top two are {n1} ({_p_text(p1)}) and {n2} ({_p_text(p2)}), not "
                               f"{wanted[0]} and {wanted[1]}: find where the {wanted[0]}s' and the {wanted[1]}s' areas meet.")
