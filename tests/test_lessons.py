@@ -227,9 +227,10 @@ def runs(tmp_path, monkeypatch):
 
 
 def test_only_the_teacher_leads_and_students_answer_anonymously(runs):
-    code, token = classroom.start_class("latent-space-2d")
+    code, token = classroom.start_class("latent-space-2d", owner="f" * 32)
     assert classroom.CODE.match(code) and len(token) == 32
-    assert token not in (runs / "classes" / code / "meta.json").read_text()      # only its hash is stored
+    assert "f" * 32 not in (runs / "classes" / code / "meta.json").read_text()   # the owner's id only as a hash
+    assert classroom.owned_by("f" * 32) == (code, token) and classroom.owned_by("e" * 32) is None
     first = classroom.lead(code, token, page="explorer", query={"model": "gan_2d.safetensors", "z": "0,0"},
                            lesson="latent-space-2d", step=1)
     assert first["seq"] == 1 and classroom.lead(code, token, page="explorer", query=first["query"],

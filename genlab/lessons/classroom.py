@@ -3,7 +3,8 @@
 A class lives in a folder of the runs folder ($GENLAB_RUNS/classes/CODE/), which every replica of a hosted
 GenLab reads (as the training jobs do), so a teacher served by one replica leads students served by others:
 
-    meta.json          created, expires, the SHA-256 of the teacher's token (the token itself is never stored)
+    meta.json          created, expires, the teacher's token and the SHA-256 of the teacher's visitor id (so the
+                       teacher's next session, a reload, leads the class again; the folder is never served)
     view.json          the teacher's page, link state, lesson and step, whether the class is paused; a counter
     live.json          the teacher's latest dragged point (written by the live route, genlab/api.py)
     answers/ID.json    one student's answers (e.g. where they think the 8s live), by lesson step
@@ -80,8 +81,9 @@ def sweep(now: float | None = None) -> int:
     return removed
 
 
-def start_class(lesson: str | None = None) -> tuple[str, str]:
-    """A new class: (its code, the teacher's secret token). Raises ClassError when MAX_CLASSES are running."""
+def start_class(lesson: str | None = None, owner: str = "") -> tuple[str, str]:
+    """A new class: (its code, the teacher's secret token). `owner`: the teacher's visitor id (genlab.ui.visitor),
+    whose later sessions `owned_by` finds it for. Raises ClassError when MAX_CLASSES are running."""
     sweep()
     folder = classes_folder()
     folder.mkdir(parents=True, exist_ok=True)
@@ -98,7 +100,8 @@ def start_class(lesson: str | None = None) -> tuple[str, str]:
         raise ClassError("no free class code; try again")
     token = secrets.token_hex(16)
     now = time.time()
-    write_json(folder / code / "meta.json", {"created": now, "expires": now + LIFETIME, "token": _digest(token)})
+    write_json(folder / code / "meta.json", {"created": now, "expires": now + LIFETIME, "token": token,
+                                             "owner": _digest(owner) if owner else ""})
     write_json(folder / code / "view.json", {"seq": 0, "page": None, "query": {}, "lesson": lesson, "step": None,
                                              "paused": False, "updated": now})
     return code, token
@@ -115,8 +118,23 @@ def _meta(code: str) -> dict:
 
 def _teacher(code: str, token: str) -> None:
     meta = _meta(code)
-    if not isinstance(token, str) or not hmac.compare_digest(_digest(token), str(meta.get("token", ""))):
+    if not isinstance(token, str) or not token or not hmac.compare_digest(token.encode(),
+                                                                           str(meta.get("token", "")).encode()):
         raise ClassError("only the teacher's session can lead this class")
+
+
+def owned_by(owner: str) -> tuple[str, str] | None:
+    """(code, token) of the newest running class this visitor started, or None."""
+    folder = classes_folder()
+    if not owner or not folder.is_dir():
+        return None
+    digest, now, best = _digest(owner), time.time(), None
+    for path in list(folder.iterdir())[:MAX_CLASSES * 2]:
+        meta = read_json(path / "meta.json", None)
+        if (isinstance(meta, dict) and meta.get("owner") == digest and meta.get("expires", 0) > now
+                and CODE.match(path.name) and (best is None or meta.get("created", 0) > best[0])):
+            best = (meta.get("created", 0), path.name, str(meta.get("token", "")))
+    return None if best is None else (best[1], best[2])
 
 
 def is_teacher(code: str, token: str | None) -> bool:

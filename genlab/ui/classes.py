@@ -13,6 +13,7 @@ import streamlit as st
 
 from ..api import CLASS_PATH
 from ..lessons import classroom
+from .visitor import visitor_id
 
 ss = st.session_state
 FOLLOW_EVERY_MS = 200       # a following pad polls the class route this often
@@ -59,8 +60,24 @@ def follow_data(model_file: str, label: int | None = None) -> dict | None:
 def start() -> None:
     """Start a class with this session as its teacher (raises ClassError when the server has too many)."""
     leave()
-    ss["class.code"], ss["class.token"] = classroom.start_class(ss.get("lesson.id"))
+    ss["class.code"], ss["class.token"] = classroom.start_class(ss.get("lesson.id"), owner=visitor_id())
     ss["class.paused"] = False
+
+
+def restore() -> None:
+    """Once per session: a teacher's new session (a reload, a typed address) leads the class they started."""
+    if ss.get("class.restored"):
+        return
+    ss["class.restored"] = True
+    if ss.get("class.code"):
+        return
+    try:
+        found = classroom.owned_by(visitor_id())
+        if found is not None:
+            ss["class.code"], ss["class.token"] = found
+            ss["class.paused"] = bool(classroom.view(found[0]).get("paused"))
+    except (classroom.ClassError, OSError):
+        pass
 
 
 def join(text: str) -> None:

@@ -108,7 +108,7 @@ function startFollow(s) {
 }
 
 function pollFollow(s) {
-  if (!document.body.contains(s.canvas)) { clearInterval(s.followTimer); s.followTimer = null; s.followKey = null; return; }
+  if (!s.canvas.isConnected) { clearInterval(s.followTimer); s.followTimer = null; s.followKey = null; return; }
   const F = s.data.follow;
   if (!F || s.followBusy || s.dragging) return;
   s.followBusy = true;

@@ -429,14 +429,18 @@ def _follow() -> None:
         left, right, out = st.columns([6, 2, 2], vertical_alignment="center")
         if not classes.following():
             left.markdown(f"Class `{code}`: you are **exploring on your own**.")
-            right.button("Back to the teacher", key="class.back", on_click=_back_to_teacher, icon=":material/group:")
-        elif v.get("paused"):
-            left.markdown(f"Class `{code}`: **the teacher has paused the class**; stay here.")
-            right.button("Release to explore", key="class.release", on_click=_release, icon=":material/explore:")
+            clicked = right.button("Back to the teacher", key="class.back", icon=":material/group:")
+            action = _back_to_teacher
         else:
-            left.markdown(f"Class `{code}`: **following the teacher**.")
-            right.button("Release to explore", key="class.release", on_click=_release, icon=":material/explore:")
-        out.button("Leave", key="class.leave", on_click=_leave_class)
+            left.markdown(f"Class `{code}`: " + ("**the teacher has paused the class**; stay here." if v.get("paused")
+                                                 else "**following the teacher**."))
+            clicked = right.button("Release to explore", key="class.release", icon=":material/explore:")
+            action = _release
+        if out.button("Leave", key="class.leave"):
+            clicked, action = True, _leave_class
+    if clicked:                       # the whole page again: its pad stops (or starts) following
+        action()
+        st.rerun(scope="app")
     if not classes.following() or v.get("paused") or not v.get("page") or v.get("page") not in PAGES:
         return
     if ss.get("class.seen") == v.get("seq"):
@@ -455,6 +459,7 @@ def _follow() -> None:
 # ---- the router's hooks ----------------------------------------------------------------------------------------
 def before_page(slug: str | None) -> bool:
     """Call before the page runs; returns whether to run it (False while a predict step hides it)."""
+    classes.restore()
     _from_link(slug)
     if "lesson.go" in ss:
         lesson_id, k = ss.pop("lesson.go")
