@@ -295,3 +295,13 @@ def test_the_routes_hand_the_teachers_drag_to_the_class_and_refuse_anyone_else(r
     assert call(api.class_endpoint, api.CLASS_PATH, f"code={code}")[1]["live"]["seq"] == 1      # unchanged
     assert call(api.class_endpoint, api.CLASS_PATH, "code=NPQR22")[0] == 404
     assert call(api.class_endpoint, api.CLASS_PATH, "code=../x")[0] == 400
+
+
+def test_the_example_in_the_lesson_format_guide_is_a_valid_lesson():
+    text = (ROOT / "docs/lessons.md").read_text()
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    lesson = parse_lesson(example, "where-the-9s-live")
+    assert len(lesson.steps) == 3 and lesson.steps[2].check.kind == "predict_area"
+    documented = {kind for kind in text.split("| kind |", 1)[1].split("\n## ", 1)[0].split("`")[1::2]}
+    from genlab.lessons.format import CHECK_FIELDS
+    assert set(CHECK_FIELDS) <= documented

@@ -89,7 +89,7 @@ CHECK_FIELDS = {   # kind -> {field: (type, required)}; every check also takes "
     "predict_area": {"class": (str, True), "model": (str, True), "within": (float, False)},
 }
 STEP_FIELDS = {"title", "page", "text", "link", "highlight", "check"}
-LESSON_FIELDS = {"title", "level", "minutes", "summary", "step"}
+LESSON_FIELDS = {"title", "level", "minutes", "summary", "order", "step"}
 
 
 class LessonError(ValueError):
@@ -132,6 +132,7 @@ class Lesson:
     summary: str
     steps: tuple[Step, ...]
     source: str = ""
+    order: int = 100             # where the Lessons page lists it (then by id)
 
     @property
     def pages(self) -> list[str]:
@@ -292,6 +293,9 @@ def parse_lesson(text: str, lesson_id: str, source: str = "lesson") -> Lesson:
     if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 240:
         fail("minutes", "must be a whole number of minutes, 1 to 240")
     summary = _text(raw.get("summary"), "summary", MAX_TEXT, fail)
+    order = raw.get("order", 100)
+    if not isinstance(order, int) or isinstance(order, bool) or not 0 <= order <= 10_000:
+        fail("order", "must be a whole number 0 to 10,000 (where the Lessons page lists the lesson)")
     steps = raw.get("step")
     if not isinstance(steps, list) or not steps:
         _fail(source, None, "field 'step'", "a lesson needs at least one [[step]]")
@@ -299,7 +303,7 @@ def parse_lesson(text: str, lesson_id: str, source: str = "lesson") -> Lesson:
         _fail(source, lines.steps[MAX_STEPS] if len(lines.steps) > MAX_STEPS else None, "field 'step'",
               f"{len(steps)} steps; at most {MAX_STEPS}")
     return Lesson(lesson_id, title, level, minutes, summary,
-                  tuple(_step(s, i, lines, source) for i, s in enumerate(steps)), source)
+                  tuple(_step(s, i, lines, source) for i, s in enumerate(steps)), source, order)
 
 
 def load_lesson(path: str | Path) -> Lesson:
@@ -325,7 +329,7 @@ def lessons_folder() -> Path:
 
 
 def list_lessons(folder: str | Path | None = None) -> tuple[list[Lesson], list[str]]:
-    """(the lessons in the folder, sorted by file name; the messages of the files that could not be used)."""
+    """(the lessons in the folder, by their `order` then id; the messages of the files that could not be used)."""
     folder = Path(folder) if folder is not None else lessons_folder()
     lessons, problems = [], []
     files = sorted(folder.glob("*.toml"))[:MAX_LESSONS] if folder.is_dir() else []
@@ -334,7 +338,7 @@ def list_lessons(folder: str | Path | None = None) -> tuple[list[Lesson], list[s
             lessons.append(load_lesson(path))
         except LessonError as err:
             problems.append(str(err))
-    return lessons, problems
+    return sorted(lessons, key=lambda ls: (ls.order, ls.id)), problems
 
 
 def find_lesson(lesson_id: str, folder: str | Path | None = None) -> Lesson:

@@ -233,3 +233,37 @@ def test_the_autoencoder_vs_vae_lesson(page, app_url, clf):
     page.wait_for_timeout(2500)
     check(page, lid, 2, True, "comes back from the VAE")
     open_step(page, app_url, lid, 3)
+
+
+def test_presenter_mode_and_its_clicker_keys(page, app_url):
+    lesson = find_lesson("morphing")
+    page.goto(step_url(app_url, lesson, 1, present="1"))
+    bar = page.locator(".st-key-lesson-bar")
+    expect(bar).to_contain_text("step 1 of 3", timeout=60_000)
+    page.locator(".driver-popover-close-btn").click()
+    assert page.evaluate("document.body.classList.contains('genlab-present')")
+    size = bar.locator("[data-testid='stMarkdownContainer'] p").nth(1).evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert size >= 26, size                                          # the step's text large on the projector
+    expect(page.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")      # collapsed
+    page.locator("body").press("PageDown")                          # a clicker's "next"
+    page.wait_for_url(re.compile(r"lesson=morphing&step=2"), timeout=60_000)
+    expect(bar).to_contain_text("step 2 of 3", timeout=60_000)
+    assert "present=1" in page.url
+    page.locator(".driver-popover-close-btn").click()
+    page.locator("body").press("PageUp")
+    page.wait_for_url(re.compile(r"lesson=morphing&step=1"), timeout=60_000)
+
+
+def test_a_class_link_hides_the_chosen_controls_on_that_link_only(page, app_url):
+    from genlab.ui.lesson_bar import link_for_class
+
+    built = link_for_class(f"{app_url}/explorer?model=gan_2d.safetensors&z=0.100,0.200&evil=1", "explorer",
+                           ["model", "z0", "nonsense"], False, None, None)
+    assert built == "/explorer?model=gan_2d.safetensors&z=0.100%2C0.200&hide=model%2Cz0"
+    page.goto(app_url + built)
+    expect(page.locator(".st-key-explorer-image img")).to_be_visible(timeout=60_000)
+    expect(page.locator(".st-key-explorer-z1")).to_be_visible()
+    expect(page.locator(".st-key-explorer-model")).to_be_hidden()
+    expect(page.locator(".st-key-explorer-z0")).to_be_hidden()
+    page.goto(f"{app_url}/explorer?model=gan_2d.safetensors&z=0.100,0.200")     # the same view without hide=
+    expect(page.locator(".st-key-explorer-model")).to_be_visible(timeout=60_000)
