@@ -50,8 +50,10 @@ export default function (component) {
     document.head.appendChild(style);
   }
   const items = Array.isArray(data.items) ? data.items : [];
-  if (!items.length || window.__genlabHighlighted === data.id) return;
+  if (window.__genlabHighlighted === data.id) return;
   window.__genlabHighlighted = data.id;
+  if (window.__genlabDriver) { try { window.__genlabDriver.destroy(); } catch (e) {} window.__genlabDriver = null; }
+  if (!items.length) return;                 // a step without highlights: the last step's callout is gone
   waitFor(items.map((i) => i.selector), Date.now() + 15000).then((found) => {
     if (window.__genlabHighlighted !== data.id) return;
     const steps = items.filter((i) => found.includes(i.selector)).map((i) => ({
@@ -84,13 +86,14 @@ export default function (component) {
   const {data, setStateValue} = component;
   document.body.classList.toggle("genlab-present", !!(data && data.present));
   window.__genlabKeys = setStateValue;
+  window.__genlabKeysActive = !!(data && data.active);   // only during a lesson: else Page Down scrolls as ever
   if (window.__genlabKeysBound) return;
   window.__genlabKeysBound = true;
   window.__genlabKeySeq = 0;
   document.addEventListener("keydown", (e) => {
     const dir = {PageDown: "next", PageUp: "back"}[e.key];
     const t = e.target;
-    if (!dir || (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable))) return;
+    if (!dir || !window.__genlabKeysActive || (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable))) return;
     e.preventDefault();
     window.__genlabKeySeq += 1;
     window.__genlabKeys("key", {dir, seq: window.__genlabKeySeq});
@@ -100,7 +103,9 @@ export default function (component) {
 _KEYS = st.components.v2.component("genlab.presenter_keys", html="<span></span>", js=KEYS_JS)
 
 
-def presenter_keys(key: str, present: bool, on_key) -> dict | None:
-    """Mount the key listener; `on_key` runs (as a widget callback) when Page Down / Page Up is pressed."""
-    result = _KEYS(key=key, data={"present": bool(present)}, default={"key": None}, on_key_change=on_key)
+def presenter_keys(key: str, present: bool, on_key, active: bool = True) -> dict | None:
+    """Mount the key listener; `on_key` runs (as a widget callback) when Page Down / Page Up is pressed while
+    `active` (a lesson is open; otherwise the keys scroll the page as usual)."""
+    result = _KEYS(key=key, data={"present": bool(present), "active": bool(active)}, default={"key": None},
+                   on_key_change=on_key)
     return (result or {}).get("key") if isinstance(result, dict) else getattr(result, "key", None)

@@ -356,7 +356,9 @@ def _bar(lesson: Lesson, slug: str | None) -> bool:
         elif step.check is not None:
             _check(lesson, k, slug)
         _class_results(lesson, k)
-        if step.highlight and show_page:
+        if not step.highlight or not show_page:
+            highlight([], f"{lesson.id}:{k}:none")          # closes a callout left open by the last step
+        else:
             shown = ss.get("lesson.shown", 0)
             if st.button("Show me", key="lesson.show", icon=":material/highlight:",
                          help="Point at what this step talks about"):
@@ -382,7 +384,7 @@ def _pause(paused: bool) -> None:
     ss["class.paused"] = paused
     try:
         classroom.lead(classes.code(), ss["class.token"], paused=paused)
-    except classroom.ClassError:
+    except (classroom.ClassError, OSError):
         pass
 
 
@@ -472,7 +474,7 @@ def before_page(slug: str | None) -> bool:
     lesson = current()
     present = bool(ss.get("lesson.present"))
     st.html(BAR_CSS + (PRESENT_CSS if present else ""))
-    presenter_keys("lesson.keys", present, _key_pressed)
+    presenter_keys("lesson.keys", present, _key_pressed, active=lesson is not None)
     _hide(slug)
     if classes.is_teacher():
         _teacher_strip()
@@ -499,7 +501,7 @@ def after_page(slug: str | None) -> None:
         try:
             classroom.lead(classes.code(), ss["class.token"], page=slug, query=query,
                            lesson=lesson.id if on_step else None, step=k if on_step else None)
-        except classroom.ClassError as err:
+        except (classroom.ClassError, OSError) as err:
             st.warning(f"The class: {err}.")
             classes.leave()
 
