@@ -81,13 +81,20 @@ def _need(obs: Observation, *names: str) -> str | None:
     return None
 
 
+def _point_view(obs: Observation):
+    """(the point's view, None), or (None, the verdict saying what is missing)."""
+    if (missing := _need(obs, "model", "classifier", "point")):
+        return None, Verdict(False, missing)
+    return explore_point(obs.model, obs.point, obs.classifier, label=obs.label), None
+
+
 def point_class(params: dict, obs: Observation) -> Verdict:
     """The point's image is read as `class` with p >= min_p."""
-    if (missing := _need(obs, "model", "classifier", "point")):
-        return Verdict(False, missing)
+    view, refused = _point_view(obs)
+    if refused:
+        return refused
     want = _class_index(obs.class_names, params["class"])
     min_p = params.get("min_p", MIN_P)
-    view = explore_point(obs.model, obs.point, obs.classifier, label=obs.label)
     (top, p), _ = _top(view.probabilities)
     got = obs.class_names[top]
     p_want = float(view.probabilities[want])
@@ -102,10 +109,10 @@ def point_class(params: dict, obs: Observation) -> Verdict:
 
 def border(params: dict, obs: Observation) -> Verdict:
     """The top two classes' probabilities are within `margin` (and are `classes`, when given)."""
-    if (missing := _need(obs, "model", "classifier", "point")):
-        return Verdict(False, missing)
+    view, refused = _point_view(obs)
+    if refused:
+        return refused
     margin = params.get("margin", BORDER_MARGIN)
-    view = explore_point(obs.model, obs.point, obs.classifier, label=obs.label)
     (c1, p1), (c2, p2) = _top(view.probabilities)
     n1, n2 = obs.class_names[c1], obs.class_names[c2]
     wanted = params.get("classes")
