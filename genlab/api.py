@@ -15,6 +15,12 @@ without this route (AppTest, `streamlit run main.py`) falls back to reruns.
 The morph route answers the Morph page's pad the same way: the strip of the steps from A to B (a PNG data URL,
 one pixel per pixel), its caption and its path (`morph_answer`).
 
+    GET /genlab/api/class?code=K7QH3M
+
+The class route answers a class' followers (genlab.lessons.classroom.follow_state): the teacher's view counter,
+whether the class is paused, and the teacher's live point. A point request with `class=CODE&token=T` (the
+teacher's pad) hands its point to the class once answered; with any other token it is refused (403).
+
 The point answer is JSON: {"z": [...], "layer": name, "image": html, "class": html, "layers": html} - the same
 HTML the panels render (genlab.ui.explorer), so the page looks the same during and after a drag. Bad
 input gets 400 with {"error": message}: only models the pickers list (by file name; no paths), the
