@@ -54,7 +54,8 @@ export default function (component) {
   window.__genlabHighlighted = data.id;
   if (window.__genlabDriver) { try { window.__genlabDriver.destroy(); } catch (e) {} window.__genlabDriver = null; }
   if (!items.length) return;                 // a step without highlights: the last step's callout is gone
-  waitFor(items.map((i) => i.selector), Date.now() + 15000).then((found) => {
+  // after a moment: a step opened by switching pages redraws the page's elements once more
+  new Promise((r) => setTimeout(r, 700)).then(() => waitFor(items.map((i) => i.selector), Date.now() + 15000)).then((found) => {
     if (window.__genlabHighlighted !== data.id) return;
     const steps = items.filter((i) => found.includes(i.selector)).map((i) => ({
       element: i.selector, popover: {title: i.title, description: i.text}}));

@@ -43,7 +43,7 @@ def see_highlight(page, lesson_id, k):
     popover = page.locator(".driver-popover")
     expect(popover).to_be_visible(timeout=60_000)
     expect(popover).to_contain_text(step.title)
-    assert page.locator(step.selectors()[0]).first.evaluate("e => e.classList.contains('driver-active-element')")
+    expect(page.locator(f"{step.selectors()[0]}.driver-active-element")).to_have_count(1)
     page.locator(".driver-popover-close-btn").click()
     expect(popover).to_have_count(0)
 
@@ -90,8 +90,10 @@ def test_the_lessons_page_lists_every_lesson_and_starts_one(page, app_url):
     page.locator(".st-key-lessons-start-morphing button").click()
     page.wait_for_url(re.compile(r"/morph\?.*lesson=morphing&step=1"), timeout=60_000)
     expect(page.locator(".st-key-lesson-bar")).to_contain_text("step 1 of 3")
+    see_highlight(page, "morphing", 1)                 # the step's callout dims the page until it is closed
     page.locator(".st-key-lesson-next button").click()
     page.wait_for_url(re.compile(r"lesson=morphing&step=2"), timeout=60_000)
+    see_highlight(page, "morphing", 2)
     page.locator(".st-key-lesson-exit button").click()
     expect(page.locator(".st-key-lesson-bar")).to_have_count(0, timeout=30_000)
 
