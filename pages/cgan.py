@@ -28,7 +28,7 @@ ss.setdefault("cgan.messages", ss["cgan.link_messages"])
 px.begin_page("cgan.")
 top = st.columns([3, 2, 2, 2, 2])
 wanted = link.pop("model", None)
-row = model_picker("cgan.model", ("cgan",), slot=top[0], preferred=wanted,
+row = model_picker("cgan.model", ("cgan",), slot=top[0], preferred=wanted, default="cgan_3d.safetensors",
                    empty="No conditional GAN in the models folder yet. Train one with `python -m train cgan "
                          "--latent-dim 3 --out checkpoints/my_cgan` (see README).")
 if row is None:

@@ -33,7 +33,7 @@ if "explorer.link" not in ss:
 link = ss["explorer.link"]
 px.begin_page("explorer.")
 top = st.columns([3, 2, 2])
-row = model_picker("explorer.model", KINDS, slot=top[0], preferred=link.get("model") or "gan_2d.safetensors",
+row = model_picker("explorer.model", KINDS, slot=top[0], preferred=link.get("model"), default="gan_2d.safetensors",
                    help="Any GAN, VAE or autoencoder checkpoint, shipped or trained by you; the latent dimension "
                         "comes from the checkpoint.",
                    empty="No GAN, VAE or autoencoder in the models folder yet. Train one with `python -m train gan "

@@ -23,7 +23,7 @@ st.write("Everything a checkpoint knows about its model: architecture, parameter
 
 link = read_link("models", ("model", "seed"))
 wanted = link.pop("model", None)
-row = model_picker("models.file", preferred=wanted)
+row = model_picker("models.file", preferred=wanted, default="gan_2d.safetensors")
 if row is None:
     st.stop()
 if mismatch := model_mismatch(wanted, row["file"]):

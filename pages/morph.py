@@ -39,7 +39,7 @@ st.write("Generate the images on the straight (or spherical) path from latent po
 link = read_link("morph", ("model", "a", "b", "steps", "method", "label", "axis"))
 top = st.columns([3, 2, 2, 2])
 wanted = link.pop("model", None)
-row = model_picker("morph.model", KINDS, slot=top[0], preferred=wanted or "gan_2d.safetensors",
+row = model_picker("morph.model", KINDS, slot=top[0], preferred=wanted, default="gan_2d.safetensors",
                    empty="No generative model in the models folder yet. Train one with `python -m train gan "
                          "--out checkpoints/my_gan` (see README).")
 if row is None:

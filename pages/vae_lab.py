@@ -28,7 +28,7 @@ link = read_link("vae", ("model", "tab", "digit", "alpha"))
 top = st.columns([3, 5])
 wanted = link.pop("model", None)
 vae_row = model_picker("vae.model", ("vae",), label="VAE (your digit, attribute vectors)", slot=top[0],
-                       preferred=wanted or "vae_16.safetensors",
+                       preferred=wanted, default="vae_16.safetensors",
                        help="vae_16: 16 dimensions, drawn through a 2D PCA projection; room for thickness and slant "
                             "besides the digit. vae_2d: a 2D latent space, drawn as it is.",
                        empty="No VAE in the models folder yet. Train one with `python -m train vae --out "

@@ -90,3 +90,14 @@ def test_model_card_and_train_links(monkeypatch, tmp_path):
     assert at.session_state["train.view"] == "Watch a run" and at.session_state["train.job"] == job.id
     assert "linked" in " ".join(m.value for m in at.markdown)
     assert "does not exist here" in warnings(open_app("pages/train.py", run="../../etc"))
+
+
+@pytest.mark.parametrize("page, key, usual", [
+    ("pages/explorer.py", "explorer.model", "gan_2d.safetensors"), ("pages/morph.py", "morph.model", "gan_2d.safetensors"),
+    ("pages/vae_lab.py", "vae.model", "vae_16.safetensors"), ("pages/cgan.py", "cgan.model", "cgan_3d.safetensors"),
+    ("pages/models.py", "models.file", "gan_2d.safetensors")])
+def test_a_bad_model_in_a_link_falls_back_to_the_pages_usual_model(page, key, usual):
+    """Issue 32.15: not the first file of the listing (ae_2d), but what the page opens on without a link."""
+    at = open_app(page, model="nope.safetensors")
+    assert at.session_state[key] == usual and not at.exception
+    assert f"showing {usual} instead" in warnings(at)

@@ -27,12 +27,14 @@ def sidebar() -> None:
 
 
 def model_picker(key: str, kinds: tuple[str, ...] | None = None, label: str = "Model", slot=None,
-                 preferred: str | None = None, help: str | None = None, empty: str | None = None) -> dict | None:
+                 preferred: str | None = None, help: str | None = None, empty: str | None = None,
+                 default: str | None = None) -> dict | None:
     """A selectbox over the valid checkpoints (optionally of some kinds); None when there are none.
 
     Args:
         slot: where to put it (a column), else the main area.
         preferred: the file to select when the session has no choice yet (e.g. from a link), if present.
+        default: the page's usual model, selected when `preferred` is missing or not here (a bad link), if present.
         empty: the message when there is no such model (how to train one).
     """
     rows, problems = list_models()
@@ -43,8 +45,10 @@ def model_picker(key: str, kinds: tuple[str, ...] | None = None, label: str = "M
         st.info(empty or f"No models in `{checkpoint_folder()}` yet. Train one with `python -m train ...` (see README).")
         return None
     files = [r["file"] for r in rows]
-    if key not in st.session_state and preferred in files:
-        st.session_state[key] = preferred
+    if key not in st.session_state:
+        chosen = next((f for f in (preferred, default) if f in files), None)
+        if chosen is not None:
+            st.session_state[key] = chosen
     choice = (slot or st).selectbox(label, files, key=key, help=help,
                                     format_func=lambda f: f"{next(r['model'] for r in rows if r['file'] == f)} — {f}")
     return next(r for r in rows if r["file"] == choice)
