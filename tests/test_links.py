@@ -101,3 +101,13 @@ def test_a_bad_model_in_a_link_falls_back_to_the_pages_usual_model(page, key, us
     at = open_app(page, model="nope.safetensors")
     assert at.session_state[key] == usual and not at.exception
     assert f"showing {usual} instead" in warnings(at)
+
+
+def test_the_hosted_demo_shows_no_server_paths_in_the_sidebar(monkeypatch, tmp_path):
+    """Issue 32.21: the folders' paths are for the machine's owner, not for the demo's visitors."""
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path / "runs"))
+    text = lambda at: " ".join(c.value for c in at.sidebar.caption)   # noqa: E731
+    assert str(SHIPPED) in text(open_app("pages/home.py"))
+    monkeypatch.setenv("GENLAB_DEMO", "1")
+    shown = text(open_app("pages/home.py"))
+    assert "Models: the shipped ones" in shown and str(SHIPPED) not in shown and str(tmp_path) not in shown

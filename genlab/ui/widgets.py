@@ -17,7 +17,10 @@ def sidebar() -> None:
     """The sidebar every page shares: where models come from and what computes."""
     with st.sidebar:
         st.caption(f"GenLab {__version__} · computing on **{default_device().type.upper()}**")
-        st.caption(f"Models: `{checkpoint_folder()}` (shipped) and `{trained_folder()}` (trained on the Train page)")
+        if demo_mode():   # a visitor of the hosted demo is not shown the server's folders
+            st.caption("Models: the shipped ones and those trained on the Train page")
+        else:
+            st.caption(f"Models: `{checkpoint_folder()}` (shipped) and `{trained_folder()}` (trained on the Train page)")
         if demo_mode():
             st.info(f"**Hosted demo**, shared with other visitors: training runs are limited to "
                     f"{DEMO_LIMITS['epochs']} epochs on at most {DEMO_LIMITS['limit']:,} embedded digits, one run per "
