@@ -10,7 +10,7 @@ from genlab.latent.conditional import every_class, label_agreement
 from genlab.latent.space import axis_name
 from genlab.ui import dissect
 from genlab.ui import point_explorer as px
-from genlab.ui.explorer import class_map, class_names_of, strong_classifier
+from genlab.ui.explorer import class_map, class_names_of, multiply_note, strong_classifier
 from genlab.ui.links import link_choice, model_mismatch, page_title, point_text, read_link, write_link
 from genlab.ui.router import require_router
 from genlab.ui.widgets import load_or_stop, model_picker
@@ -53,6 +53,8 @@ space = px.Space("cgan.", ckpt, classifier, names, [(-1.0, 1.0)] * ckpt.model.la
                  map_label=map_label if classifier is not None else None)
 if classifier is None:
     st.info("No strong classifier in the models folder, so there are no class-area maps and no image classes.")
+if (note := multiply_note(ckpt)) is not None:
+    st.info(note, icon=":material/info:")
 px.start_point(space, file, link.pop("z", None), ss["cgan.messages"])
 dissect.link_ablation("cgan", link.pop("off", None), named_layers(ckpt.model, "generator"), ss["cgan.messages"])
 for message in ss["cgan.messages"]:

@@ -111,3 +111,18 @@ def test_the_hosted_demo_shows_no_server_paths_in_the_sidebar(monkeypatch, tmp_p
     monkeypatch.setenv("GENLAB_DEMO", "1")
     shown = text(open_app("pages/home.py"))
     assert "Models: the shipped ones" in shown and str(SHIPPED) not in shown and str(tmp_path) not in shown
+
+
+def test_the_multiply_cgan_opens_where_its_labels_differ_and_says_why_it_mixes_them():
+    """Issue 32.10: at (0, 0, 0) every label of the thesis' multiply CGAN draws the same digit."""
+    at = open_app("pages/cgan.py", model="cgan_3d_multiply.safetensors")
+    assert at.session_state["cgan.point"] == [0.6, -0.6, 0.45]
+    recognised = next(m.value for m in at.markdown if "The strong classifier recognises" in m.value)
+    hits = int(recognised.split("**")[1].split(" of ")[0])
+    assert hits >= 6, recognised
+    note = " ".join(i.value for i in at.info)
+    assert "multiplied" in note and "No generator of this design" in note and "17%" in note
+    ceiling = int(note.split("more than **")[1].split("%")[0])
+    assert 50 <= ceiling <= 65, note                                   # the report's 57.8%, estimated
+    plain = open_app("pages/cgan.py", model="cgan_3d.safetensors")
+    assert plain.session_state["cgan.point"] == [0.0, 0.0, 0.0] and "multiplied" not in " ".join(i.value for i in plain.info)

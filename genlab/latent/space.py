@@ -45,9 +45,13 @@ def latent_ranges(model: nn.Module, images: torch.Tensor | None = None) -> list[
 
 
 def default_point(model: nn.Module) -> list[float]:
-    """Where the explorer starts: the thesis' (-0.84, 0.54) (a "9" area) for a 2D GAN, else the origin."""
+    """Where the explorer starts: the thesis' (-0.84, 0.54) (a "9" area) for a 2D GAN; for a conditional GAN with
+    the thesis' multiply conditioning, a point away from the centre (at the centre z * e_label is 0 for every label,
+    so every label draws the same digit); else the origin."""
     if not hasattr(model, "encode") and model.latent_dim == 2:
         return [-0.84, 0.54]
+    if getattr(getattr(model, "config", None), "conditioning", None) == "multiply":
+        return [(0.6, -0.6, 0.45)[i % 3] for i in range(model.latent_dim)]
     return [0.0] * model.latent_dim
 
 

@@ -79,6 +79,28 @@ def thesis_note(ckpt: Checkpoint, classifier: Checkpoint | None, names: tuple[st
         st.caption("The thesis' examples on this model: " + " ".join(text for _, text in sentences))
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _ceiling(path: str, stamp: tuple) -> float:
+    from ..quality import label_ceiling
+
+    return min(label_ceiling(load_model(path).model.generator.label_embedding.weight.detach(), n=50_000))
+
+
+def multiply_note(ckpt: Checkpoint) -> str | None:
+    """Why a conditional GAN with the thesis' multiply conditioning mixes its labels, with its ceiling and its own
+    worst label (None for other models)."""
+    if getattr(getattr(ckpt.model, "config", None), "conditioning", None) != "multiply" or ckpt.path is None:
+        return None
+    ceiling = _ceiling(str(ckpt.path), file_stamp(ckpt.path))
+    worst = ckpt.metrics.get("worst_label_agreement")
+    own = f"; this one draws its worst label as itself {worst:.0%} of the time" if isinstance(worst, (int, float)) else ""
+    return ("This is the thesis' own design: the generator sees the point **multiplied** by the label's embedding, so "
+            "near the centre every label gets almost the same input and draws the same digit (at (0, 0, 0) exactly "
+            f"the same). No generator of this design can draw its worst label as itself more than **{ceiling:.0%}** of "
+            f"the time (the ceiling the quality report measures){own}. The page opens away from the centre, where the "
+            "labels differ.")
+
+
 def ranges_of(ckpt: Checkpoint) -> list[tuple[float, float]]:
     """The latent range per coordinate: the cube [-1, 1]^d for a GAN, the encoded digits' box for an AE/VAE."""
     if not hasattr(ckpt.model, "encode"):
