@@ -62,12 +62,30 @@ def test_every_instrument_sounds_and_the_pitch_is_right():
 
 @pytest.mark.parametrize("data, message", [
     (b"not midi at all", "not a MIDI file"),
-    (b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\x00\x00\xff\xff", "malformed"),
+    (b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\x00\x00\xff\xff", "damaged"),
     (b"MThd" + b"\x00" * (MAX_MIDI_BYTES + 1), "MB"),
 ])
 def test_bad_midi_is_refused_with_a_message(data, message):
     with pytest.raises(MidiError, match=message):
         read_midi(data)
+
+
+def test_a_damaged_midi_is_refused_in_words_not_python_errors():
+    """Issue 32.19: "ZeroDivisionError: float division by zero" and "EOFError: " told a user nothing."""
+    buffer = io.BytesIO()
+    pm = pretty_midi.PrettyMIDI()
+    piano = pretty_midi.Instrument(0)
+    piano.notes.append(pretty_midi.Note(80, 60, 0, 1))
+    pm.instruments.append(piano)
+    pm.write(buffer)
+    good = buffer.getvalue()
+    cases = {good[:12] + b"\x00\x00" + good[14:]: "0 ticks per beat", good[:-6]: "cut short", good[:10]: "cut short",
+             good[:22] + b"\xf7\xff\xff\xff\xff" + good[27:]: "not MIDI events",
+             good[:10] + b"\x00\x09" + good[12:]: "more tracks than it has"}
+    for data, words in cases.items():
+        with pytest.raises(MidiError) as err:
+            read_midi(data)
+        assert words in str(err.value) and "Error" not in str(err.value), str(err.value)
 
 
 def test_a_midi_without_notes_is_refused():

@@ -66,6 +66,21 @@ def midi_bytes(pitches: np.ndarray, tempo: float = 80.0, instruments=DEFAULT_INS
     return buffer.getvalue()
 
 
+def _damage(err: Exception, data: bytes) -> str:
+    """What is wrong with a MIDI file that mido or pretty_midi could not read, in words (not the library's error)."""
+    if len(data) < 14:
+        return "it ends inside its header (the file is cut short)"
+    if data[12:14] == b"\x00\x00" or isinstance(err, ZeroDivisionError):
+        return "its header gives 0 ticks per beat, so no note has a time"
+    if isinstance(err, EOFError) or "end of file" in str(err).lower():
+        return "it ends before its last track does (the file is cut short, or its header announces more tracks than it has)"
+    if "running status" in str(err).lower() or "status" in str(err).lower():
+        return "a track holds bytes that are not MIDI events"
+    if isinstance(err, (KeyError, IndexError, ValueError, OSError)):
+        return "a track's events do not follow the MIDI format"
+    return "its contents do not follow the MIDI format"
+
+
 def read_midi(data: bytes) -> pretty_midi.PrettyMIDI:
     """Parse MIDI bytes a user gave, refusing what is too big, malformed, empty or too long.
 
@@ -79,7 +94,7 @@ def read_midi(data: bytes) -> pretty_midi.PrettyMIDI:
     try:
         pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
     except Exception as err:  # mido and pretty_midi raise many kinds of errors on malformed files
-        raise MidiError(f"this MIDI file is malformed and cannot be read ({type(err).__name__}: {err})") from None
+        raise MidiError(f"this MIDI file is damaged and cannot be read: {_damage(err, data)}") from None
     n_notes = sum(len(i.notes) for i in pm.instruments if not i.is_drum)
     if n_notes == 0:
         raise MidiError("this MIDI file has no (non-drum) notes")
