@@ -41,10 +41,14 @@ init_state(model)
 names = control_names(model)
 z = link.pop("z", None)
 if z is not None:   # every latent input as seed,x,y; inputs separated by ";" (in control_names' order)
-    groups = [g.split(",") for g in z.split(";")[:len(names) + 1]]
-    if len(groups) != len(names) or any(len(g) != 3 for g in groups):
-        link_messages("music").append(f"The link's z holds {len(groups)} inputs, not {len(names)} groups of "
-                                      "seed,x,y; using the default phrase.")
+    given = z.split(";")
+    groups = [g.split(",") for g in given[:len(names) + 1]]
+    if len(given) != len(names) or any(len(g) != 3 for g in groups):
+        wrong = next((k for k, g in enumerate(groups) if len(g) != 3), None)
+        what = (f"{len(given):,} group{'s' if len(given) != 1 else ''}" if len(given) != len(names) else
+                f"a group {given[wrong][:30]!r} (group {wrong + 1}) that is not seed,x,y")
+        link_messages("music").append(f"The link's z has {what}; this model needs {len(names)} groups of seed,x,y "
+                                      "(one per latent input); using the default phrase.")
     else:
         for name, (seed, x, y) in zip(names, groups):
             seed = link_number("music", seed, 0, 2**31 - 1, f"seed of {name}", integer=True)

@@ -76,7 +76,12 @@ def test_music_link():
     again = reopened("pages/music.py", at)
     assert again.session_state["music.seeds"] == ss["music.seeds"] and again.session_state["music.tempo"] == 100
     bad = open_app("pages/music.py", z="1,2", transpose="x")
-    assert "holds 1 inputs, not 10" in warnings(bad) and "'x' is not a whole number" in warnings(bad)
+    assert "z has 1 group; this model needs 10 groups of seed,x,y" in warnings(bad)
+    assert "'x' is not a whole number" in warnings(bad)
+    many = warnings(open_app("pages/music.py", z=";".join("1,0,0" for _ in range(1000))))   # issue 32.23
+    assert "this model needs 10 groups" in many and "11" not in many, many
+    odd = warnings(open_app("pages/music.py", z=";".join(["1,0,0"] * 9 + ["1,0"])))
+    assert "a group '1,0' (group 10) that is not seed,x,y" in odd, odd
 
 
 def test_model_card_and_train_links(monkeypatch, tmp_path):
