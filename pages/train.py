@@ -20,7 +20,13 @@ st.write("Train a small model right here and watch it learn, epoch by epoch: the
 link = read_link("train", ("run",))
 wanted = link.pop("run", None)
 if wanted is not None:   # a link to a run: watch it (its owner's buttons stay with its owner)
-    if wanted.replace("-", "").isalnum() and job_store().get(wanted):   # an id, never a path
+    found = job_store().get(wanted) if wanted.replace("-", "").isalnum() else None   # an id, never a path
+    if found is not None and found.task != "train":      # a distillation comparison: it is watched there
+        st.session_state["distill.job"] = wanted
+        st.info(f"The link's run {found.name!r} is a distillation comparison, not a training run: it is shown on the "
+                "Distillation page.", icon=":material/school:")
+        st.page_link("pages/distill.py", label="Open it on the Distillation page", icon=":material/arrow_forward:")
+    elif found is not None:
         st.session_state["train.view"], st.session_state["train.job"] = "Watch a run", wanted
     else:
         st.warning(f"The link's run {wanted[:40]!r} does not exist here (any more); showing the runs there are.")

@@ -131,3 +131,18 @@ def test_the_multiply_cgan_opens_where_its_labels_differ_and_says_why_it_mixes_t
     assert 50 <= ceiling <= 65, note                                   # the report's 57.8%, estimated
     plain = open_app("pages/cgan.py", model="cgan_3d.safetensors")
     assert plain.session_state["cgan.point"] == [0.0, 0.0, 0.0] and "multiplied" not in " ".join(i.value for i in plain.info)
+
+
+def test_a_train_link_to_a_distillation_comparison_says_so(monkeypatch, tmp_path):
+    """Issue 32.17: it showed another run (the newest training run) without a word."""
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    store = JobStore(tmp_path, python="/bin/true")
+    training = store.submit(JobSpec("a_training_run", {"kind": "vae", "epochs": 1}, {}))
+    comparison = store.submit(JobSpec("distill_noise_x", {"kind": "classifier", "epochs": 1}, {},
+                                      distill={"setting": "noise", "lambda": 0.5, "temperature": 4.0,
+                                               "student": "weak", "seed": 0}))
+    at = open_app("pages/train.py", run=comparison.id)
+    assert "is a distillation comparison" in " ".join(i.value for i in at.info)
+    assert at.session_state["distill.job"] == comparison.id
+    assert at.session_state["train.view"] == "New run"                  # not some other run
+    assert open_app("pages/train.py", run=training.id).session_state["train.job"] == training.id
