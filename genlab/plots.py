@@ -38,6 +38,28 @@ def _whole_epochs(fig: go.Figure, epochs: int) -> None:
 POINT_COLOR = "#111111"      # the point and its projections in the class-area cube, against dimmed class dots
 
 
+DEFAULT_EYE = np.array([1.25, 1.25, 1.25])    # plotly's default 3D camera position
+
+
+def path_camera(path: np.ndarray) -> dict | None:
+    """A camera that sees a morph's path from the side: plotly's default eye looks along the cube's diagonal, so a
+    diagonal path (A = -B on every axis) would be one point. The eye keeps its distance and is turned away from
+    the path's direction to 60 degrees when they are under 45 degrees apart (None when the default sees it)."""
+    direction = np.asarray(path[-1], float) - np.asarray(path[0], float)
+    if not np.linalg.norm(direction):
+        return None
+    d = direction / np.linalg.norm(direction)
+    eye = DEFAULT_EYE
+    if abs(eye @ d) / np.linalg.norm(eye) <= np.sqrt(0.5):     # 45 degrees or more apart: seen well enough
+        return None
+    side = eye - (eye @ d) * d                   # the part of the eye perpendicular to the path
+    if np.linalg.norm(side) < 1e-6:
+        side = np.cross(d, [0.0, 0.0, 1.0]) if abs(d[2]) < 0.9 else np.cross(d, [1.0, 0.0, 0.0])
+    side = side / np.linalg.norm(side)
+    new = np.linalg.norm(eye) * (0.5 * np.sign(eye @ d) * d + np.sqrt(0.75) * side)   # 60 degrees from the path
+    return dict(eye=dict(x=float(new[0]), y=float(new[1]), z=float(new[2])))
+
+
 def class_cube_figure(labels: np.ndarray, confidence: np.ndarray, coords: list[np.ndarray], class_names: tuple[str, ...],
                       axis_names: tuple[str, str, str], point: tuple[float, float, float] | None = None,
                       only_classes: set[int] | None = None, title: str = "",
@@ -83,6 +105,8 @@ def class_cube_figure(labels: np.ndarray, confidence: np.ndarray, coords: list[n
         title=title, height=560, margin=dict(l=0, r=0, t=36, b=0), legend=dict(itemsizing="constant"),
         scene=dict(xaxis=dict(title=axis_names[0], range=ranges[0]), yaxis=dict(title=axis_names[1], range=ranges[1]),
                    zaxis=dict(title=axis_names[2], range=ranges[2]), aspectmode="cube"))
+    if path is not None and (camera := path_camera(path)) is not None:
+        fig.update_layout(scene_camera=camera)
     return fig
 
 

@@ -96,3 +96,25 @@ def test_label_agreement_of_the_shipped_conditional_gan_over_its_cube():
     agreement = label_agreement(maps)
     assert set(agreement) == {1, 3, 7} and all(0 <= v <= 1 for v in agreement.values())
     assert np.mean(list(agreement.values())) > 0.6   # README: 80% over random points for this checkpoint
+
+
+def test_a_diagonal_3d_morph_is_seen_from_the_side_not_end_on():
+    """Issue 32.9: plotly's default camera looks along the cube's diagonal, where a diagonal path is one point."""
+    import numpy as np
+
+    from genlab.plots import DEFAULT_EYE, class_cube_figure, path_camera
+
+    def angle(eye, path):
+        d = path[-1] - path[0]
+        return np.degrees(np.arccos(abs(eye @ d) / np.linalg.norm(eye) / np.linalg.norm(d)))
+    diagonal = np.linspace([-0.8, -0.8, -0.8], [0.8, 0.8, 0.8], 16)
+    assert angle(DEFAULT_EYE, diagonal) < 1                          # end-on by default
+    camera = path_camera(diagonal)
+    eye = np.array([camera["eye"][k] for k in "xyz"])
+    assert abs(angle(eye, diagonal) - 60) < 1e-6 and abs(np.linalg.norm(eye) - np.linalg.norm(DEFAULT_EYE)) < 1e-9
+    along_x = np.linspace([-1, 0, 0], [1, 0, 0], 16)
+    assert path_camera(along_x) is None                              # the default sees it well (about 55 degrees off)
+    labels, conf = np.zeros((4, 4, 4), int), np.ones((4, 4, 4))
+    coords = [np.linspace(-1, 1, 4)] * 3
+    fig = class_cube_figure(labels, conf, coords, tuple("0123456789"), ("z1", "z2", "z3"), path=diagonal)
+    assert fig.layout.scene.camera.eye.x == camera["eye"]["x"]
