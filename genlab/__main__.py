@@ -98,6 +98,10 @@ def _quality(args: argparse.Namespace) -> int:
         raise GenerateError(f"--classifier must be a classifier checkpoint, {args.classifier} is a {judge.kind}")
     paths = args.checkpoints or [p for p in sorted(checkpoint_folder().glob("*.safetensors"))
                                  if read_metadata(p)["kind"] in quality.GENERATIVE_KINDS]
+    # every input checked before the references are built (16 s of real digits for nothing, else)
+    kinds = {str(p): read_metadata(p)["kind"] for p in paths}       # raises CheckpointError for a file that is not one
+    if not any(kind in quality.GENERATIVE_KINDS for kind in kinds.values()):
+        raise GenerateError("no generative model of digits to judge: " + ", ".join(f"{p} is a {k}" for p, k in kinds.items()))
     before = {}
     if args.before and Path(args.before).is_file():
         before = {m["name"]: m["fid"] for m in json.loads(Path(args.before).read_text())["models"]}

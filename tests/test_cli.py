@@ -179,3 +179,19 @@ def test_the_cli_bounds_epochs(capsys, tmp_path):
     with pytest.raises(SystemExit):
         train_main(["gan", "--epochs", "1000000000", "--out", str(tmp_path / "g")])
     assert "--epochs 1,000,000,000: give 1 to 100,000" in capsys.readouterr().err
+
+
+def test_quality_checks_its_inputs_before_building_the_references(monkeypatch, capsys):
+    """Issue 32.22: `genlab quality README.md` scored real digits for 16 s before refusing the file."""
+    from genlab import quality
+
+    def never(*args, **kwargs):
+        raise AssertionError("the references were built before the inputs were checked")
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setattr(quality, "load_references", never)
+    assert genlab_main(["quality", str(root / "README.md")]) == 2
+    assert "README.md is truncated or not a safetensors file" in capsys.readouterr().err
+    assert genlab_main(["quality", str(root / "checkpoints/classifier_strong.safetensors")]) == 2
+    assert "no generative model of digits to judge" in capsys.readouterr().err
