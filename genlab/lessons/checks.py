@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..generate import GenerateError, latent_tensor
+from ..generate import GenerateError
+from ..latent.conditional import every_class
 from ..inspect import Ablation
 from ..latent.maps import ClassAreaMap
 from ..latent.morph import morph
@@ -68,23 +69,24 @@ def _top(probabilities) -> list[tuple[int, float]]:
     return [(int(i), float(p[i])) for i in order[:2]]
 
 
-def _need(obs: Observation, *names: str) -> str | None:
+def _need(obs: Observation, *names: str) -> Verdict | None:
+    """The verdict that says what the page does not show yet (None when it shows all of `names`)."""
     missing = [n for n in names if getattr(obs, n) is None]
     if missing:
-        return {"point": "No point yet: open the step's page and move the point.",
+        return Verdict(False, {"point": "No point yet: open the step's page and move the point.",
                 "a": "No morph yet: open the Morph page.", "b": "No morph yet: open the Morph page.",
                 "drawing": "Nothing drawn yet: draw a digit on the canvas (or pick a test digit) and encode it.",
                 "mark": "No mark yet: click the small pad to mark your guess.",
                 "classifier": "There is no strong classifier to judge with (checkpoints/classifier_strong).",
                 "model": "The page shows no model yet.",
-                "class_map": "There is no class-area map to compare with."}.get(missing[0], f"{missing[0]} is missing")
+                "class_map": "There is no class-area map to compare with."}.get(missing[0], f"{missing[0]} is missing"))
     return None
 
 
 def _point_view(obs: Observation):
     """(the point's view, None), or (None, the verdict saying what is missing)."""
-    if (missing := _need(obs, "model", "classifier", "point")):
-        return None, Verdict(False, missing)
+    if (refused := _need(obs, "model", "classifier", "point")):
+        return None, refused
     return explore_point(obs.model, obs.point, obs.classifier, label=obs.label), None
 
 
@@ -133,8 +135,8 @@ def border(params: dict, obs: Observation) -> Verdict:
 
 def switch_off(params: dict, obs: Observation) -> Verdict:
     """At the point the image is `from_class`; with at most `max_units` units switched off it is `to_class`."""
-    if (missing := _need(obs, "model", "classifier", "point")):
-        return Verdict(False, missing)
+    if (refused := _need(obs, "model", "classifier", "point")):
+        return refused
     source = _class_index(obs.class_names, params["from_class"])
     target = _class_index(obs.class_names, params["to_class"])
     limit = params.get("max_units", MAX_UNITS)
@@ -161,14 +163,10 @@ def switch_off(params: dict, obs: Observation) -> Verdict:
 
 def morph_classes(params: dict, obs: Observation) -> Verdict:
     """The morph's steps pass through exactly `count` different classes."""
-    if (missing := _need(obs, "model", "classifier", "a", "b")):
-        return Verdict(False, missing)
+    if (refused := _need(obs, "model", "classifier", "a", "b")):
+        return refused
     result = morph(obs.model, obs.a, obs.b, int(obs.steps), obs.method, obs.classifier, obs.label)
-    classes = result.classes
-    seen: list[int] = []
-    for c in classes:
-        if c not in seen:
-            seen.append(c)
+    seen = list(dict.fromkeys(result.classes))       # the classes in the order the morph meets them
     names = " → ".join(obs.class_names[c] for c in seen)
     want = params["count"]
     if len(seen) == want:
@@ -180,28 +178,25 @@ def morph_classes(params: dict, obs: Observation) -> Verdict:
 @torch.inference_mode()
 def labels_agree(params: dict, obs: Observation) -> Verdict:
     """At the point, a conditional GAN's image for at least `at_least` of its labels is read as that label."""
-    if (missing := _need(obs, "model", "classifier", "point")):
-        return Verdict(False, missing)
-    n = int(getattr(obs.model, "n_classes", 0))
-    if not n:
+    if (refused := _need(obs, "model", "classifier", "point")):
+        return refused
+    if not getattr(obs.model, "conditional", False):
         return Verdict(False, f"{obs.model_file} is not a conditional GAN: choose one on the Conditional GAN page.")
-    z = latent_tensor(obs.model, [obs.point] * n)
-    images = obs.model.generate(z, torch.arange(n, device=z.device))
-    read = torch.softmax(obs.classifier(images), 1).argmax(1).tolist()
-    agree = [c for c in range(n) if read[c] == c]
-    want = params["at_least"]
+    _, read, _ = every_class(obs.model, obs.point, obs.classifier)     # what the page's "One point, every class" shows
+    n, want = len(read), params["at_least"]
+    agree = sum(read[c] == c for c in range(n))
     shown = ", ".join(f"{obs.class_names[c]}→{obs.class_names[read[c]]}" for c in range(n))
-    if len(agree) >= want:
-        return Verdict(True, f"Yes: at this point {len(agree)} of the {n} labels are drawn as themselves ({shown}).")
-    return Verdict(False, f"At this point {len(agree)} of the {n} labels are drawn as themselves ({shown}); the task "
+    if agree >= want:
+        return Verdict(True, f"Yes: at this point {agree} of the {n} labels are drawn as themselves ({shown}).")
+    return Verdict(False, f"At this point {agree} of the {n} labels are drawn as themselves ({shown}); the task "
                           f"asks for {want}.")
 
 
 @torch.inference_mode()
 def draw_reads_back(params: dict, obs: Observation) -> Verdict:
     """The classifier reads the VAE's reconstruction of the drawing as the class it reads the drawing as."""
-    if (missing := _need(obs, "model", "classifier", "drawing")):
-        return Verdict(False, missing)
+    if (refused := _need(obs, "model", "classifier", "drawing")):
+        return refused
     if not hasattr(obs.model, "encode"):
         return Verdict(False, f"{obs.model_file} has no encoder: choose a VAE.")
     min_p = params.get("min_p", 0.8)
@@ -222,8 +217,8 @@ def draw_reads_back(params: dict, obs: Observation) -> Verdict:
 
 def predict_area(params: dict, obs: Observation) -> Verdict:
     """The student's mark lies in (or within `within` of) the area where the map's class is `class`."""
-    if (missing := _need(obs, "mark", "class_map")):
-        return Verdict(False, missing)
+    if (refused := _need(obs, "mark", "class_map")):
+        return refused
     m = obs.class_map
     want = _class_index(obs.class_names, params["class"])
     within = params.get("within", WITHIN)

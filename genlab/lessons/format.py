@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 MAX_FILE_BYTES = 64_000      # a lesson file larger than this is refused
@@ -307,12 +308,22 @@ def parse_lesson(text: str, lesson_id: str, source: str = "lesson") -> Lesson:
 
 
 def load_lesson(path: str | Path) -> Lesson:
-    """The lesson in a .toml file (its id is the file name without .toml)."""
+    """The lesson in a .toml file (its id is the file name without .toml); parsed once per version of the file
+    (the step bar asks for the current lesson on every page run)."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise LessonError(f"{path.name}: the file is {path.stat().st_size:,} bytes; a lesson file has at most "
-                              f"{MAX_FILE_BYTES:,}")
+        stat = path.stat()
+    except OSError as err:
+        raise LessonError(f"{path.name}: cannot be read ({err.strerror or err})") from None
+    return _load_lesson(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _load_lesson(name: str, size: int, mtime_ns: int) -> Lesson:
+    path = Path(name)
+    if size > MAX_FILE_BYTES:
+        raise LessonError(f"{path.name}: the file is {size:,} bytes; a lesson file has at most {MAX_FILE_BYTES:,}")
+    try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise LessonError(f"{path.name}: not UTF-8 text") from None

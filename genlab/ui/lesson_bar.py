@@ -473,7 +473,8 @@ def before_page(slug: str | None) -> bool:
         st.warning(problem)
     lesson = current()
     present = bool(ss.get("lesson.present"))
-    st.html(BAR_CSS + (PRESENT_CSS if present else ""))
+    if lesson is not None or classes.code():
+        st.html(BAR_CSS + (PRESENT_CSS if present else ""))
     presenter_keys("lesson.keys", present, _key_pressed, active=lesson is not None)
     _hide(slug)
     if classes.is_teacher():
