@@ -188,7 +188,7 @@ def observe(slug: str) -> Observation:
     """What the student's `slug` page shows now (its last run's state)."""
     classifier = strong_classifier()
     obs = Observation(classifier=classifier.model if classifier else None, class_names=class_names_of(classifier))
-    prefix = {"explorer": "explorer", "cgan": "cgan", "morph": "morph", "vae_lab": "vae"}.get(slug)
+    prefix = PREFIXES[slug][0].rstrip(".") if slug in ("explorer", "cgan", "morph", "vae_lab") else None
     if prefix is None:
         return obs
     ckpt = _checkpoint(ss.get(f"{prefix}.model"))
@@ -269,7 +269,7 @@ def _marked_map(class_area, ranges, marks: list, mine=None) -> bytes:
     return buffer.getvalue()
 
 
-def _predict(lesson: Lesson, k: int, slug: str | None) -> bool:
+def _predict(lesson: Lesson, k: int, slug: str | None, answers: list[dict]) -> bool:
     """A predict-then-reveal step: the mark on a blank pad, then the map. Returns whether the page may show."""
     step, key = lesson.step(k), step_key(lesson, k)
     check = step.check
@@ -304,10 +304,7 @@ def _predict(lesson: Lesson, k: int, slug: str | None) -> bool:
         obs.mark, obs.class_map = mark, whole
         _record(lesson, k, evaluate(check, obs), mark)
     left, right = st.columns([1, 2])
-    marks = []
-    if classes.is_teacher():
-        found = classroom.answers(classes.code(), key)
-        marks = [a["mark"] for a in found if isinstance(a, dict) and isinstance(a.get("mark"), list)]
+    marks = [a["mark"] for a in answers if isinstance(a.get("mark"), list)]
     left.image(_marked_map(whole, ranges, marks, mark), width=260,
                caption=(f"The class' {len(marks)} guesses (dots) on the map" if classes.is_teacher() else
                         "Your guess (ring) on the map"))
@@ -320,14 +317,18 @@ def _predict(lesson: Lesson, k: int, slug: str | None) -> bool:
     return True
 
 
-def _class_results(lesson: Lesson, k: int) -> None:
-    """The teacher's view of a check: how many students passed (anonymous)."""
+def _class_answers(lesson: Lesson, k: int) -> list[dict]:
+    """The class' answers to step k (the teacher's session only; read once per run)."""
     if not classes.is_teacher() or lesson.step(k).check is None:
-        return
-    found = [a for a in classroom.answers(classes.code(), step_key(lesson, k)) if isinstance(a, dict)]
-    if found:
-        passed = sum(1 for a in found if a.get("passed"))
-        st.caption(f"Class: {passed} of {len(found)} students who checked have passed this step.")
+        return []
+    return [a for a in classroom.answers(classes.code(), step_key(lesson, k)) if isinstance(a, dict)]
+
+
+def _class_results(answers: list[dict]) -> None:
+    """The teacher's view of a check: how many students passed (anonymous)."""
+    if answers:
+        passed = sum(1 for a in answers if a.get("passed"))
+        st.caption(f"Class: {passed} of {len(answers)} students who checked have passed this step.")
 
 
 # ---- the bar --------------------------------------------------------------------------------------------------
@@ -351,11 +352,12 @@ def _bar(lesson: Lesson, slug: str | None) -> bool:
                 go(lesson, k)
             return True
         st.markdown(step.text)
+        answers = _class_answers(lesson, k)
         if step.check is not None and step.check.kind == "predict_area":
-            show_page = _predict(lesson, k, slug)
+            show_page = _predict(lesson, k, slug, answers)
         elif step.check is not None:
             _check(lesson, k, slug)
-        _class_results(lesson, k)
+        _class_results(answers)
         if not step.highlight or not show_page:
             highlight([], f"{lesson.id}:{k}:none")          # closes a callout left open by the last step
         else:
@@ -364,12 +366,12 @@ def _bar(lesson: Lesson, slug: str | None) -> bool:
                          help="Point at what this step talks about"):
                 ss["lesson.shown"] = shown = shown + 1
             highlight([{"selector": sel, "title": step.title if i == 0 else "",
-                        "text": _callout(step, name)} for i, (sel, name) in
+                        "text": _callout(name)} for i, (sel, name) in
                        enumerate(zip(step.selectors(), step.highlight))], f"{lesson.id}:{k}:{shown}")
     return show_page
 
 
-def _callout(step, name: str) -> str:
+def _callout(name: str) -> str:
     label = {"pad": "The latent space: drag the point.", "image": "The generated image.",
              "class": "What the classifier sees.", "layers": "Every layer's activations.",
              "strip": "The morph, from A to B.", "chart": "Each class' probability along the morph.",
