@@ -10,23 +10,30 @@ gradients keep their size when T changes. lambda = 0 is plain training on the la
 distillation.
 
 Splits (SEEDS.md E): the 60,000 training images = Big 59,000 + Small 1,000 (Small class-balanced: 100 per
-class, seeded); Test = the 10,000 test images. Without the full sets on this machine the embedded digits
-stand in (4,000 training digits: Big 3,000 + Small 1,000; 1,000 test digits).
+class, seeded); Test = the 10,000 test images. Where something must be chosen (the dual VAE's epoch, lambda and
+T) it is chosen on VALIDATION images carved from Big, never on Test. Without the full sets on this machine the
+embedded digits stand in (4,000 training digits: Big 3,000 + Small 1,000; 1,000 test digits) and the shipped
+Fashion Small 1,000 with 1,000 test clothes.
 
-Maps phi:
-- "noise": S = digits with Gaussian noise of standard deviation NOISE_SIGMA (in the model's [-1, 1] range,
-  clipped back to it), T = clean digits; phi adds fresh noise on every call.
-- "dilated": S = digits through one fixed 5 x 5 convolution with dilation 2 (its kernel seeded, non-negative,
-  summing to 1, and stored with the teacher), T = clean digits; phi applies it.
+The settings (SETTING_TABLE), the talk's five first, as its slides ran them:
+- "plain": S = T = Fashion-MNIST; the teacher learns FashionMNIST-Big, phi = identity.
+- "noise": S = clothes with Gaussian noise (variance 0.1 in [0, 1] pixel units, i.e. sigma 0.632 in the
+  model's [-1, 1] range, clipped back to it), T = clean clothes; phi adds fresh noise on every call.
+- "dilated": S = clothes through one fixed 5 x 5 convolution with dilation 2 (its kernel seeded, non-negative,
+  summing to 1, and stored with the teacher), T = clean clothes; phi applies it.
 - "vae": S = MNIST digits, T = Fashion-MNIST clothes; phi = the MNIST decoder of the encoded clothing image,
-  through a VAE with one encoder (2D latent) and two decoders (the book's architecture). It trains on pairs
-  of the same class: each Big digit with a random image of its class from the Fashion Small 1,000 (the only
-  labelled clothes there are); both images are encoded, and every code must be decoded into both the digit
-  (by the MNIST decoder) and the clothing image (by the Fashion decoder), with one KL term:
-  L = r * (MSE_MNIST + MSE_Fashion) + KL. So a clothing class and the digit class of the same index share a
-  region of the latent plane, and phi turns a shirt into the digit of its class index. It is stored as a
-  book VAE (encoder + MNIST decoder) with the Fashion decoder as training state
-  (checkpoints/distill/dual_vae.safetensors).
+  through the dual-decoder VAE (one encoder, 2D latent, two decoders: the book's architecture).
+- "generated": S = GeneratedMNIST (phi of every Fashion-MNIST image: digits with the clothes' labels, the same
+  splits), T = clothes; the teacher learns GeneratedMNIST-Big; phi = the same VAE translation.
+- "noise-digits", "dilated-digits": the noise (sigma 0.8) and dilated maps on MNIST digits (S and T digits).
+
+The dual-decoder VAE trains on pairs of the same class index drawn from BOTH Big samples: each Big digit with a
+random Big clothing image of its class (a validation share of the clothes Big held out to choose the epoch).
+Both images are encoded, and every code must be decoded into both the digit (by the MNIST decoder) and the
+clothing image (by the Fashion decoder), with one KL term: L = r * (MSE_MNIST + MSE_Fashion) + KL. So a
+clothing class and the digit class of the same index share a region of the latent plane, and phi turns a shirt
+into the digit of its class index. It is stored as a book VAE (encoder + MNIST decoder) with the Fashion
+decoder as training state (checkpoints/distill/dual_vae.safetensors). Small and Test never touch it.
 
 Nothing here uses Streamlit: the CLI (`python -m train distill ...`) and the page call the same functions.
 """
@@ -45,14 +52,52 @@ from .checkpoints import CheckpointError
 from .data import DatasetUnavailable, ImageDataset, load_dataset
 from .models import build_model
 
-SETTINGS = ("noise", "dilated", "vae")
 FASHION_SMALL_FILE = Path(__file__).resolve().parent / "data" / "fashion_small.npz"
 DUAL_VAE_R_LOSS = 1000.0       # the book's weight of the (per-pixel mean) MSE against the KL term
-NOISE_SIGMA = 0.8              # in [-1, 1] units: strong enough that a clean-digit classifier is not a noisy-digit one
+NOISE_SIGMA = 0.8              # digits, in [-1, 1] units: strong enough that a clean-digit classifier is not a noisy-digit one
+FASHION_NOISE_SIGMA = 0.632    # clothes: the talk's variance 1/10 in [0, 1] pixel units (sigma 0.316) in [-1, 1] units
 DILATED_KERNEL = 5
 DILATION = 2
 DILATED_SEED = 7
 SMALL = 1000
+VALIDATION = 5000              # carved from Big where something is chosen (never Test)
+FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                 "Ankle boot")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One experiment: where the teacher's data comes from (source), the student's domain (target), phi."""
+    name: str
+    label: str        # the page's name for it
+    source: str       # "fashion" | "digits" | "generated": the teacher learns phi of this Big (generated: as is)
+    target: str       # "fashion" | "digits": the student's Small 1,000 and Test
+    phi: str          # "identity" | "noise" | "dilated" | "vae"
+    talk: str         # which of the talk's experiments it is
+    sigma: float = 0.0
+
+    @property
+    def teacher_file(self) -> str:
+        return f"teacher_{self.name}.safetensors"
+
+
+SETTING_TABLE = {s.name: s for s in (
+    Setting("plain", "Fashion: plain", "fashion", "fashion", "identity", "1, plain distillation"),
+    Setting("noise", "Fashion + noise", "fashion", "fashion", "noise", "2, normal noise", FASHION_NOISE_SIGMA),
+    Setting("dilated", "Fashion + dilated conv", "fashion", "fashion", "dilated", "3, dilated convolution"),
+    Setting("vae", "Digits teach clothes (VAE)", "digits", "fashion", "vae", "4, dual-decoder VAE"),
+    Setting("generated", "GeneratedMNIST", "generated", "fashion", "vae", "5, GeneratedMNIST"),
+    Setting("noise-digits", "Digits + noise", "digits", "digits", "noise", "2 on digits (extra)", NOISE_SIGMA),
+    Setting("dilated-digits", "Digits + dilated conv", "digits", "digits", "dilated", "3 on digits (extra)"),
+)}
+SETTINGS = tuple(SETTING_TABLE)
+
+
+def setting_of(name: str) -> Setting:
+    try:
+        return SETTING_TABLE[name]
+    except KeyError:
+        raise ValueError(f"unknown setting {name!r}; known: {', '.join(SETTINGS)}") from None
 
 
 def distillation_loss(student_logits: torch.Tensor, labels: torch.Tensor, teacher_logits: torch.Tensor,
@@ -93,11 +138,9 @@ def split_big_small(labels: torch.Tensor, small: int = SMALL, seed: int = 0,
 class NoiseMap(nn.Module):
     """phi for "noise": x + sigma * N(0, 1), clipped to [-1, 1]."""
 
-    setting = "noise"
-
-    def __init__(self, sigma: float = NOISE_SIGMA):
+    def __init__(self, sigma: float = NOISE_SIGMA, setting: str = "noise-digits"):
         super().__init__()
-        self.sigma = float(sigma)
+        self.sigma, self.setting = float(sigma), setting
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
@@ -118,10 +161,9 @@ class DilatedMap(nn.Module):
     """phi for "dilated": one fixed convolution, kernel 5 x 5, dilation 2 (a 9 x 9 reach), zero-padded
     around the digit's black background so the image stays 28 x 28."""
 
-    setting = "dilated"
-
-    def __init__(self, kernel: torch.Tensor | None = None):
+    def __init__(self, kernel: torch.Tensor | None = None, setting: str = "dilated-digits"):
         super().__init__()
+        self.setting = setting
         self.register_buffer("kernel", dilated_kernel() if kernel is None else kernel.detach().clone())
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -137,29 +179,34 @@ class DilatedMap(nn.Module):
 def teacher_path(setting: str) -> Path:
     """Where the shipped teacher of `setting` lives: checkpoints/distill/teacher_<setting>.safetensors (a
     subfolder, so the model pickers do not list it as a classifier)."""
-    if setting not in SETTINGS:
-        raise ValueError(f"unknown setting {setting!r}; known: {', '.join(SETTINGS)}")
-    return checkpoint_folder() / "distill" / f"teacher_{setting}.safetensors"
+    return checkpoint_folder() / "distill" / setting_of(setting).teacher_file
 
 
 def teacher_map(checkpoint, dual_vae: Path | None = None) -> nn.Module:
     """phi as a teacher's checkpoint records it (train["distill"]; the dilated kernel is stored with it; for
-    "vae", the dual-decoder VAE at `dual_vae`, by default the shipped one)."""
+    "vae" and "generated", the dual-decoder VAE at `dual_vae`, by default the shipped one)."""
     info = checkpoint.train.get("distill", {}) if isinstance(checkpoint.train, dict) else {}
-    setting = info.get("setting")
-    if setting == "noise":
+    name = info.get("setting")
+    if name in ("noise", "dilated") and info.get("domain") != "fashion":
+        name = f"{name}-digits"           # teachers written before the Fashion settings were the digit ones
+    if name not in SETTING_TABLE:
+        raise CheckpointError(f"not a distillation teacher (setting {info.get('setting')!r})")
+    setting = SETTING_TABLE[name]
+    if setting.phi == "noise":
         sigma = info.get("sigma")
         if not isinstance(sigma, (int, float)) or not 0 < sigma <= 4:
             raise CheckpointError("this noise teacher records no valid sigma")
-        return NoiseMap(float(sigma))
-    if setting == "dilated":
+        return NoiseMap(float(sigma), name)
+    if setting.phi == "dilated":
         kernel = checkpoint.training_state.get("phi", {}).get("kernel")
         if kernel is None or tuple(kernel.shape) != (1, 1, DILATED_KERNEL, DILATED_KERNEL):
             raise CheckpointError("this dilated-map teacher holds no 5 x 5 kernel")
-        return DilatedMap(kernel.float())
-    if setting == "vae":
-        return load_dual_vae(dual_vae)
-    raise CheckpointError(f"not a distillation teacher (setting {setting!r})")
+        return DilatedMap(kernel.float(), name)
+    if setting.phi == "vae":
+        phi = load_dual_vae(dual_vae)
+        phi.setting = name
+        return phi
+    return Identity(name)
 
 
 def digits(data_dir=None) -> tuple[ImageDataset, ImageDataset, str]:
@@ -171,13 +218,11 @@ def digits(data_dir=None) -> tuple[ImageDataset, ImageDataset, str]:
 
 
 class VaeMap(nn.Module):
-    """phi for "vae": the MNIST decoder of the encoded image's mean code (deterministic)."""
+    """phi for "vae" and "generated": the MNIST decoder of the encoded image's mean code (deterministic)."""
 
-    setting = "vae"
-
-    def __init__(self, vae: nn.Module, fashion_decoder: nn.Module | None = None):
+    def __init__(self, vae: nn.Module, fashion_decoder: nn.Module | None = None, setting: str = "vae"):
         super().__init__()
-        self.vae, self.fashion_decoder = vae, fashion_decoder
+        self.vae, self.fashion_decoder, self.setting = vae, fashion_decoder, setting
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -188,9 +233,11 @@ class VaeMap(nn.Module):
 
 
 class Identity(nn.Module):
-    """phi while a "vae" teacher trains: its domain S is the plain digits."""
+    """phi = identity: the plain setting, and while a vae or generated teacher trains (S is its data as is)."""
 
-    setting = "vae"
+    def __init__(self, setting: str = "plain"):
+        super().__init__()
+        self.setting = setting
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return x
@@ -217,10 +264,26 @@ def load_dual_vae(path: Path | None = None) -> VaeMap:
     return VaeMap(checkpoint.model.eval(), decoder.eval())
 
 
+def class_matched_partners(digit_labels: torch.Tensor, clothes_labels: torch.Tensor,
+                           generator: torch.Generator | None = None, n_classes: int = 10) -> torch.Tensor:
+    """For every digit, the index of a random clothing image of the same class index (drawn afresh each
+    epoch, so a digit meets many clothes of its class)."""
+    partners = torch.empty(len(digit_labels), dtype=torch.long)
+    for c in range(n_classes):
+        digits_c = (digit_labels == c).nonzero().flatten()
+        clothes_c = (clothes_labels == c).nonzero().flatten()
+        if len(digits_c) and not len(clothes_c):
+            raise ValueError(f"no clothing image of class {c} to pair with its digits")
+        if len(digits_c):
+            partners[digits_c] = clothes_c[torch.randint(len(clothes_c), (len(digits_c),), generator=generator)]
+    return partners
+
+
 def train_dual_vae(digits_x: torch.Tensor, digits_y: torch.Tensor, clothes_x: torch.Tensor, clothes_y: torch.Tensor,
                    epochs: int = 5, batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
-                   on_epoch=None, start: VaeMap | None = None, first_epoch: int = 1) -> VaeMap:
-    """The dual-decoder VAE (see the module docstring) on digit/clothes pairs of the same class. `start`
+                   on_epoch=None, start: VaeMap | None = None, first_epoch: int = 1, latent_dim: int = 2) -> VaeMap:
+    """The dual-decoder VAE (see the module docstring) on digit/clothes pairs of the same class: every digit
+    with a random image of its class among `clothes_x` (the caller passes the two Big samples). `start`
     continues a trained one (a fresh optimiser; the epochs are numbered from `first_epoch`, and the batch
     order is seeded by it, so a resumed run does not repeat the first epochs' batches)."""
     from .models.autoencoder import Decoder
@@ -229,22 +292,20 @@ def train_dual_vae(digits_x: torch.Tensor, digits_y: torch.Tensor, clothes_x: to
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed * 100_003 + first_epoch - 1)
     if start is None:
-        vae = build_model("vae", {"latent_dim": 2, "r_loss_factor": DUAL_VAE_R_LOSS}).train()
-        fashion_decoder = Decoder(2).train()
+        vae = build_model("vae", {"latent_dim": latent_dim, "r_loss_factor": DUAL_VAE_R_LOSS}).train()
+        fashion_decoder = Decoder(latent_dim).train()
     else:
         vae, fashion_decoder = start.vae.train(), start.fashion_decoder.train()
     optimizer = torch.optim.Adam(list(vae.parameters()) + list(fashion_decoder.parameters()), lr=lr)
-    by_class = [(clothes_y == c).nonzero().flatten() for c in range(10)]
     for epoch in range(first_epoch, first_epoch + epochs):
         order = torch.randperm(len(digits_x), generator=g)
+        partners = class_matched_partners(digits_y, clothes_y, g)
         totals = {"mnist": 0.0, "fashion": 0.0, "kl": 0.0}
         steps = 0
         for i in range(0, len(order), batch_size):
             idx = order[i:i + batch_size]
-            x_m, y = digits_x[idx], digits_y[idx]
-            pick = torch.stack([by_class[int(c)][torch.randint(len(by_class[int(c)]), (1,), generator=g)[0]]
-                                for c in y])
-            x_f = clothes_x[pick]
+            x_m = digits_x[idx]
+            x_f = clothes_x[partners[idx]]
             mu, log_var = vae.encode_distribution(torch.cat([x_m, x_f]))
             z = mu + torch.exp(log_var / 2) * torch.randn(mu.shape, generator=g)
             loss_m = reconstruction_loss(vae.decode(z), torch.cat([x_m, x_m]))
@@ -264,15 +325,82 @@ def train_dual_vae(digits_x: torch.Tensor, digits_y: torch.Tensor, clothes_x: to
 
 
 def comparison_data(setting: str, dataset: str = "mnist", data_dir=None, seed: int = 0):
-    """(small_x, small_y, test, source) for a comparison: the Small 1,000 and the test set of T (the digits
-    of `dataset` for noise and dilated; Fashion-MNIST for vae)."""
-    if setting == "vae":
+    """(small_x, small_y, test, source) for a comparison: the Small 1,000 and the test set of T (Fashion-MNIST
+    for the talk's settings; the digits of `dataset` for noise-digits and dilated-digits)."""
+    if setting_of(setting).target == "fashion":
         small, test, source = fashion_sets(data_dir)
         return small.images, small.labels, test, source
     train = load_dataset(dataset, "train", data_dir)
     test = load_dataset(dataset, "test", data_dir)
     _, small = split_big_small(train.labels, seed=seed)
     return train.images[small], train.labels[small], test, dataset
+
+
+def carve_validation(big: torch.Tensor, n: int | None = None, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rest, validation): `n` seeded indices of `big` held out where something is chosen (never Test);
+    by default VALIDATION, or a tenth of a smaller Big."""
+    n = min(VALIDATION, len(big) // 10) if n is None else n
+    if not 0 < n < len(big):
+        raise ValueError(f"a validation share of {n} does not fit a Big of {len(big)}")
+    order = torch.randperm(len(big), generator=torch.Generator().manual_seed(10_007 + seed))
+    return big[order[n:]].sort().values, big[order[:n]].sort().values
+
+
+def fashion_full(data_dir=None) -> tuple[ImageDataset, ImageDataset]:
+    """(train 60,000, test 10,000) of Fashion-MNIST; DatasetUnavailable when it is not on this machine (the
+    teachers and the dual VAE need Fashion Big, which does not ship)."""
+    return load_dataset("fashion_mnist", "train", data_dir), load_dataset("fashion_mnist", "test", data_dir)
+
+
+def domain_sets(source: str, data_dir=None, generated: Path | None = None) -> tuple[ImageDataset, ImageDataset, str]:
+    """(train, test, name) of a teacher's data: "digits" (full MNIST or the embedded digits), "fashion" (full
+    Fashion-MNIST), "generated" (GeneratedMNIST from `generate_mnist`, at `generated`)."""
+    if source == "digits":
+        return digits(data_dir)
+    if source == "fashion":
+        return (*fashion_full(data_dir), "fashion_mnist")
+    if source == "generated":
+        return (*load_generated(generated or Path("runs/distill/generated_mnist.npz")), "generated_mnist")
+    raise ValueError(f"unknown source {source!r}")
+
+
+@torch.no_grad()
+def translate(phi: nn.Module, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+    """phi of many images, in batches."""
+    return torch.cat([phi(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
+
+
+def generate_mnist(phi: "VaeMap", train: ImageDataset, test: ImageDataset) -> dict:
+    """GeneratedMNIST (the talk's fifth setting): phi of every Fashion-MNIST image, with the clothes' labels
+    and the same splits (Big / Small by split_big_small of the clothes' labels). Arrays for np.savez: uint8
+    images (N, 28, 28), int64 labels, the Small indices."""
+    import numpy as np
+
+    def pixels(x):
+        return ((translate(phi, x) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).squeeze(1).numpy()
+
+    _, small = split_big_small(train.labels)
+    return {"x_train": pixels(train.images), "y_train": train.labels.numpy(), "x_test": pixels(test.images),
+            "y_test": test.labels.numpy(), "small": small.numpy()}
+
+
+def load_generated(path: Path) -> tuple[ImageDataset, ImageDataset]:
+    """(train, test) of a GeneratedMNIST file (generate_mnist's arrays, no pickles)."""
+    import numpy as np
+
+    from .data import to_model_range
+
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetUnavailable(f"no GeneratedMNIST at {path}: make it with `python -m train distill-generate "
+                                 f"--out {path}`")
+    with np.load(path, allow_pickle=False) as npz:
+        for key, shape in (("x_train", (60000, 28, 28)), ("x_test", (10000, 28, 28))):
+            if npz[key].dtype != np.uint8 or npz[key].shape[1:] != shape[1:]:
+                raise DatasetUnavailable(f"{path}: {key} is not uint8 28 x 28 images")
+        return tuple(ImageDataset("generated_mnist", split, to_model_range(npz[f"x_{split}"]),
+                                  torch.from_numpy(npz[f"y_{split}"].astype(np.int64)), FASHION_NAMES)
+                     for split in ("train", "test"))
 
 
 def fashion_sets(data_dir=None) -> tuple[ImageDataset, ImageDataset, str]:
@@ -284,8 +412,7 @@ def fashion_sets(data_dir=None) -> tuple[ImageDataset, ImageDataset, str]:
 
     from .data import to_model_range
 
-    names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-             "Ankle boot")
+    names = FASHION_NAMES
     try:
         train = load_dataset("fashion_mnist", "train", data_dir)
         test = load_dataset("fashion_mnist", "test", data_dir)
@@ -302,14 +429,14 @@ def fashion_sets(data_dir=None) -> tuple[ImageDataset, ImageDataset, str]:
 
 
 def make_map(setting: str) -> nn.Module:
-    """phi for training a teacher of `setting` (for "vae" the teacher learns plain digits)."""
-    if setting == "noise":
-        return NoiseMap()
-    if setting == "dilated":
-        return DilatedMap()
-    if setting == "vae":
-        return Identity()
-    raise ValueError(f"unknown setting {setting!r}; known: {', '.join(SETTINGS)}")
+    """phi for training the teacher of `setting`: noise and dilated as their settings apply it; identity for
+    plain, vae (the teacher learns plain digits) and generated (it learns GeneratedMNIST as it is)."""
+    spec = setting_of(setting)
+    if spec.phi == "noise":
+        return NoiseMap(spec.sigma, spec.name)
+    if spec.phi == "dilated":
+        return DilatedMap(setting=spec.name)
+    return Identity(spec.name)
 
 
 @torch.no_grad()

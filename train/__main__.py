@@ -10,7 +10,7 @@ Examples:
   python -m train musegan --epochs 10 --batch-size 32 --critic-steps 3 --ema 0.99 --out runs/musegan
   python -m train melody --epochs 12 --batch-size 64 --transpose 3 --out runs/melody
   python -m train distill-teacher --map noise --epochs 3 --out runs/distill/teacher_noise
-  python -m train distill --map noise --teacher runs/distill/teacher_noise.safetensors --seeds 3 --out runs/distill_noise
+  python -m train distill --map noise --teacher runs/distill/teacher_noise.safetensors --seeds 3 --out runs/distill/noise
 """
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     for command, help_text in (("distill-teacher", "a distillation teacher on the domain S = phi(Big) (train/distill.py)"),
-                               ("distill-vae", "the dual-decoder VAE of the vae setting (train/distill.py)"),
+                               ("distill-vae", "the dual-decoder VAE of the vae and generated settings (train/distill.py)"),
+                               ("distill-generate", "GeneratedMNIST: the dual VAE's digits of every clothing image"),
                                ("distill", "students with and without the teacher on Small 1,000 (train/distill.py)")):
         kinds.add_parser(command, help=help_text, add_help=False)   # main() hands these to train/distill.py
     for kind, help_text in KINDS.items():
@@ -169,7 +170,7 @@ def check_out(out: str) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("distill", "distill-teacher", "distill-vae"):   # the distillation experiment (train/distill.py)
+    if argv and argv[0] in ("distill", "distill-teacher", "distill-vae", "distill-generate"):   # the distillation experiment (train/distill.py)
         from .distill import main as distill_main
 
         return distill_main(argv)

@@ -12,7 +12,7 @@ from ..bars import probability_bars
 from ..catalog import find_classifier
 from ..checkpoints import Checkpoint, CheckpointError
 from ..data import DIGIT_NAMES, available_datasets, load_dataset
-from ..distill import dual_vae_path, fashion_sets, load_dual_vae, teacher_map, teacher_path
+from ..distill import SETTING_TABLE, dual_vae_path, fashion_sets, load_dual_vae, setting_of, teacher_map, teacher_path
 from ..files import file_stamp
 from ..images import image_grid
 from ..plots import distill_figure, sweep_figure, two_domain_scatter
@@ -21,23 +21,28 @@ from .loaders import load_model
 from .training import job_store
 from .visitor import visitor_id
 
-SETTING_LABELS = {
-    "noise": "Noisy digits teach clean digits",
-    "dilated": "Dilated-convolution digits teach clean digits",
-    "vae": "Digits teach clothes (dual-decoder VAE)",
-}
+SETTING_LABELS = {name: setting.label for name, setting in SETTING_TABLE.items()}
 SETTING_HELP = {
-    "noise": "The teacher learned 59,000 digits with strong Gaussian noise (the domain S). The student gets 1,000 "
-             "clean digits (the domain T); phi adds noise, so the teacher sees each of the student's digits the way "
-             "it learned digits.",
-    "dilated": "The teacher learned 59,000 digits passed through one fixed 5 x 5 convolution with dilation 2 (a "
-               "faint, dotted blur: the domain S). The student gets 1,000 clean digits; phi applies the same "
-               "convolution.",
+    "plain": "The talk's first experiment. The teacher learned 59,000 clothes (Fashion-MNIST Big); the student gets "
+             "1,000 other labelled clothes (Small) of the same domain, so phi is the identity: plain distillation "
+             "of a big model's knowledge into a small sample.",
+    "noise": "The teacher learned 59,000 clothes with Gaussian noise added (variance 0.1 on the 0..1 pixel scale: "
+             "the domain S). The student gets 1,000 clean clothes (the domain T); phi adds noise, so the teacher sees "
+             "each of the student's clothes the way it learned clothes.",
+    "dilated": "The teacher learned 59,000 clothes passed through one fixed 5 x 5 convolution with dilation 2 (a "
+               "dotted blur: the domain S). The student gets 1,000 clean clothes; phi applies the same convolution.",
     "vae": "The teacher learned digits (the domain S: MNIST). The student gets 1,000 labelled clothes (the domain T: "
            "Fashion-MNIST, ten classes). phi encodes a clothing image with a VAE that has one encoder and two "
            "decoders, and decodes it as a digit: trained on pairs of the same class index, its latent plane puts "
            "T-shirts where zeros are, trousers where ones are, and so on, so the teacher's opinion of the digit is "
            "a soft label for the clothing item.",
+    "generated": "The talk's fifth experiment. The dual VAE turned every Fashion-MNIST image into a digit: "
+                 "GeneratedMNIST, 60,000 + 10,000 digits carrying the clothes' labels. The teacher learned its Big "
+                 "59,000; the student gets 1,000 clothes, and phi is the same translation, clothes to digits.",
+    "noise-digits": "The noise experiment on digits (an extra): the teacher learned 59,000 digits with strong "
+                    "Gaussian noise; the student gets 1,000 clean digits; phi adds the noise.",
+    "dilated-digits": "The dilated-convolution experiment on digits (an extra): the teacher learned 59,000 digits "
+                      "through the dilated convolution; the student gets 1,000 clean digits; phi applies it.",
 }
 LIVE = ("queued", "running", "paused")
 SWEEP = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -98,12 +103,21 @@ def dual_vae_or_none():
     return _loaded_or_none(dual_vae_path(), lambda path: _dual_vae(file_stamp(path)))
 
 
+def teacher_classes(setting: str) -> tuple[str, ...]:
+    """The names of the teacher's ten outputs: clothes for the teachers that learned clothes' labels (plain,
+    noise, dilated, generated), digits for the digit teachers."""
+    from ..distill import FASHION_NAMES
+
+    return FASHION_NAMES if setting_of(setting).source in ("fashion", "generated") else DIGIT_NAMES
+
+
 def phi_at_work(setting: str, teacher: Checkpoint, temperature: float) -> None:
     """Test images of T beside phi of them (what the teacher sees), and the teacher's soft labels on one."""
-    if setting == "vae":
+    spec = setting_of(setting)
+    if spec.target == "fashion":
         images, labels, names = _shown_clothes()
-        phi = dual_vae_or_none()
-        what = "clothes of the student's domain T (the first of each class)"
+        phi = dual_vae_or_none() if spec.phi == "vae" else teacher_map(teacher)
+        what = "clothes of the student's domain T (the first test image of each class)"
     else:
         judge = find_classifier("strong")
         images, labels = _shown_digits(str(judge) if judge else None)
@@ -119,12 +133,16 @@ def phi_at_work(setting: str, teacher: Checkpoint, temperature: float) -> None:
                  caption=f"Top: {what}. Bottom: phi of them, in the teacher's domain S.", output_format="PNG")
     with right:
         index = st.select_slider("Test image", list(range(SHOWN_DIGITS)), key="distill.digit",
-                                 format_func=lambda i: names[labels[i]] if setting == "vae" else f"the {labels[i]}")
+                                 format_func=lambda i: names[labels[i]] if spec.target == "fashion" else f"the {labels[i]}")
+        outputs = teacher_classes(setting)
         st.markdown(f"**The teacher's soft labels** on phi of the test {names[labels[index]]}"
-                    + (f" (class {labels[index]})" if setting == "vae" else "") + f", at temperature {temperature:g}")
-        st.html(probability_bars([float(p) for p in soft[index]], DIGIT_NAMES))
+                    + (f" (class {labels[index]})" if spec.target == "fashion" else "")
+                    + f", at temperature {temperature:g}")
+        st.html(probability_bars([float(p) for p in soft[index]], outputs))
         st.caption("These probabilities are the student's second target: at a higher temperature they are flatter "
-                   "and say more about which digits look alike.")
+                   "and say more about which classes look alike."
+                   + (" This teacher names digits: digit k stands for clothing class k." if outputs is DIGIT_NAMES
+                      and spec.target == "fashion" else ""))
 
 
 @st.cache_data(show_spinner="Encoding digits and clothes...", max_entries=2)
@@ -268,3 +286,22 @@ def comparisons_view() -> None:
 
 def epoch_limit() -> int:
     return DEMO_LIMITS["epochs"] if demo_mode() else 100
+
+
+def teacher_caption(setting: str, metrics: dict) -> None:
+    """What the shipped teacher knows, from the figures its checkpoint records (measured on the 10,000 test
+    images when it was trained): in its own domain S, on T as it is, and through phi (what the student hears)."""
+    spec = setting_of(setting)
+    parts = []
+    if isinstance(metrics.get("s_test_accuracy"), float):
+        parts.append(f"{metrics['s_test_accuracy']:.1%} of the test images of its domain S")
+    if isinstance(metrics.get("t_test_accuracy"), float) and spec.source != spec.target:
+        parts.append(f"{metrics['t_test_accuracy']:.1%} of the student's test images as they are (no phi)")
+    if isinstance(metrics.get("t_test_via_phi_accuracy"), float):
+        parts.append(f"**{metrics['t_test_via_phi_accuracy']:.1%} of the student's test images through phi** "
+                     "(what the student hears)")
+    if parts:
+        data = {"fashion": "Fashion-MNIST Big", "digits": "MNIST Big", "generated": "GeneratedMNIST Big"}[spec.source]
+        through = "phi of " if spec.phi in ("noise", "dilated") else ""
+        st.caption(f"The teacher (the strong classifier's architecture, trained on {through}{data}) names "
+                   + "; ".join(parts) + ".")
