@@ -75,6 +75,7 @@ class Setting:
     phi: str          # "identity" | "noise" | "dilated" | "vae"
     talk: str         # which of the talk's experiments it is
     sigma: float = 0.0
+    also: tuple[str, ...] = ()   # other settings' teachers whose students the page adds (the talk's third curve)
 
     @property
     def teacher_file(self) -> str:
@@ -83,7 +84,8 @@ class Setting:
 
 SETTING_TABLE = {s.name: s for s in (
     Setting("plain", "Fashion: plain", "fashion", "fashion", "identity", "1, plain distillation"),
-    Setting("noise", "Fashion + noise", "fashion", "fashion", "noise", "2, normal noise", FASHION_NOISE_SIGMA),
+    Setting("noise", "Fashion + noise", "fashion", "fashion", "noise", "2, normal noise", FASHION_NOISE_SIGMA,
+            also=("plain",)),
     Setting("dilated", "Fashion + dilated conv", "fashion", "fashion", "dilated", "3, dilated convolution"),
     Setting("vae", "Digits teach clothes (VAE)", "digits", "fashion", "vae", "4, dual-decoder VAE"),
     Setting("generated", "GeneratedMNIST", "generated", "fashion", "vae", "5, GeneratedMNIST"),
@@ -474,59 +476,68 @@ def train_teacher(phi: nn.Module, images: torch.Tensor, labels: torch.Tensor, ep
 
 @dataclass
 class Comparison:
-    """Per-epoch test figures of the two students of one seed: "teacher" (lambda as asked) and "alone"
-    (lambda = 0, the same initial weights and batch order)."""
+    """Per-epoch test figures of the students of one seed: "teacher" (lambda as asked), "alone" (lambda = 0,
+    the same initial weights and batch order) and, in `others`, students of other teachers (the noise
+    setting's plain teacher: the talk's third curve)."""
     seed: int
     lam: float
     temperature: float
     epochs: list[int] = field(default_factory=list)
     teacher: list[dict] = field(default_factory=list)     # {"accuracy", "cross_entropy"} per epoch
     alone: list[dict] = field(default_factory=list)
+    others: dict[str, list[dict]] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"seed": self.seed, "lambda": self.lam, "temperature": self.temperature, "epochs": self.epochs,
-                "with_teacher": self.teacher, "alone": self.alone}
+                "with_teacher": self.teacher, "alone": self.alone, "others": self.others}
 
 
 def compare_students(teacher: nn.Module, phi: nn.Module, small_x: torch.Tensor, small_y: torch.Tensor,
                      test_x: torch.Tensor, test_y: torch.Tensor, lam: float = 0.5, temperature: float = 4.0,
                      epochs: int = 20, seed: int = 0, student_size: str = "weak", batch_size: int = 32,
-                     lr: float = 1e-3, on_epoch=None, on_step=None) -> Comparison:
+                     lr: float = 1e-3, on_epoch=None, on_step=None,
+                     others: dict[str, tuple[nn.Module, nn.Module]] | None = None) -> Comparison:
     """Train two students of `student_size` from the same seeded start on the Small set: one with the
-    teacher (lambda), one alone (lambda 0), same batches; test both after every epoch. The teacher's soft
-    labels are computed once per epoch on phi of the Small images (fresh noise each epoch for "noise").
-    `on_epoch(comparison)` is called after each epoch, `on_step(epoch, step, steps)` after each batch (either
-    may raise to stop)."""
+    teacher (lambda), one alone (lambda 0), same batches; test both after every epoch. `others` {name:
+    (teacher, phi)} adds a student per other teacher, from the same start, on the same batches, at the same
+    lambda and T. The teachers' soft labels are computed once per epoch on phi of the Small images (fresh
+    noise each epoch for "noise"). `on_epoch(comparison)` is called after each epoch, `on_step(epoch, step,
+    steps)` after each batch (either may raise to stop)."""
     torch.manual_seed(seed)
-    with_teacher = build_model("classifier", {"size": student_size}).train()
-    alone = build_model("classifier", {"size": student_size}).train()
-    alone.load_state_dict(with_teacher.state_dict())
-    opt_t = torch.optim.Adam(with_teacher.parameters(), lr=lr)
-    opt_a = torch.optim.Adam(alone.parameters(), lr=lr)
+    listeners = {"": (teacher, phi), **(others or {})}
+    first = build_model("classifier", {"size": student_size})
+    students = {name: build_model("classifier", {"size": student_size}) for name in ("alone", *listeners)}
+    for net in students.values():
+        net.load_state_dict(first.state_dict())
+        net.train()
+    optimizers = {name: torch.optim.Adam(net.parameters(), lr=lr) for name, net in students.items()}
     g = torch.Generator().manual_seed(seed)
-    result = Comparison(seed=seed, lam=lam, temperature=temperature)
-    teacher.eval()
+    result = Comparison(seed=seed, lam=lam, temperature=temperature, others={name: [] for name in others or {}})
+    for net, _ in listeners.values():
+        net.eval()
     for epoch in range(1, epochs + 1):
         with torch.no_grad():
-            soft = torch.cat([teacher(phi(small_x[i:i + 500], generator=g)) for i in range(0, len(small_x), 500)])
+            soft = {name: torch.cat([net(map_(small_x[i:i + 500], generator=g)) for i in range(0, len(small_x), 500)])
+                    for name, (net, map_) in listeners.items()}
         order = torch.randperm(len(small_x), generator=g)
         steps = math.ceil(len(order) / batch_size)
         for step, i in enumerate(range(0, len(order), batch_size), start=1):
             idx = order[i:i + batch_size]
             x, y = small_x[idx], small_y[idx]
-            loss_t = distillation_loss(with_teacher(x), y, soft[idx], lam, temperature)
-            opt_t.zero_grad(set_to_none=True)
-            loss_t.backward()
-            opt_t.step()
-            loss_a = F.cross_entropy(alone(x), y)
-            opt_a.zero_grad(set_to_none=True)
-            loss_a.backward()
-            opt_a.step()
+            for name, net in students.items():
+                logits = net(x)
+                loss = (F.cross_entropy(logits, y) if name == "alone"
+                        else distillation_loss(logits, y, soft[name][idx], lam, temperature))
+                optimizers[name].zero_grad(set_to_none=True)
+                loss.backward()
+                optimizers[name].step()
             if on_step is not None:
                 on_step(epoch, step, steps)
         result.epochs.append(epoch)
-        result.teacher.append(evaluate(with_teacher, test_x, test_y))
-        result.alone.append(evaluate(alone, test_x, test_y))
+        result.teacher.append(evaluate(students[""], test_x, test_y))
+        result.alone.append(evaluate(students["alone"], test_x, test_y))
+        for name in result.others:
+            result.others[name].append(evaluate(students[name], test_x, test_y))
         if on_epoch is not None:
             on_epoch(result)
     return result
@@ -542,6 +553,7 @@ def summarize(comparisons: list[Comparison]) -> dict:
     teacher = stats([c.teacher[-1]["accuracy"] for c in comparisons])
     alone = stats([c.alone[-1]["accuracy"] for c in comparisons])
     gain = teacher["mean"] - alone["mean"]
-    return {"with_teacher": teacher, "alone": alone, "gain": gain,
+    others = {name: stats([c.others[name][-1]["accuracy"] for c in comparisons]) for name in comparisons[0].others}
+    return {"with_teacher": teacher, "alone": alone, "gain": gain, "others": others,
             "gain_beats_spread": gain > max(teacher["spread"], alone["spread"]),
             "seeds": [c.seed for c in comparisons]}

@@ -285,6 +285,10 @@ def distill_figure(result: dict, metric: str) -> go.Figure:
         values = [row[metric] for row in result.get(key, [])]
         fig.add_trace(go.Scatter(x=epochs[:len(values)], y=values, mode="lines+markers", name=name,
                                  line=dict(color=color)))
+    for (other, rows), color in zip((result.get("others") or {}).items(), ("#2ca02c", "#9467bd")):
+        values = [row[metric] for row in rows]
+        fig.add_trace(go.Scatter(x=epochs[:len(values)], y=values, mode="lines+markers", name=f"student with the {other}",
+                                 line=dict(color=color, dash="dot")))
     fig.update_layout(title=title, xaxis_title="epoch", yaxis_title=metric.replace("_", "-"), height=320,
                       margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
     _whole_epochs(fig, len(epochs))

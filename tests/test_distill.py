@@ -83,6 +83,12 @@ def test_with_lambda_zero_both_students_are_the_same_run():
     assert apart.alone == same.alone and apart.teacher != apart.alone
     summary = summarize([same, apart])
     assert summary["alone"]["spread"] == 0.0 and summary["seeds"] == [5, 5]
+    from genlab.distill import Identity
+
+    three = compare_students(teacher, NoiseMap(0.5), x, y, x[:20], y[:20], lam=0.9, epochs=2, seed=5,
+                             others={"plain teacher": (teacher, Identity())})       # the noise plot's third curve
+    assert len(three.others["plain teacher"]) == 2 and three.others["plain teacher"] != three.alone
+    assert summarize([three])["others"]["plain teacher"]["values"] == [three.others["plain teacher"][-1]["accuracy"]]
 
 
 def test_the_cli_trains_a_teacher_and_compares_students(tmp_path, capsys, monkeypatch):

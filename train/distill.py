@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (each: both students)")
     d.add_argument("--student", choices=("weak", "strong"), default="weak", help="the students' size")
     d.add_argument("--dual-vae", default=None, help="vae, generated: the dual-decoder VAE (default: the shipped one)")
+    d.add_argument("--also", action="append", default=[], metavar="SETTING[=TEACHER]",
+                   help="one more student, taught by another setting's teacher of the same student domain (the "
+                        "noise plot's plain teacher: --also plain); default its shipped teacher")
     d.add_argument("--validate", action="store_true", help=f"test on {VALIDATION:,} validation images carved from "
                                                            "T's Big instead of Test (to choose lambda and T)")
     d.add_argument("--data-dir", default=None)
@@ -232,6 +235,13 @@ def compare(args) -> int:
         big, _ = split_big_small(big_train.labels)
         _, val = carve_validation(big)
         test_x, test_y, tested = big_train.images[val], big_train.labels[val], "validation"
+    others = {}
+    for item in args.also:
+        name, _, path = item.partition("=")
+        if name not in SETTINGS or setting_of(name).target != spec.target:
+            return _fail(f"--also {item}: not a setting whose students learn {spec.target}")
+        other = load_checkpoint(path or teacher_path(name))
+        others[f"{name} teacher"] = (other.model, teacher_map(other, Path(args.dual_vae) if args.dual_vae else None))
     via_phi = evaluate(checkpoint.model, translate(phi, test_x), test_y)
     print(f"{spec.label} (the talk's {spec.talk}): students on {target} Small {len(small_y):,}, tested on "
           f"{len(test_y):,} {tested} images; the teacher through phi names {via_phi['accuracy']:.2%} of them")
@@ -244,7 +254,7 @@ def compare(args) -> int:
 
         comparisons.append(compare_students(checkpoint.model, phi, small_x, small_y, test_x, test_y, lam=args.lam,
                                             temperature=args.temperature, epochs=args.epochs, seed=seed,
-                                            student_size=args.student, on_epoch=report))
+                                            student_size=args.student, on_epoch=report, others=others))
     summary = summarize(comparisons)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

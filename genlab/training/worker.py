@@ -159,11 +159,16 @@ class Worker:
     def run_distill(self) -> None:
         """A distillation comparison (genlab.distill): the shipped teacher of the setting, two students on the
         Small 1,000 of the job's digits, tested after every epoch; the figures go to distill.json."""
-        from ..distill import comparison_data, compare_students, teacher_map, teacher_path
+        from ..distill import comparison_data, compare_students, setting_of, teacher_map, teacher_path
 
         spec = self.job.spec["distill"]
         teacher = load_checkpoint(teacher_path(spec["setting"]))
         phi = teacher_map(teacher)
+        others = {}
+        for name in setting_of(spec["setting"]).also:       # the noise plot's plain teacher, when it is shipped
+            if teacher_path(name).is_file():
+                other = load_checkpoint(teacher_path(name))
+                others[f"{name} teacher"] = (other.model, teacher_map(other))
         small_x, small_y, test_set, source = comparison_data(spec["setting"], self.cfg.dataset, self.cfg.data_dir,
                                                           spec["seed"])
         about = {"setting": spec["setting"], "teacher": teacher.path.name if teacher.path else "",
@@ -183,7 +188,8 @@ class Worker:
             result = compare_students(teacher.model, phi, small_x, small_y, test_set.images, test_set.labels,
                                       lam=spec["lambda"],
                                       temperature=spec["temperature"], epochs=self.cfg.epochs, seed=spec["seed"],
-                                      student_size=spec["student"], on_epoch=on_epoch, on_step=on_step)
+                                      student_size=spec["student"], on_epoch=on_epoch, on_step=on_step,
+                                      others=others)
             scores = {"with_teacher": result.teacher[-1]["accuracy"], "alone": result.alone[-1]["accuracy"]}
         except JobStopped:
             stopped, scores = True, {}

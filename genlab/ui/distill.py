@@ -253,10 +253,12 @@ def comparison_view(job_id: str, drawn_state: str) -> None:
         right.plotly_chart(distill_figure(result, "cross_entropy"), width="stretch", key="distill.ce")
         with_teacher, alone = result["with_teacher"][-1], result["alone"][-1]
         gain = with_teacher["accuracy"] - alone["accuracy"]
-        st.dataframe([{"student": "with the teacher", "test accuracy": f"{with_teacher['accuracy']:.2%}",
-                       "test cross-entropy": f"{with_teacher['cross_entropy']:.3f}"},
-                      {"student": "alone (lambda = 0)", "test accuracy": f"{alone['accuracy']:.2%}",
-                       "test cross-entropy": f"{alone['cross_entropy']:.3f}"}], hide_index=True)
+        rows = [("with the teacher", with_teacher), *((f"with the {name}", figures[-1])
+                                                        for name, figures in (result.get("others") or {}).items()
+                                                        if figures), ("alone (lambda = 0)", alone)]
+        st.dataframe([{"student": name, "test accuracy": f"{figures['accuracy']:.2%}",
+                       "test cross-entropy": f"{figures['cross_entropy']:.3f}"} for name, figures in rows],
+                     hide_index=True)
         verdict = "ahead of" if gain > 0 else "behind" if gain < 0 else "level with"
         st.caption(f"After epoch {result['epochs'][-1]}: the student with the teacher is {abs(gain):.2%} {verdict} "
                    "the student alone (one seed; README gives the mean and spread over three).")
