@@ -1,16 +1,15 @@
 """Distillation: a teacher that learned a big sample of a close domain helps a student with 1,000 images."""
 import streamlit as st
 
-from genlab.distill import SETTINGS, teacher_path
-from genlab.distill import dual_vae_path
+from genlab.distill import SETTINGS, dual_vae_path, setting_of, teacher_path
 from genlab.ui.distill import (SETTING_HELP, SETTING_LABELS, comparisons_view, dual_vae_or_none, epoch_limit,
-                               phi_at_work, start_comparison, teacher_or_none, vae_views)
+                               phi_at_work, start_comparison, teacher_caption, teacher_or_none, vae_views)
 from genlab.ui.links import link_choice, link_number, page_title, read_link, show_link_messages, write_link
 from genlab.ui.router import require_router
 
 require_router()
 page_title("Distillation")
-st.write("A **teacher** learned 59,000 digits of one domain S. A **student** has only 1,000 labelled digits of a "
+st.write("A **teacher** learned 59,000 images of one domain S. A **student** has only 1,000 labelled images of a "
          "close domain T. It learns from its labels and, through a known map phi from T to S, from the teacher's "
          "soft labels: loss = (1 - lambda) x cross-entropy with the labels + lambda x T² x cross-entropy with the "
          "teacher's probabilities at temperature T. Does listening to the teacher beat learning alone?")
@@ -26,7 +25,7 @@ defaults = {"distill.setting": link_choice(PAGE, link.pop("setting", None), {s: 
 for key, value in defaults.items():
     if value is not None:
         st.session_state[key] = value
-st.session_state.setdefault("distill.setting", "noise")
+st.session_state.setdefault("distill.setting", "noise")          # the talk's Fashion + noise
 st.session_state.setdefault("distill.lambda", 0.5)
 st.session_state.setdefault("distill.temperature", 4.0)
 st.session_state.setdefault("distill.epochs", min(20, epoch_limit()))
@@ -35,26 +34,23 @@ show_link_messages(PAGE)
 
 setting = st.segmented_control("Setting", SETTINGS, key="distill.setting", format_func=SETTING_LABELS.get,
                                required=True)
-st.caption(SETTING_HELP[setting])
+spec = setting_of(setting)
+st.caption(f"The talk's experiment {spec.talk}. " + SETTING_HELP[setting])
 teacher = teacher_or_none(setting)
 if teacher is None:
     st.warning(f"The teacher of this setting is missing or unreadable ({teacher_path(setting).name} in "
                "checkpoints/distill/). Train it with `python -m train distill-teacher --map "
-               f"{setting} --out checkpoints/distill/teacher_{setting}`.")
+               f"{setting} --out checkpoints/distill/teacher_{setting}` (README, Distillation).")
     st.stop()
-if setting == "vae" and dual_vae_or_none() is None:
+if spec.phi == "vae" and dual_vae_or_none() is None:
     st.warning(f"The dual-decoder VAE is missing or unreadable ({dual_vae_path().name} in checkpoints/distill/). "
                "Train it with `python -m train distill-vae --out checkpoints/distill/dual_vae`.")
     st.stop()
-metrics = teacher.metrics
-if metrics.get("s_test_accuracy") is not None:
-    st.caption(f"The teacher: {'the shipped strong classifier' if setting == 'vae' else 'the strong classifier trained on phi of Big'}; "
-               f"test accuracy {metrics['s_test_accuracy']:.2%} in its domain S, "
-               f"{metrics.get('t_test_accuracy', float('nan')):.2%} on the student's domain T without phi.")
+teacher_caption(setting, teacher.metrics)
 
 st.subheader("1. phi at work")
 phi_at_work(setting, teacher, st.session_state["distill.temperature"])
-if setting == "vae":
+if spec.phi == "vae":
     vae_views()
 
 st.subheader("2. Compare two students")

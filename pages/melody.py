@@ -6,7 +6,7 @@ import streamlit as st
 from genlab.checkpoints import CheckpointError
 from genlab.data.melodies import load_melodies
 from genlab.music import melody
-from genlab.music.melody import pitch_label, share_text
+from genlab.music.melody import share_text
 from genlab.music.plots import attention_heatmap, melody_roll_figure, probability_heatmap
 from genlab.ui.links import (link_choice, link_messages, link_number, model_mismatch, page_title, read_link,
                              show_link_messages, write_link)
@@ -125,12 +125,14 @@ result = generated(row["path"], seed_text, n_notes, float(temperature), int(seed
 notes = tuple(result.notes)
 
 with output:
-    st.plotly_chart(melody_roll_figure(result.notes, result.n_seed), width="stretch", key="melody.roll",
+    measures = melody.melody_measures(result)
+    spell = melody.key_speller(measures["tonic"], measures["mode"])
+    st.plotly_chart(melody_roll_figure(result.notes, result.n_seed, label=spell), width="stretch", key="melody.roll",
                     config=CHART_CONFIG)
     st.audio(melody_audio(notes, tempo), format="audio/wav")
-    measures = melody.melody_measures(result)
-    st.caption(f"{result.n_seed} seed notes (grey), then {len(notes) - result.n_seed} generated (red): "
-               + " ".join(pitch_label(p) for p, _ in result.notes[result.n_seed:result.n_seed + 16])
+    st.caption(f"{result.n_seed} seed notes (grey), then {len(notes) - result.n_seed} generated (red), spelled in "
+               f"{measures['key']}: "
+               + " ".join(spell(p) for p, _ in result.notes[result.n_seed:result.n_seed + 16])
                + (" ..." if n_notes > 16 else ""))
     st.caption(f"Tame or wild: the model gave the pitches it drew {measures['mean_probability']:.0%} on average; "
                f"{measures['distinct_pitches']} different pitches, the largest leap {measures['largest_leap']} "
@@ -196,11 +198,11 @@ def step_by_step() -> None:
     probabilities = result.probabilities[i]
     top = probabilities.argsort()[::-1][:5]
     attended = result.attention[i].argsort()[::-1][:3]
-    looked = ", ".join(("the start" if j == 0 else f"note {j} ({pitch_label(result.notes[j - 1][0])})")
+    looked = ", ".join(("the start" if j == 0 else f"note {j} ({spell(result.notes[j - 1][0])})")
                        + f" {share_text(result.attention[i, j])}" for j in attended)
-    st.markdown(f"**Note {result.n_seed + step}**: it drew **{pitch_label(chosen[i])}** "
+    st.markdown(f"**Note {result.n_seed + step}**: it drew **{spell(chosen[i])}** "
                 f"(p = {share_text(probabilities[result.pitches.index(chosen[i])])}). Its top five: "
-                + ", ".join(f"{pitch_label(result.pitches[k])} {share_text(probabilities[k])}" for k in top)
+                + ", ".join(f"{spell(result.pitches[k])} {share_text(probabilities[k])}" for k in top)
                 + f". It looked most at {looked}.")
     left, right = st.columns(2)
     with left:

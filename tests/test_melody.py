@@ -347,3 +347,17 @@ def test_home_and_model_card_show_the_melody_model(melody_folder):
     assert _chart(card, "models.melody")["data"]                  # a melody after a held-out opening
     assert not card.get("download_button")                        # no sample PNG for a melody
 
+
+
+def test_generated_notes_are_spelled_by_the_key():
+    """Issue 32, 23: the corpus' transpositions give tokens such as F-5, C-5, B--4; the page spells them as the
+    melody's key does."""
+    e_minor, f_major = melody.key_speller(4, "minor"), melody.key_speller(5, "major")
+    assert [e_minor(t) for t in ("F-5", "C-5", "B--4", "E#4", "D#5", "rest")] == ["E5", "B4", "A4", "F4", "D♯5", "rest"]
+    assert [f_major(t) for t in ("A#4", "B-4", "G#4", "C4.E4.G4")] == ["B♭4", "B♭4", "A♭4", "C4.E4.G4"]
+    assert melody.key_speller(6, "major")("F4") == "E♯4"                      # F sharp major spells its 7th E sharp
+    assert melody.key_speller(0, "major")("B#3") == "C4"                       # the octave follows the letter
+    for tonic in range(12):
+        for mode in ("major", "minor"):
+            letters = [letter for letter, _ in melody.key_spelling(tonic, mode).values()]
+            assert len(melody.key_spelling(tonic, mode)) == 12 and set(letters) <= set("CDEFGAB")

@@ -220,6 +220,22 @@ def teacher(args) -> int:
     return 0
 
 
+def command(args) -> str:
+    """The comparison's command line, canonical (paths as given)."""
+    parts = ["python -m train distill --map", args.map]
+    if args.teacher:
+        parts += ["--teacher", args.teacher]
+    parts += ["--lambda", f"{args.lam:g}", "--temperature", f"{args.temperature:g}", "--epochs", str(args.epochs),
+              "--seeds", str(args.seeds), "--student", args.student]
+    for item in args.also:
+        parts += ["--also", item]
+    if args.dual_vae:
+        parts += ["--dual-vae", args.dual_vae]
+    if args.validate:
+        parts.append("--validate")
+    return " ".join(parts + ["--out", args.out])
+
+
 def compare(args) -> int:
     spec = setting_of(args.map)
     checkpoint = load_checkpoint(args.teacher or teacher_path(args.map))
@@ -263,7 +279,7 @@ def compare(args) -> int:
               "teacher": os.path.basename(str(checkpoint.path or args.teacher)), "data": teacher_data,
               "target": target, "small": len(small_y), "test": len(test_y), "tested_on": tested,
               "student": args.student, "lambda": args.lam, "temperature": args.temperature, "epochs": args.epochs,
-              "teacher_via_phi": via_phi, "summary": summary, "runs": [c.as_dict() for c in comparisons]}
+              "teacher_via_phi": via_phi, "summary": summary, "command": command(args), "runs": [c.as_dict() for c in comparisons]}
     atomic_write(out / "result.json", json.dumps(result, indent=1).encode())
     t, a = summary["with_teacher"], summary["alone"]
     print(f"final {tested} accuracy over {args.seeds} seeds: with teacher {t['mean']:.4f} +- {t['spread']:.4f}, "

@@ -69,6 +69,55 @@ def pitch_label(token: str) -> str:
     return token.replace("-", "♭").replace("#", "♯")
 
 
+_LETTERS, _NATURAL = "CDEFGAB", (0, 2, 4, 5, 7, 9, 11)
+_MAJOR_TONICS = ("C", "D-", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B")   # the fewer accidentals
+_MINOR_TONICS = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "G#", "A", "B-", "B")
+
+
+def key_spelling(tonic: int, mode: str) -> dict[int, tuple[str, int]]:
+    """{pitch class: (letter, alteration)} as a key spells its notes: the scale's seven letters in order (minor:
+    both its natural and its raised seventh), the other pitch classes with the key's own accidental (flats in
+    a flat key, sharps otherwise)."""
+    name = (_MAJOR_TONICS if mode == "major" else _MINOR_TONICS)[tonic % 12]
+    start = _LETTERS.index(name[0])
+    steps = [(d, s) for d, s in enumerate((0, 2, 4, 5, 7, 9, 11) if mode == "major" else (0, 2, 3, 5, 7, 8, 10))]
+    if mode != "major":
+        steps.append((6, 11))                                  # the leading tone
+    spelled = {}
+    for degree, step in steps:
+        letter = _LETTERS[(start + degree) % 7]
+        pc = (tonic + step) % 12
+        spelled[pc] = (letter, (pc - _NATURAL[_LETTERS.index(letter)] + 6) % 12 - 6)
+    flats = any(alter < 0 for _, alter in spelled.values())
+    for pc in range(12):
+        if pc not in spelled:
+            if pc in _NATURAL:
+                spelled[pc] = (_LETTERS[_NATURAL.index(pc)], 0)
+            elif flats:
+                spelled[pc] = (_LETTERS[_NATURAL.index(pc + 1)], -1)
+            else:
+                spelled[pc] = (_LETTERS[_NATURAL.index(pc - 1)], 1)
+    return spelled
+
+
+def key_speller(tonic: int, mode: str):
+    """A function token -> label that spells pitches by the key (E4, not F♭4; B♭4, not A♯4 in F major; a chord
+    token note by note; rests as "rest"): what the page shows of generated notes, whose tokens can carry any
+    spelling the corpus' transpositions made."""
+    spelled = key_spelling(tonic, mode)
+
+    def one(name: str) -> str:
+        number = midi_number(name)
+        if number is None:
+            return pitch_label(name)
+        letter, alter = spelled[number % 12]
+        octave = (number - _NATURAL[_LETTERS.index(letter)] - alter) // 12 - 1
+        return f"{letter}{'♯' * alter if alter > 0 else '♭' * -alter}{octave}"
+
+    return lambda token: ".".join(one(part) for part in token.split(".")) if token not in (REST_TOKEN, START) \
+        else pitch_label(token)
+
+
 def share_text(p: float) -> str:
     """A probability for a caption: whole percent, finer below 1% (a drawn note is never shown as 0%)."""
     p = float(p)
@@ -309,7 +358,8 @@ def melody_measures(result: Generated) -> dict:
             "distinct_pitches": int(len(set(new.tolist()))),
             "largest_leap": int(np.abs(np.diff(new)).max()) if len(new) > 1 else 0,
             "in_key": float(np.mean([n % 12 in scale for n in new])) if len(new) else 1.0,
-            "key": f"{KEY_NAMES[tonic]} {mode}"}
+            "key": f"{key_speller(tonic, mode)(KEY_NAMES[tonic].replace('b', '-') + '4')[:-1]} {mode}",
+            "tonic": int(tonic), "mode": mode}
 
 
 @dataclass

@@ -78,12 +78,14 @@ def _note_label(index: int, pitch: str) -> str:
 
 
 def melody_roll_figure(notes: list[tuple[str, str]], n_seed: int, upto: int | None = None, height: int = 260,
-                       names: tuple[str, str] = ("seed", "generated")) -> go.Figure:
+                       names: tuple[str, str] = ("seed", "generated"), label=None) -> go.Figure:
     """A melody as a piano roll: the first `n_seed` notes grey, the rest red (up to note `upto`), x in beats;
-    `names`: the legend's words for the two parts."""
+    `names`: the legend's words for the two parts; `label`: token -> the name shown (default pitch_label;
+    the page spells by the melody's key)."""
     from ..data.melodies import duration_value
     from .melody import midi_number, pitch_label
 
+    label = label or pitch_label
     fig = go.Figure()
     groups = {names[0]: ([], [], [], SEED_COLOR), names[1]: ([], [], [], GENERATED_COLOR)}
     position, numbers = 0.0, []
@@ -93,7 +95,7 @@ def melody_roll_figure(notes: list[tuple[str, str]], n_seed: int, upto: int | No
             xs, ys, texts, _ = groups[names[0] if i < n_seed else names[1]]
             xs += [position, position + length * 0.93, None]
             ys += [number, number, None]
-            texts += [f"note {i + 1}: {pitch_label(pitch)}, {duration} beat{'s' if duration != '1' else ''}"] * 2 + [None]
+            texts += [f"note {i + 1}: {label(pitch)}, {duration} beat{'s' if duration != '1' else ''}"] * 2 + [None]
             numbers.append(number)
         position += length
     for name, (xs, ys, texts, color) in groups.items():
