@@ -65,8 +65,10 @@ for key, value in (("music.tempo", None if tempo is None else 40 + 2 * round((te
         ss[key] = value
 show_link_messages("music")
 if model.config.same_key:
-    st.caption("This MuseGAN learned from the chorales moved to C major or A minor (no sharps or flats), so it "
-               "writes in those keys; Transpose, under Sound, moves a phrase to another key.")
+    st.caption("This MuseGAN learned from the chorales moved to C major or A minor (no sharps or flats), so its "
+               "phrases use those keys' notes; the key named under a phrase is the one its notes suggest, which can "
+               "be a close key with the same notes (E minor, G major, D minor...). Transpose, under Sound, moves a "
+               "phrase to another key.")
 
 controls_col, output_col = st.columns([5, 6], gap="large")
 with controls_col:
@@ -91,7 +93,8 @@ with output_col:
     measures = phrase_measures(phrase.pitches)
     st.plotly_chart(piano_roll_figure(phrase.pitches), width="stretch", key="music.roll")
     st.audio(ss["music.wav"], format="audio/wav")
-    st.caption(f"{key_name(phrase.pitches)} · {measures['in_key_fraction']:.0%} of the notes in key · "
+    st.caption(f"Its notes suggest {key_name(phrase.pitches)} · {measures['in_key_fraction']:.0%} of the notes "
+               "in that key · "
                f"{measures['chord_fraction']:.0%} of the steps form a chord · "
                f"{measures['distinct_pitches_per_voice']:.1f} different pitches per voice")
     left, right = st.columns(2)

@@ -71,6 +71,8 @@ def test_queue_runs_jobs_one_at_a_time_and_publishes_them(store):
     assert [(r["run"], r["activation"]) for r in rows] == [("relu_run", "relu"), ("elu_run", "elu")]
     assert all(r["fid"] > 0 and r["seconds_per_epoch"] > 0 and r["parameters"].startswith("generator 1,076,160")
                for r in rows)
+    # issue 32, 15: the time per epoch comes with the machine's load while it was measured
+    assert len(history["load"]) == 2 and all(r["machine_load"].endswith("%") for r in rows)
 
 
 def test_pause_resume_and_stop(store):

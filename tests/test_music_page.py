@@ -39,6 +39,10 @@ def test_the_page_plays_a_phrase_and_its_nearest_chorale(music_folder):
     assert all(f"music.{name}.x" in at.session_state for name in inputs)   # a pad for each of the 10 inputs
     assert any("Nearest real chorale" in m.value for m in at.markdown)
     assert [b.label for b in at.get("download_button")] == ["Download MIDI (.mid)", "Download MusicXML"]
+    # issue 32, 15: the model's keys and the key a phrase's notes suggest are told apart, not contradicted
+    captions = [c.value for c in at.caption]
+    assert not any("writes in those keys" in c for c in captions)
+    assert any(c.startswith("Its notes suggest ") and (" minor" in c or " major" in c) for c in captions)
 
 
 def test_moving_the_sopranos_melody_changes_only_the_soprano(music_folder):

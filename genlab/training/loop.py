@@ -487,6 +487,9 @@ def train(cfg: TrainConfig, out: str | os.PathLike | None = None, resume: str | 
             history["losses"].setdefault(k, []).append(round(v, 6))
         history["epochs"] = epoch + 1
         history.setdefault("seconds", []).append(round(time.perf_counter() - started, 2))
+        # the machine's busy cores per core (1-minute load average) as the epoch ends: the time per epoch is
+        # wall-clock time, and it grows when other runs or visitors share the cores
+        history.setdefault("load", []).append(round(os.getloadavg()[0] / (os.cpu_count() or 1), 2))
         if progress and rank == 0:
             tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}: " + ", ".join(
                 f"{k} {history['losses'][k][-1]:.4f}" for k in sorted(sums)) + f" ({history['seconds'][-1]:.1f} s)")

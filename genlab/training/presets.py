@@ -81,6 +81,7 @@ def compare_rows(jobs: list[Job]) -> list[dict]:
             "optimizer": train.get("optimizer", "adam"), "lr": train.get("lr"),
             "discriminator_lr": train.get("critic_lr") if gan else None, "epochs": history["epochs"],
             "seconds_per_epoch": round(mean(history["seconds"]), 1) if history.get("seconds") else None,
+            "machine_load": f"{mean(history['load']):.0%}" if history.get("load") else None,
             "parameters": ", ".join(f"{name} {c['trainable']:,}" for name, c in counts.items()),
             "fid": metrics.get("fid"), "classes": metrics.get("classes_covered"),
             "verdict": generator_verdict(metrics)[0] if "commonest_class_fraction" in metrics else None,

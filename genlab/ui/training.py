@@ -4,6 +4,7 @@ writes requests and reads what the workers wrote.
 """
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ STATE_BADGES = {"queued": ":gray[queued]", "running": ":blue[running]", "paused"
                 "failed": ":red[failed]", "interrupted": ":orange[interrupted]"}
 LIVE_STATES = ("queued",) + ACTIVE
 TICK_EVERY = 5.0   # seconds between the poll's scheduler ticks (workers tick themselves when they end)
-COLUMNS = {"seconds_per_epoch": "s / epoch", "discriminator_lr": "D lr", "parameters": "trainable parameters",
+COLUMNS = {"seconds_per_epoch": "s / epoch", "machine_load": "machine busy while it trained", "discriminator_lr": "D lr", "parameters": "trainable parameters",
            "verdict": "verdict", "unsure": "unsure samples", "classes": "classes covered", "fid": "FID (1,000 samples)",
            "confidence": "strong classifier's confidence",
            "reconstruction_mse": "reconstruction MSE", "test_accuracy": "test accuracy",
@@ -471,6 +472,10 @@ def compare_view() -> None:
     shown = [{COLUMNS.get(k, k): v for k, v in r.items() if k != "group" and any(x[k] not in (None, "-") for x in rows)}
              for r in rows]
     st.dataframe(shown, hide_index=True, width="stretch")
+    st.caption("s / epoch is wall-clock time on this machine: it grows when other runs or visitors share its "
+               f"{os.cpu_count()} cores. \"Machine busy\" is the share of the cores in use as each epoch ended "
+               "(the 1-minute load average over the cores, this run included), averaged over the epochs; compare "
+               "times only between runs that trained at a similar load.")
     names = [r["run"] for r in rows]
     c = st.columns(3)
     for column, key, title, axis in ((c[0], "fid", "FID (lower is better)", "FID"),
