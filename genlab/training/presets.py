@@ -33,7 +33,7 @@ PRESETS = {
                     "A VAE learns the embedded digits fast: blurry strokes after the first epoch, all ten digits "
                     "(still soft, as a VAE's are) by the end. The map shows the plane z1, z2 of its 16 dimensions.",
                     {"kind": "vae", "model": {"latent_dim": 16}, "epochs": 10, "batch_size": 32}),
-    "gan2d": Preset("GAN with a 2D latent, the thesis' model (about 5 minutes)",
+    "gan2d": Preset("GAN with a 2D latent, the thesis' model (5 to 8 minutes)",
                     "The thesis' DCGAN (its architecture unchanged) on the embedded digits: noise first, then "
                     "strokes, then all ten digits. Two helpers get it there in 20 epochs instead of the thesis' "
                     "thousands: the class-reconstruction regulariser (every digit keeps a region of the plane) and "

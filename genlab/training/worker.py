@@ -23,7 +23,7 @@ import torch
 from ..catalog import find_classifier
 from ..checkpoints import load_checkpoint, update_metrics
 from ..data import load_dataset
-from ..files import atomic_write, write_json
+from ..files import atomic_write, read_json, write_json
 from ..metrics import model_scores
 from .jobs import Job, JobStore
 from .loop import StopTraining, train
@@ -48,6 +48,9 @@ class Worker:
         self.step_times: list[float] = []          # wall time of recent steps (for the ETA)
         self.last_step_at = None
         self.monitor_seconds = 0.0
+        self.train_started: float | None = None    # the first step of this attempt (monotonic)
+        self.first_epoch = 0
+        self.epochs_finished = 0                    # epochs this attempt finished (for the ETA's whole-run rate)
 
     # 1. status and commands
     def write_status(self, **values) -> None:
@@ -71,15 +74,14 @@ class Worker:
             raise JobStopped
 
     def eta(self, epoch: int, step: int, steps: int) -> float | None:
-        if not self.step_times:
-            return None
-        per_step = sorted(self.step_times)[len(self.step_times) // 2]
-        remaining_steps = (self.cfg.epochs - epoch - 1) * steps + (steps - step)
-        remaining_epochs = self.cfg.epochs - epoch
-        return round(remaining_steps * per_step + remaining_epochs * self.monitor_seconds, 1)
+        return estimate_eta(self.cfg.epochs, epoch, step, steps, self.step_times, self.monitor_seconds,
+                            time.monotonic() - self.train_started if self.train_started else 0.0,
+                            self.epochs_finished, scoring_guess(self.job.folder.parent, self.cfg.kind))
 
     def on_step(self, epoch: int, step: int, steps: int) -> None:
         now = time.monotonic()
+        if self.train_started is None:
+            self.train_started, self.first_epoch = now, epoch
         if self.last_step_at is not None:
             self.step_times = (self.step_times + [now - self.last_step_at])[-50:]
         self.last_step_at = now
@@ -91,6 +93,7 @@ class Worker:
     def on_epoch(self, epoch: int, history: dict, model) -> None:
         record = self.monitor.observe(epoch, model)
         self.monitor_seconds = record.seconds
+        self.epochs_finished = epoch - self.first_epoch
         name = f"{epoch:04d}"
         if record.samples is not None:
             buffer = io.BytesIO()
@@ -148,8 +151,12 @@ class Worker:
             return
         ckpt = load_checkpoint(self.job.checkpoint)
         stopped = stopped or ckpt.epochs < self.cfg.epochs
-        self.write_status(state="scoring", eta_seconds=None)
+        guess = scoring_guess(self.job.folder.parent, self.cfg.kind)
+        self.write_status(state="scoring", eta_seconds=guess or None)
+        scoring_started = time.monotonic()
         scores = model_scores(ckpt.model, test, strong_model, fid_images=self.monitor_cfg.final_images) if strong_model else {}
+        if strong_model:
+            remember_scoring(self.job.folder.parent, self.cfg.kind, time.monotonic() - scoring_started)
         update_metrics(self.job.checkpoint, scores)
         published = publish(self.job, self.job.folder.parent.parent / "models")
         self.write_status(state="stopped" if stopped else "done", ended_at=time.time(), scores=scores,
@@ -195,6 +202,42 @@ class Worker:
             stopped, scores = True, {}
         self.write_status(state="stopped" if stopped else "done", ended_at=time.time(), eta_seconds=None,
                           scores=scores)
+
+
+def estimate_eta(epochs: int, epoch: int, step: int, steps: int, step_times: list[float], monitor_seconds: float,
+                 elapsed: float, epochs_finished: int, scoring: float = 0.0) -> float | None:
+    """Seconds left of a run at (epoch, step of steps), epochs counted from 0. Before an epoch has finished:
+    the median recent step time over the steps left, plus the last monitoring per epoch left. After: the
+    larger of that and this attempt's whole rate so far (its elapsed time over the share of the run it did:
+    what the step times miss, such as saving the checkpoint and the moving average, is in it). Plus the final
+    scoring as the last run of this kind took it."""
+    if not step_times:
+        return None
+    per_step = sorted(step_times)[len(step_times) // 2]
+    remaining_steps = (epochs - epoch - 1) * steps + (steps - step)
+    by_steps = remaining_steps * per_step + (epochs - epoch) * monitor_seconds
+    if epochs_finished >= 1 and elapsed > 0:
+        done = epochs_finished + step / max(1, steps)          # epochs of this attempt so far
+        left = remaining_steps / max(1, steps)
+        by_rate = elapsed / max(done, 1e-9) * left
+        by_steps = max(by_steps, by_rate)
+    return round(by_steps + scoring, 1)
+
+
+def _scoring_file(root: Path) -> Path:
+    return root / "scoring_seconds.json"
+
+
+def scoring_guess(root: Path, kind: str) -> float:
+    """How long the last run of `kind` under this jobs folder took to be scored (0 when none was)."""
+    value = (read_json(_scoring_file(root), {}) or {}).get(kind)
+    return float(value) if isinstance(value, (int, float)) and 0 <= value < 3600 else 0.0
+
+
+def remember_scoring(root: Path, kind: str, seconds: float) -> None:
+    seen = read_json(_scoring_file(root), {}) or {}
+    if isinstance(seen, dict) and len(seen) < 32:
+        write_json(_scoring_file(root), {**seen, kind: round(seconds, 1)})
 
 
 def publish(job: Job, folder: Path) -> Path:
