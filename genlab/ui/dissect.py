@@ -104,9 +104,18 @@ def _rank(key: str, model, z: list[float], classifier, layer: str, label: int | 
         ss[f"{key}-ranking"] = (layer, z, label, str(err))
 
 
-def comparison(view: PointView, class_names: tuple[str, ...]) -> None:
-    """Under the image: the same point with every unit on, and what switching units off changed."""
+COMPARISON_HEIGHT = 84   # px: the "every unit on" row; kept free while the mode is on, so the maps stay put
+
+
+def comparison(view: PointView, class_names: tuple[str, ...], reserve: bool = False) -> None:
+    """Under the image: the same point with every unit on, and what switching units off changed. With
+    `reserve` (the mode on, nothing switched off yet) a line of the same height says what will appear there,
+    so the first click does not push the feature maps down under the pointer."""
     if view.ablation is None or view.original_image is None:
+        if reserve:
+            st.html(f'<div style="height:{COMPARISON_HEIGHT}px;display:flex;align-items:center;font-size:14px;'
+                    f'color:#6b6b6b">Click a feature map below to switch it off: the image with every unit on '
+                    f'will stay here to compare.</div>')
         return
     from .explorer import png_bytes
 
@@ -122,7 +131,7 @@ def comparison(view: PointView, class_names: tuple[str, ...]) -> None:
         after = (f"class {class_names[n]} ({view.probabilities[n]:.2f}); "
                  f"{class_names[o]} now {view.probabilities[o]:.2f}")
     st.html(f'<div style="display:flex;gap:10px;align-items:center;font-size:14px">'
-            f'<img src="data:image/png;base64,{data}" width="84" height="84" alt="the image with every unit on" '
+            f'<img src="data:image/png;base64,{data}" width="{COMPARISON_HEIGHT}" height="{COMPARISON_HEIGHT}" alt="the image with every unit on" '
             f'style="image-rendering:pixelated;border-radius:3px"/><div><b>Every unit on</b>: {before}<br>'
             f'<b>{a.layer.split(".")[-1]}: {what}</b>: {after}</div></div>')
 

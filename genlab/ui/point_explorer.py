@@ -163,7 +163,7 @@ def live_view(space: Space, pad_axes: tuple[int, int]) -> None:
     dissect.sync_link(prefix)
     with middle:
         image_panel(view, prefix)                  # first: what a drag waits for
-        dissect.comparison(view, space.class_names)
+        dissect.comparison(view, space.class_names, reserve=dissecting)
     with left:
         pad_map = None
         if space.classifier is not None:
