@@ -134,7 +134,8 @@ def quality_summary(metrics: dict) -> str | None:
     real = metrics.get("real_unsure_share")
     parts = [f"{metrics['classes_covered']} classes ({metrics['rarest_class_fraction']:.1%} to "
              f"{metrics['commonest_class_fraction']:.1%} of samples each)" if verdict == "all classes" else verdict,
-             f"unsure of {metrics['unsure_share']:.1%}" + (f" (real digits {real:.1%})" if real is not None else "")]
+             f"unsure of {metrics['unsure_share']:.1%} (top probability under 0.9)"
+             + (f"; of real digits {real:.1%}" if real is not None else "")]
     if "worst_label_agreement" in metrics:
         parts.append(f"requested label drawn {metrics['label_agreement']:.1%} (worst label "
                      f"{metrics['worst_label_agreement']:.1%})")
@@ -143,7 +144,7 @@ def quality_summary(metrics: dict) -> str | None:
         scale = [f"{samples:,} samples"] if samples else ["sample count not recorded"]
         if "fid_floor" in metrics:
             scale.append(f"real digits {metrics['fid_floor']:.0f}")
-        parts.append(f"FID {metrics['fid']:.0f} ({', '.join(scale)})")
+        parts.append(f"distance from real digits FID {metrics['fid']:.0f} ({', '.join(scale)}; lower is better)")
     return (f"{samples:,} samples, judged by the strong classifier: " if samples else "") + "; ".join(parts)
 
 
@@ -170,3 +171,65 @@ def training_summary(train: dict, history: dict) -> str:
     if train.get("precision", "float32") != "float32":
         parts.append(train["precision"])
     return ", ".join(parts)
+
+
+METRIC_NAMES = {   # the Model card's words for a checkpoint's figures: plain words first, the term after
+    "samples": "samples judged",
+    "scored_by": "judged by", "scored_on": "judged on",
+    "classes_covered": "classes it draws (of 10)",
+    "class_fractions": "share of the samples in each class",
+    "rarest_class": "rarest class", "rarest_class_fraction": "rarest class's share",
+    "commonest_class": "commonest class", "commonest_class_fraction": "commonest class's share",
+    "unsure_share": "samples the judge is unsure of (top probability under 0.9: 'unsure share')",
+    "real_unsure_share": "real test digits the judge is unsure of (the floor for the line above)",
+    "unplaced_share": "samples the judge cannot place (top probability under 0.5)",
+    "mean_top_probability": "the judge's mean top probability",
+    "fid": "distance from real digits in the judge's features (FID; lower is better)",
+    "fid_floor": "the same distance between two sets of real digits (FID floor)",
+    "fid_reference": "FID measured against",
+    "label_agreement": "samples that show the label asked for",
+    "worst_label_agreement": "the label drawn least often as asked",
+    "label_agreement_per_label": "samples showing the label asked for, per label",
+    "copy_rate": "samples that are near-copies of a training image (copy rate)",
+    "copy_reference": "copies searched among", "copy_samples": "samples searched", "copy_threshold": "copy distance",
+    "median_nearest_distance": "median distance to the nearest training image",
+    "nearest_real_mismatch": "samples whose nearest training image has another class",
+    "detector_error": "a real-or-generated detector's error (0.5: it cannot tell)",
+    "detector_bce": "the detector's loss (BCE)",
+    "test_accuracy": "test images named right (accuracy)",
+    "test_reconstruction_mse": "test images' reconstruction error (MSE)",
+    "s_test_accuracy": "teacher: test images of its own domain S named right",
+    "s_test_cross_entropy": "teacher: cross-entropy on its own domain S",
+    "t_test_accuracy": "teacher: the student's test images named right, unmapped",
+    "t_test_cross_entropy": "teacher: cross-entropy on the student's test images, unmapped",
+    "t_test_via_phi_accuracy": "teacher: the student's test images named right through phi (the map)",
+    "t_test_via_phi_cross_entropy": "teacher: cross-entropy through phi",
+    "held_out_pitch_accuracy": "next pitch of held-out tunes named right",
+    "held_out_pitch_perplexity": "the model's surprise at the next pitch (perplexity: lower is better)",
+    "held_out_duration_accuracy": "next duration of held-out tunes named right",
+    "held_out_notes": "held-out notes",
+    "bigram_pitch_accuracy": "the same for a bigram (the pitch after each pitch, counted)",
+    "bigram_pitch_perplexity": "a bigram's perplexity",
+    "unigram_pitch_accuracy": "the same for a unigram (always the commonest pitch)",
+    "unigram_pitch_perplexity": "a unigram's perplexity",
+    "chord_fraction": "steps whose notes form a chord", "in_key_fraction": "notes in the phrase's key",
+    "in_range_fraction": "notes in each voice's range", "distinct_pitches_per_voice": "different pitches per voice",
+}
+_SHARES = {"unsure_share", "real_unsure_share", "unplaced_share", "rarest_class_fraction", "commonest_class_fraction",
+           "label_agreement", "worst_label_agreement", "copy_rate", "nearest_real_mismatch", "test_accuracy",
+           "s_test_accuracy", "t_test_accuracy", "t_test_via_phi_accuracy", "held_out_pitch_accuracy",
+           "held_out_duration_accuracy", "bigram_pitch_accuracy", "unigram_pitch_accuracy", "chord_fraction",
+           "in_key_fraction", "in_range_fraction"}
+
+
+def metric_rows(metrics: dict) -> list[dict]:
+    """A checkpoint's figures as rows {"figure": plain words (the term), "value": text}, for a table; shares in
+    percent, lists of shares as percent lists; unknown figures under their own name."""
+    def text(key, value):
+        if isinstance(value, list):
+            return ", ".join(f"{v:.1%}" if isinstance(v, float) and key.endswith(("fractions", "per_label"))
+                             else f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        if isinstance(value, float):
+            return f"{value:.1%}" if key in _SHARES else f"{value:,.4g}"
+        return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+    return [{"figure": METRIC_NAMES.get(k, k), "value": text(k, v)} for k, v in metrics.items()]

@@ -7,6 +7,18 @@ import plotly.graph_objects as go
 from .colors import class_color
 
 
+LOSS_NAMES = {   # plain words first, the term after (the legend a first-time student reads)
+    "D": "discriminator (D)", "G": "generator (G)",
+    "reconstruction": "reconstruction error (MSE)",
+    "code_classes": "can the classes be read from the codes? (code_classes)",
+    "latent_sw": "codes spread like the noise (latent_sw)",
+    "kl": "codes' distance from N(0, I) (KL)",
+    "loss": "loss", "accuracy": "accuracy",
+    "pitch": "next-pitch loss (cross-entropy)", "duration": "next-duration loss (cross-entropy)",
+    "pitch_accuracy": "next pitch named right",
+}
+
+
 def loss_history_figure(history: dict, title: str = "Losses per epoch", hide: tuple[str, ...] = (),
                         right: tuple[str, ...] = ()) -> go.Figure:
     """One line per recorded loss (G and D, reconstruction and KL, ...) against the epoch; the losses in
@@ -19,7 +31,7 @@ def loss_history_figure(history: dict, title: str = "Losses per epoch", hide: tu
         # a loss added when a resumed run changed its settings covers the last epochs only
         start = max(1, epochs - len(values) + 1)
         fig.add_trace(go.Scatter(x=list(range(start, start + len(values))), y=values, mode="lines+markers",
-                                 name=f"{name} (right axis)" if name in right else name,
+                                 name=LOSS_NAMES.get(name, name) + (" (right axis)" if name in right else ""),
                                  yaxis="y2" if name in right else "y",
                                  line=dict(dash="dot") if name in right else None))
     fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="loss", height=320,
@@ -268,7 +280,7 @@ def runs_loss_figure(histories: dict[str, dict], loss: str) -> go.Figure:
         values = history.get("losses", {}).get(loss)
         if values:
             fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines+markers", name=name))
-    fig.update_layout(title=f"{loss} per epoch", xaxis_title="epoch", yaxis_title=loss, height=320,
+    fig.update_layout(title=f"{LOSS_NAMES.get(loss, loss)} per epoch", xaxis_title="epoch", yaxis_title=loss, height=320,
                       margin=dict(l=10, r=10, t=40, b=10))
     _whole_epochs(fig, max((len(h.get("losses", {}).get(loss, [])) for h in histories.values()), default=0))
     return fig

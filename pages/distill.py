@@ -11,8 +11,10 @@ require_router()
 page_title("Distillation")
 st.write("A **teacher** learned 59,000 images of one domain S. A **student** has only 1,000 labelled images of a "
          "close domain T. It learns from its labels and, through a known map phi from T to S, from the teacher's "
-         "soft labels: loss = (1 - lambda) x cross-entropy with the labels + lambda x T² x cross-entropy with the "
-         "teacher's probabilities at temperature T. Does listening to the teacher beat learning alone?")
+         "soft labels: loss = (1 - λ) x cross-entropy with the labels + λ x τ² x cross-entropy with the "
+         "teacher's probabilities at temperature τ. λ (lambda) is how much the student listens to the teacher; "
+         "τ (tau), the temperature, how soft the teacher's probabilities are made. S and T name the two domains "
+         "(the teacher's and the student's). Does listening to the teacher beat learning alone?")
 
 PAGE = "distill"
 link = read_link(PAGE, ("setting", "lambda", "temperature", "epochs", "student"))
@@ -57,8 +59,8 @@ st.subheader("2. Compare two students")
 st.write("Both students start from the same weights and see the same batches of the Small 1,000; one listens to "
          "the teacher (lambda), the other does not (lambda = 0). Both are tested after every epoch.")
 c = st.columns(4)
-c[0].slider("lambda (weight of the teacher)", 0.0, 1.0, step=0.05, key="distill.lambda")
-c[1].slider("Temperature T", 1.0, 10.0, step=0.5, key="distill.temperature",
+c[0].slider("λ: how much it listens to the teacher", 0.0, 1.0, step=0.05, key="distill.lambda")
+c[1].slider("Temperature τ (softness)", 1.0, 10.0, step=0.5, key="distill.temperature",
             help="Also the temperature of the soft labels shown above.")
 c[2].number_input("Epochs", 1, epoch_limit(), key="distill.epochs")
 c[3].selectbox("Students", ("weak", "strong"), key="distill.student",

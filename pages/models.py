@@ -4,7 +4,7 @@ import io
 import streamlit as st
 import torch
 
-from genlab.catalog import checkpoint_info, config_value_text, quality_summary, training_summary
+from genlab.catalog import checkpoint_info, config_value_text, metric_rows, quality_summary, training_summary
 from genlab.checkpoints import CheckpointError
 from genlab.images import image_grid
 from genlab.music.metrics import generated_phrases
@@ -55,8 +55,10 @@ with left:
     st.table({name: {"trainable": f"{c['trainable']:,}", "non-trainable": f"{c['non_trainable']:,}",
                      "total": f"{c['total']:,}"} for name, c in info["parameters"].items()})
     if info["metrics"]:
-        st.markdown("**Metrics**")
-        st.json(info["metrics"], expanded=True)
+        st.markdown("**What was measured**")
+        st.dataframe(metric_rows(info["metrics"]), hide_index=True, width="stretch")
+        with st.expander("The same figures as stored in the checkpoint (JSON)"):
+            st.json(info["metrics"], expanded=False)
 with right:
     if ckpt.history.get("losses"):
         right = ("pitch_accuracy",) if ckpt.kind == "melody" else ("accuracy",) if ckpt.kind == "classifier" else ()

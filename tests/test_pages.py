@@ -73,3 +73,37 @@ def test_model_card_checks_for_copies_of_training_digits(model_folder, monkeypat
     assert "4,000 training digits (mnist5k)" in text
     captions = " ".join(c.value for c in at.caption)
     assert "Searched: the 4,000 embedded training digits" in captions      # issue 32.7: the set is named
+
+
+def test_the_model_card_speaks_plain_words_before_terms(monkeypatch):
+    """Issue 32, 14: the figures as a table in words (the term after), the raw JSON folded away; the loss
+    legend names what each loss asks; the toggle's label fits its column."""
+    import json
+
+    from .conftest import SHIPPED
+
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(SHIPPED))
+    at = _run("pages/models.py")
+    at.selectbox(key="models.file").set_value("gan_2d.safetensors").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    figures = list(table["figure"])
+    assert "samples the judge is unsure of (top probability under 0.9: 'unsure share')" in figures
+    assert any(f.startswith("distance from real digits") and "(FID" in f for f in figures)
+    assert not at.json or at.expander
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = {trace["name"] for trace in chart["data"]}
+    assert "can the classes be read from the codes? (code_classes)" in names and "generator (G)" in names
+    assert len(at.toggle(key="models.copies").label) <= 40
+
+
+def test_distillation_names_the_temperature_apart_from_the_domain(monkeypatch, tmp_path):
+    from .conftest import SHIPPED
+
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(SHIPPED))
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path / "runs"))
+    from .conftest import open_app
+
+    at = open_app("pages/distill.py", timeout=120, setting="noise-digits")
+    assert at.slider(key="distill.temperature").label.startswith("Temperature τ")
+    assert "τ (tau), the temperature" in at.markdown[0].value or any("τ (tau)" in m.value for m in at.markdown)

@@ -96,8 +96,9 @@ def copy_rate_section(ckpt: Checkpoint, classifier: Checkpoint | None) -> None:
     """The Model card's memorisation check: the copy rate of 1,000 samples beside real test digits'."""
     if ckpt.kind not in ("gan", "cgan", "vae", "ae") or ckpt.path is None:
         return
-    if not st.toggle("Memorisation check: are its samples copies of training digits?", key="models.copies",
-                     help="Draws 1,000 samples the way the app does and finds each one's nearest training digit."):
+    if not st.toggle("Check for copies of training digits", key="models.copies",
+                     help="The memorisation check: draws 1,000 samples the way the app does and finds each one's "
+                          "nearest training digit."):
         return
     if ckpt.dataset not in MNIST_KINDS:
         st.info(f"This model was trained on {ckpt.dataset}; the check searches MNIST digits.")

@@ -288,14 +288,16 @@ def space_view(space: Space, slice_axis: int | None, pad_axes: tuple[int, int]) 
     if d == 4:
         w_index = whole.nearest_index(3, point[3])
         cube = whole.slice(3, w_index)
-        where = f" at z4 = {whole.coords[3][w_index]:.2f} (the map's nearest of its 16 values of z4)"
+        where = f", z4 = {whole.coords[3][w_index]:.2f}"      # the caption says why not the point's z4 itself
     left, right = st.columns([3, 2])
     with left:
         st.plotly_chart(class_cube_figure(cube.labels, cube.confidence, cube.coords, space.class_names,
                                           tuple(axis_name(i) for i in range(3)), tuple(point[:3]),
                                           title=f"{cube.resolution} points per axis" + where),
                         width="stretch", key=space.key("cube"))
-        st.caption("Drag to turn the cube. Click a class in the legend to hide it, double-click to see it alone. "
+        st.caption(("" if d != 4 else f"The cube at z4 = {whole.coords[3][w_index]:.2f}: of the map's "
+                    f"{whole.resolution} values of z4, the nearest to the point's. ")
+                   + "Drag to turn the cube. Click a class in the legend to hide it, double-click to see it alone. "
                    "The grey squares are the point's projections onto three faces: they locate a point hidden "
                    "inside the cube.")
     with right:

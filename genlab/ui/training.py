@@ -19,7 +19,7 @@ from ..images import frames_gif
 from ..metrics import generator_verdict
 from ..numbers import format_number, parse_number
 from ..models.layers import ACTIVATIONS
-from ..plots import loss_history_figure, monitor_figure, runs_bar_figure, runs_loss_figure
+from ..plots import LOSS_NAMES, loss_history_figure, monitor_figure, runs_bar_figure, runs_loss_figure
 from ..training.config import DEFAULT_LR, OPTIMIZERS
 from ..training.jobs import (ACTIVE, DEMO_LIMITS, EMBEDDED_DATASETS, FINISHED, MAX_EPOCHS, MAX_NAME, Job, JobSpec,
                              JobStore, demo_mode, max_queue)
@@ -488,6 +488,7 @@ def compare_view() -> None:
     histories = {j.name: j.history() for j in store.jobs() if j.name in names}
     losses = sorted({k for h in histories.values() for k in h.get("losses", {})})
     if losses:
-        loss = st.selectbox("Loss to compare", losses, key="train.compare_loss")
+        loss = st.selectbox("Loss to compare", losses, key="train.compare_loss",
+                            format_func=lambda name: LOSS_NAMES.get(name, name))
         st.plotly_chart(runs_loss_figure(histories, loss), width="stretch", key="train.compare_chart")
     st.caption(f"Updated {time.strftime('%H:%M:%S')}.")

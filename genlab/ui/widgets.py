@@ -1,6 +1,8 @@
 """Widgets shared by several pages."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from .. import __version__
@@ -52,8 +54,9 @@ def model_picker(key: str, kinds: tuple[str, ...] | None = None, label: str = "M
         chosen = next((f for f in (preferred, default) if f in files), None)
         if chosen is not None:
             st.session_state[key] = chosen
+    # the file's name first: short and distinct, it stays readable where a narrow column cuts the label
     choice = (slot or st).selectbox(label, files, key=key, help=help,
-                                    format_func=lambda f: f"{next(r['model'] for r in rows if r['file'] == f)} — {f}")
+                                    format_func=lambda f: f"{Path(f).stem} — {next(r['model'] for r in rows if r['file'] == f)}")
     return next(r for r in rows if r["file"] == choice)
 
 
