@@ -289,3 +289,21 @@ def test_the_eta_counts_what_step_times_miss():
     steps_only = estimate_eta(20, 4, 50, 100, [0.1] * 50, 1.0, elapsed, 0)
     assert steps_only < 0.7 * truth                                  # the old estimate, before an epoch's rate
     assert estimate_eta(20, 0, 0, 100, [], 0.0, 0.0, 0) is None
+
+
+def test_the_comparison_table_says_once_what_every_run_shares():
+    """Issue 32, 12: the Compare table fits a laptop: settings common to all runs leave the table for one line."""
+    from genlab.training.presets import split_shared
+
+    rows = [{"run": "a", "group": "g", "activation": "relu", "optimizer": "adam", "lr": 2e-4, "fid": 300.0,
+             "loss": "-", "seconds_per_epoch": 9.0},
+            {"run": "b", "group": "g", "activation": "elu", "optimizer": "adam", "lr": 2e-4, "fid": 280.0,
+             "loss": "-", "seconds_per_epoch": 9.0}]
+    varying, shared = split_shared(rows)
+    assert shared == {"optimizer": "adam", "lr": 2e-4}
+    assert [list(r) for r in varying] == [["run", "activation", "fid", "seconds_per_epoch"]] * 2
+    one, nothing = split_shared(rows[:1])
+    assert nothing == {} and "optimizer" in one[0]                  # one run: its whole row
+    from genlab.data import DATASETS
+
+    assert all(len(info.title) <= 22 for info in DATASETS.values())     # the dataset picker's names fit its column

