@@ -8,6 +8,10 @@ flags and .streamlit/config.toml as a plain script. Tests that run pages in-proc
 import streamlit as st
 
 from genlab.api import ROUTES, start_workers
+from genlab.http_limits import install as install_http_limits
+
+# a link too long for the HTTP parser gets a page that says so (genlab/http_limits.py), not a plain 400
+install_http_limits()
 
 start_workers()
 app = st.App("main.py", routes=ROUTES)

@@ -119,7 +119,12 @@ EOF
 )
 [ "${#PORTS[@]}" -eq "$REPLICAS" ] || die "no free ports for the replicas, or port $PORT is taken"
 DIR=${GENLAB_SERVE_DIR:-$ROOT/runs/serve/$PORT}
-mkdir -p "$DIR/tmp" "$GENLAB_RUNS"
+mkdir -p "$DIR/tmp" "$DIR/static" "$GENLAB_RUNS"
+# what nginx answers a link longer than its buffers (the app server answers the same way: app.py TOO_LONG)
+python -c "import sys; from genlab.http_limits import too_long_page; sys.stdout.buffer.write(too_long_page(b'/'))" \
+  >"$DIR/static/genlab-link-too-long.html" 2>/dev/null ||
+  echo "<!doctype html><title>GenLab: link too long</title><h1>This link is too long</h1><p><a href='/'>GenLab</a>" \
+    >"$DIR/static/genlab-link-too-long.html"
 DIR=$(cd "$DIR" && pwd)
 
 ADDRS=()         # every replica as IP:PORT; replica i is named r<i+1> in the cookie
@@ -215,6 +220,9 @@ done
   echo "    listen $PORT;"
   echo "    add_header Set-Cookie \$genlab_set_cookie;"
   echo "    add_header X-GenLab-Replica \$genlab_served always;   # which replica answered (r1, r2, ...)"
+  echo "    large_client_header_buffers 4 64k;   # links up to the app server's own limit (app.py)"
+  echo "    error_page 414 /genlab-link-too-long.html;"
+  echo "    location = /genlab-link-too-long.html { root $DIR/static; internal; }"
   echo "    location / {"
   echo "      proxy_pass http://\$genlab_backend;"
   echo "      proxy_http_version 1.1;"

@@ -107,3 +107,19 @@ def test_distillation_names_the_temperature_apart_from_the_domain(monkeypatch, t
     at = open_app("pages/distill.py", timeout=120, setting="noise-digits")
     assert at.slider(key="distill.temperature").label.startswith("Temperature τ")
     assert "τ (tau), the temperature" in at.markdown[0].value or any("τ (tau)" in m.value for m in at.markdown)
+
+
+def test_a_link_value_too_long_for_a_link_is_refused_and_the_page_writes_short_links(monkeypatch, tmp_path):
+    """Issue 32, 20: a value over MAX_VALUE characters is refused with a message (it was cut silently), and the
+    values a page writes are capped (LINK_LIMIT) with a line saying what the link leaves out."""
+    from genlab.ui.links import LINK_LIMIT, MAX_VALUE, link_values
+
+    from .conftest import SHIPPED, open_app
+
+    monkeypatch.setenv("GENLAB_CHECKPOINTS", str(SHIPPED))
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path / "runs"))
+    at = open_app("pages/distill.py", timeout=120, setting="noise-digits", temperature="4" * 2000)
+    assert any("The link's temperature is 2,000 characters long" in w.value for w in at.warning)
+    values, dropped = link_values({"a": "x" * (MAX_VALUE + 1), "b": "y" * 900, **{f"k{i}": "z" * 990 for i in range(9)}})
+    assert "a" in dropped and sum(len(k) + len(v) + 2 for k, v in values.items()) <= LINK_LIMIT
+    assert values["b"] == "y" * 900 and len(dropped) >= 2

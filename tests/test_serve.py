@@ -129,6 +129,15 @@ def test_home_page_sets_a_route_cookie(served):
     assert "http://" in served["log"].read_text() and f":{served['port']}/" in served["log"].read_text()
 
 
+def test_a_long_link_passes_and_a_too_long_one_gets_the_page_that_says_so(served):
+    """Issue 32, 20: nginx takes links as long as the app server does (its default 8 KB buffer refused more),
+    and a longer one gets GenLab's page saying the link is too long, not nginx's bare 414."""
+    status, _, _, body = get(served["port"], "/explorer?z=" + "0" * 20_000)
+    assert status == 200 and b'<div id="root">' in body
+    status, _, _, body = get(served["port"], "/explorer?z=" + "0" * 70_000)
+    assert status in (400, 414) and b"This link is too long" in body, (status, body[:300])
+
+
 def test_requests_with_the_cookie_stay_on_their_replica(served):
     port = served["port"]
     seen = {get(port, "/_stcore/health")[1] for _ in range(4)}

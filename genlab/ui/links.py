@@ -11,7 +11,8 @@ import math
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-MAX_VALUE = 1000          # characters of one link value that are read (the rest is ignored)
+MAX_VALUE = 1000          # characters of one link value that are read; a longer value is refused with a message
+LINK_LIMIT = 8000         # characters of all the values a page writes into its link (nginx's default buffer: 8 KB)
 ss = st.session_state
 
 COPY_HTML = """<div class="genlab-copy"><button type="button" title="Copy a link to this view">
@@ -68,8 +69,16 @@ def read_link(page: str, keys: tuple[str, ...]) -> dict:
     """The link's values for `keys`, read once per session (a later run gets what is left of them: a page
     pops each value when it has used it). Values are strings, cut to MAX_VALUE characters."""
     if f"{page}.link" not in ss:
-        ss[f"{page}.link"] = {k: str(st.query_params[k])[:MAX_VALUE] for k in keys if k in st.query_params}
-        ss[f"{page}.link_messages"] = []
+        values, messages = {}, []
+        for k in keys:
+            if k in st.query_params:
+                value = str(st.query_params[k])
+                if len(value) > MAX_VALUE:
+                    messages.append(f"The link's {k} is {len(value):,} characters long, more than the "
+                                    f"{MAX_VALUE:,} a link may carry; using the default.")
+                else:
+                    values[k] = value
+        ss[f"{page}.link"], ss[f"{page}.link_messages"] = values, messages
     return ss[f"{page}.link"]
 
 
@@ -122,9 +131,29 @@ def link_flag(page: str, value: str | None, what: str) -> bool | None:
     return link_choice(page, value, {"1": True, "0": False, "on": True, "off": False}, what)
 
 
+def link_values(params: dict) -> tuple[dict, list[str]]:
+    """(the values a link can carry, the names left out): values as strings, None left out; a value over
+    MAX_VALUE characters (a link could not give it back), and then the longest values while all of them
+    together pass LINK_LIMIT, are left out."""
+    values = {k: str(v) for k, v in params.items() if v is not None}
+    dropped = [k for k, v in values.items() if len(v) > MAX_VALUE]
+    for k in dropped:
+        del values[k]
+    while values and sum(len(k) + len(v) + 2 for k, v in values.items()) > LINK_LIMIT:
+        longest = max(values, key=lambda k: len(values[k]))
+        dropped.append(longest)
+        del values[longest]
+    return values, dropped
+
+
 def write_link(params: dict) -> None:
-    """Put the page's current view in the URL (values as strings; None values are left out)."""
-    st.query_params.from_dict({k: str(v) for k, v in params.items() if v is not None})
+    """Put the page's current view in the URL (values as strings; None values are left out); what is too
+    long for a link is left out, and the page says so under its content."""
+    values, dropped = link_values(params)
+    st.query_params.from_dict(values)
+    if dropped:
+        st.caption(f"The link leaves out {', '.join(dropped)}: too long for a link (at most {MAX_VALUE:,} "
+                   f"characters a value, {LINK_LIMIT:,} in all). Copy link gives the rest of this view.")
 
 
 def page_follows(page: str, state) -> None:

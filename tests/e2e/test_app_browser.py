@@ -1,4 +1,6 @@
 """End to end in a real browser: the app opens with the shipped models listed, and the Model card works."""
+import re
+
 from playwright.sync_api import expect
 
 
@@ -60,3 +62,18 @@ def test_copy_link_gives_a_link_that_opens_the_same_view(browser, app_url, tmp_p
         fresh.close()
     finally:
         context.close()
+
+
+def test_an_over_long_link_opens_the_page_with_its_message(page, app_url):
+    """Issue 32, 20: a link over the server's 64 KB got uvicorn's plain "Invalid HTTP request received."; now a
+    page says the link is too long and links to the page without it. A long link that the server takes (40 KB)
+    opens the page, which says what is wrong with the value and shows its default view."""
+    page.goto(f"{app_url}/explorer?model=gan_2d.safetensors&z={'0.1,' * 20_000}")          # 80 KB
+    expect(page.get_by_role("heading", name="This link is too long")).to_be_visible(timeout=30_000)
+    page.get_by_role("link", name="Open /explorer without the link's values").click()
+    expect(page.get_by_role("heading", name="Latent Explorer")).to_be_visible(timeout=120_000)
+    page.goto(f"{app_url}/explorer?model=gan_2d.safetensors&z={'0.1,' * 10_000}")          # 40 KB
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_text(re.compile(r"has 2 coordinates, not 10000; using \(-0.84, 0.54\)"))).to_be_visible(
+        timeout=120_000)
+    expect(page.locator(".st-key-explorer-image img")).to_be_visible(timeout=60_000)
