@@ -43,8 +43,9 @@ def find_classifier(size: str) -> Path | None:
                 None)
 
 
-def describe(meta: dict) -> str:
-    """A short title such as "GAN, 2D latent", "Classifier (strong)" or "MuseGAN, 4 voices x 2 bars"."""
+def describe(meta: dict, short: bool = False) -> str:
+    """A short title such as "GAN, 2D latent", "Classifier (strong)" or "MuseGAN, 4 voices x 2 bars"; `short`
+    (the pickers, in narrow columns): a regulariser as "regularised"."""
     cfg, title = meta["config"], KIND_TITLES[meta["kind"]]
     if meta["kind"] == "musegan":
         return f"{title}, {cfg.get('n_tracks', 4)} voices x {cfg.get('n_bars', 2)} bars"
@@ -55,7 +56,8 @@ def describe(meta: dict) -> str:
         if meta["kind"] in ("gan", "cgan"):   # the plain-BCE and the regularised GAN of one size apart
             train = meta.get("train") or {}
             regularizer, loss = train.get("regularizer") or "none", train.get("loss") or "bce"
-            variant += f", {regularizer} regulariser" if regularizer != "none" else f", plain {loss.upper()}"
+            variant += (", regularised" if short else f", {regularizer} regulariser") if regularizer != "none" \
+                else f", plain {loss.upper()}"
         return f"{title}, {cfg['latent_dim']}D latent{variant}"
     return f"{title} ({cfg.get('size', '')})" if cfg.get("size") else title
 
@@ -64,7 +66,7 @@ def describe(meta: dict) -> str:
 def _summary(path: str, stamp: tuple) -> dict:
     """The listing fields of one checkpoint, read once per version of the file (`stamp`: its lstat and stat)."""
     meta = read_metadata(path)
-    return {"model": describe(meta), "kind": meta["kind"], "dataset": meta["dataset"],
+    return {"model": describe(meta), "short": describe(meta, short=True), "kind": meta["kind"], "dataset": meta["dataset"],
             "epochs": meta["history"]["epochs"], "metrics": meta["metrics"], "created": meta["created"],
             "config": meta["config"]}
 

@@ -37,7 +37,7 @@ show_link_messages(PAGE)
 setting = st.segmented_control("Setting", SETTINGS, key="distill.setting", format_func=SETTING_LABELS.get,
                                required=True)
 spec = setting_of(setting)
-st.caption(f"The talk's experiment {spec.talk}. " + SETTING_HELP[setting])
+st.caption(("" if "extra" in spec.talk else f"The talk's experiment {spec.talk}. ") + SETTING_HELP[setting])
 teacher = teacher_or_none(setting)
 if teacher is None:
     st.warning(f"The teacher of this setting is missing or unreadable ({teacher_path(setting).name} in "
@@ -64,7 +64,9 @@ c[1].slider("Temperature τ (softness)", 1.0, 10.0, step=0.5, key="distill.tempe
             help="Also the temperature of the soft labels shown above.")
 c[2].number_input("Epochs", 1, epoch_limit(), key="distill.epochs")
 c[3].selectbox("Students", ("weak", "strong"), key="distill.student",
-               format_func={"weak": "small CNN (weak classifier)", "strong": "VGG-style (strong)"}.get)
+               format_func={"weak": "small CNN", "strong": "VGG-style CNN"}.get,
+               help="small CNN: the weak classifier (one convolution, 8 channels); VGG-style CNN: the strong "
+                    "classifier, the teacher's own architecture.")
 b = st.columns([3, 3, 4])
 b[0].button("Start the comparison", key="distill.start", icon=":material/play_arrow:", type="primary",
             on_click=start_comparison, args=(setting,))

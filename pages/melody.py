@@ -73,8 +73,8 @@ show_link_messages("melody")
 metrics = row["metrics"]
 if "held_out_pitch_accuracy" in metrics:
     st.caption(f"On {metrics.get('held_out_notes', 0):,} notes of tunes it never heard, it names the next pitch "
-               f"{metrics['held_out_pitch_accuracy']:.1%} of the time (perplexity "
-               f"{metrics['held_out_pitch_perplexity']:.2f}); counting which pitch follows which (a bigram) gets "
+               f"{metrics['held_out_pitch_accuracy']:.1%} of the time (as unsure as a fair choice among "
+               f"{metrics['held_out_pitch_perplexity']:.1f} pitches: its perplexity); counting which pitch follows which (a bigram) gets "
                f"{metrics['bigram_pitch_accuracy']:.1%} (perplexity {metrics['bigram_pitch_perplexity']:.2f}), the "
                f"commonest pitch alone {metrics['unigram_pitch_accuracy']:.1%}.")
 

@@ -76,8 +76,9 @@ with controls_col:
     with st.expander("Sound: tempo, key and instruments", expanded=False):
         tempo, instruments, renderer, transpose = sound_settings()
     ss.setdefault("music.hold", True)
-    hold = st.toggle("Hold a voice's note where the generator turns no pitch on", key="music.hold",
-                     help="Off: the book's plain argmax, a note at every sixteenth even where all of a voice's "
+    hold = st.toggle("Hold notes through silent steps", key="music.hold",
+                     help="On: where the generator turns no pitch of a voice on, that voice holds its last note. "
+                          "Off: the book's plain argmax, a note at every sixteenth even where all of a voice's "
                           "outputs say 'off'; those notes are often an octave or two away.")
 controls = current_controls(model)
 write_link({"model": row["file"], "z": ";".join(f"{c.seed},{c.x:.3f},{c.y:.3f}" for c in controls.values()),

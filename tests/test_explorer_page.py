@@ -251,6 +251,6 @@ def test_the_explorer_switches_to_the_thesis_plain_bce_gan(shipped):
     assert at.selectbox(key="explorer.model").value == "gan_2d_bce.safetensors"
     options = at.selectbox(key="explorer.model").options
     assert "gan_2d_bce — GAN, 2D latent, plain BCE" in options
-    assert "gan_2d — GAN, 2D latent, class-reconstruction regulariser" in options
+    assert "gan_2d — GAN, 2D latent, regularised" in options
     text = " ".join(m.value for part in (at.markdown, at.caption, at.info) for m in part)
     assert "thesis" in text and "(0, 0)" in text

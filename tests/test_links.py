@@ -79,6 +79,8 @@ def test_music_link():
     assert "z has 1 group; this model needs 10 groups of seed,x,y" in warnings(bad)
     assert "'x' is not a whole number" in warnings(bad)
     many = warnings(open_app("pages/music.py", z=";".join("1,0,0" for _ in range(1000))))   # issue 32.23
+    assert "The link's z is 5,999 characters long" in many and "11" not in many, many   # too long for a link
+    many = warnings(open_app("pages/music.py", z=";".join("1,0,0" for _ in range(100))))
     assert "this model needs 10 groups" in many and "11" not in many, many
     odd = warnings(open_app("pages/music.py", z=";".join(["1,0,0"] * 9 + ["1,0"])))
     assert "a group '1,0' (group 10) that is not seed,x,y" in odd, odd

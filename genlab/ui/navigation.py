@@ -31,7 +31,7 @@ PAGES = [
     PageInfo("pages/cgan.py", "Conditional GAN", ":material/filter_9_plus:",
              "One latent space per class: change the number drawn and the class map shown; one point as every digit."),
     PageInfo("pages/distill.py", "Distillation", ":material/school:",
-             "A teacher from a close domain helps a student with 1,000 digits: watch both students learn."),
+             "A teacher from a close domain helps a student with 1,000 images (clothes or digits): watch both students learn."),
     PageInfo("pages/train.py", "Train", ":material/model_training:",
              "Train a GAN, VAE, autoencoder or classifier in the browser; watch losses, samples and maps evolve."),
     PageInfo("pages/models.py", "Model card", ":material/info:",

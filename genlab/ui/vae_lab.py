@@ -246,9 +246,10 @@ def digit_view(lab: Lab) -> None:
                                   type=["png", "jpg", "jpeg"], key="vae.upload", max_upload_size=UPLOAD_LIMIT_MB)
         _take_upload(upload)
         test = load_dataset("mnist5k", "test")
-        pick = st.columns([3, 2], vertical_alignment="bottom")
-        index = pick[0].number_input("…or a test digit", 0, len(test) - 1, first_of_class(3), key="vae.test_index")
-        pick[1].button("Use it", key="vae.use_test", on_click=use_test_digit, args=(int(index),))
+        # one below the other: side by side in this narrow column the button's label was cut to "Us..."
+        index = st.number_input("…or a test digit (its number)", 0, len(test) - 1, first_of_class(3),
+                                key="vae.test_index")
+        st.button("Use this test digit", key="vae.use_test", on_click=use_test_digit, args=(int(index),))
         if ss.get("vae.message"):
             st.warning(ss["vae.message"])
         digit = ss.get("vae.digit")

@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from .. import __version__
-from ..catalog import checkpoint_folder, list_models, trained_folder
+from ..catalog import KIND_TITLES, checkpoint_folder, list_models, trained_folder
 from ..checkpoints import Checkpoint, CheckpointError
 from ..latent.attributes import AttributeVector, VectorError, vector_from_json
 from ..models import default_device
@@ -54,9 +54,15 @@ def model_picker(key: str, kinds: tuple[str, ...] | None = None, label: str = "M
         chosen = next((f for f in (preferred, default) if f in files), None)
         if chosen is not None:
             st.session_state[key] = chosen
-    # the file's name first: short and distinct, it stays readable where a narrow column cuts the label
-    choice = (slot or st).selectbox(label, files, key=key, help=help,
-                                    format_func=lambda f: f"{Path(f).stem} — {next(r['model'] for r in rows if r['file'] == f)}")
+    # the file's name first (short and distinct), then the model in a few words: the kind is left out where the
+    # picker holds one kind (the page's title says it), so the label fits a narrow column
+    prefix = f"{KIND_TITLES[kinds[0]]}, " if kinds and len(kinds) == 1 and kinds[0] in KIND_TITLES else ""
+
+    def name(f: str) -> str:
+        short = next(r.get("short", r["model"]) for r in rows if r["file"] == f)
+        return f"{Path(f).stem} — {short.removeprefix(prefix) if prefix else short}"
+
+    choice = (slot or st).selectbox(label, files, key=key, help=help, format_func=name)
     return next(r for r in rows if r["file"] == choice)
 
 

@@ -24,7 +24,7 @@ def test_model_card_shows_parameter_counts_and_new_samples(page, app_url):
     main = page.get_by_test_id("stMain")
     expect(main.get_by_role("heading", name="Model card")).to_be_visible(timeout=60_000)
     page.get_by_test_id("stSelectbox").click()
-    page.get_by_role("option", name="gan_2d — GAN, 2D latent, class-reconstruction regulariser").click()
+    page.get_by_role("option", name="gan_2d — GAN, 2D latent, regularised").click()
     expect(main.get_by_text("1,076,160")).to_be_visible(timeout=60_000)
     image = main.get_by_role("img").first
     expect(image).to_be_visible(timeout=60_000)
