@@ -22,7 +22,7 @@ whether the class is paused, and the teacher's live point. A point request with 
 teacher's pad) hands its point to the class once answered; with any other token it is refused (403).
 
 The point answer is JSON: {"z": [...], "layer": name, "image": html, "class": html, "layers": html} - the same
-HTML the panels render (genlab.ui.explorer), so the page looks the same during and after a drag. Bad
+HTML the panels render (genlab.panels), so the page looks the same during and after a drag. Bad
 input gets 400 with {"error": message}: only models the pickers list (by file name; no paths), the
 model's number of finite coordinates within +-1e3, a label for a conditional GAN, a layer of the model.
 At most `MAX_BUSY` (256) answers compute or wait at once (more get 503). `MAX_COMPUTING` threads of the
@@ -84,8 +84,9 @@ def _rows() -> list[dict]:
 
 
 def _load(path: str):
-    """The checkpoint at `path` from genlab.ui.loaders' shared cache, remembered until the next listing."""
-    from .ui.loaders import load_model
+    """The checkpoint at `path` from the process' shared cache (genlab.loading), remembered until the next
+    listing."""
+    from .loading import load_model
 
     found = _loaded.get(path)
     if found is None:
@@ -144,7 +145,7 @@ def _request(params: dict) -> tuple:
 
 
 def _answer(view, layer: str, names) -> dict:
-    from .ui.explorer import activations_html, class_html, default_layer, image_html
+    from .panels import activations_html, class_html, default_layer, image_html
 
     layer = layer or default_layer(view)
     if layer not in view.activations:
@@ -158,7 +159,7 @@ def point_answers(requests: list[dict]) -> list:
     refuses it. Requests for the same model are computed as one batch (`explore_points`)."""
     from .generate import GenerateError
     from .latent.point import explore_points
-    from .ui.explorer import class_names_of, strong_classifier
+    from .panels import class_names_of, strong_classifier
 
     results: list = [None] * len(requests)
     groups: dict = {}
@@ -199,7 +200,7 @@ def morph_answer(params: dict) -> dict:
     from .generate import GenerateError
     from .images import image_grid
     from .latent.morph import MAX_STEPS, METHODS, morph, morph_caption, strip_columns
-    from .ui.explorer import class_names_of, png_bytes, strong_classifier
+    from .panels import class_names_of, png_bytes, strong_classifier
 
     model, label = _model_and_label(params)
     a = _point(str(params.get("a", "")), model.latent_dim, "a")
@@ -298,7 +299,7 @@ def morph_bodies(requests: list[tuple[dict, bool]]) -> list[tuple[int, bytes]]:
 
 def _warm() -> int:
     """Load what the first answer needs (the listing, the judge) in a worker; returns its process id."""
-    from .ui.explorer import strong_classifier
+    from .panels import strong_classifier
 
     strong_classifier(_rows(), _load)
     return os.getpid()

@@ -17,12 +17,31 @@ def shipped(monkeypatch, tmp_path):
 
 def test_the_page_shows_phi_at_work_and_the_teachers_soft_labels():
     at = open_app("pages/distill.py", timeout=120)
-    assert at.segmented_control(key="distill.setting").value == "noise"
-    assert any("phi of them" in (i.proto.imgs[0].caption or "") for i in at.get("image"))
-    assert any("The teacher's soft labels" in m.value for m in at.markdown)
-    assert any("test accuracy" in c.value and "domain S" in c.value for c in at.caption)
+    assert at.segmented_control(key="distill.setting").value == "noise"          # the talk's Fashion + noise
+    assert at.segmented_control(key="distill.setting").options[:5] == [
+        "Fashion: plain", "Fashion + noise", "Fashion + dilated conv", "Digits teach clothes (VAE)", "GeneratedMNIST"]
+    captions = [i.proto.imgs[0].caption or "" for i in at.get("image")]
+    assert any("phi of them" in c and "clothes of the student's domain T" in c for c in captions)
+    assert any("The teacher's soft labels" in m.value and "T-shirt/top" in m.value for m in at.markdown)
+    assert any("of the test images of its domain S" in c.value for c in at.caption)
     assert at.button(key="distill.start") is not None
     assert not at.warning
+
+
+@pytest.mark.parametrize("setting", ["plain", "noise", "dilated", "vae", "generated", "noise-digits",
+                                     "dilated-digits"])
+def test_every_setting_opens_with_its_shipped_teacher(setting):
+    """Issue 28: every setting of the talk (and the digit extras) is selectable and works on a fresh machine:
+    its teacher and phi shipped, the Small 1,000 and the test images shipped or embedded."""
+    at = open_app("pages/distill.py", timeout=120, setting=setting)
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    assert at.segmented_control(key="distill.setting").value == setting
+    captions = [i.proto.imgs[0].caption or "" for i in at.get("image")]
+    domain = "clothes" if setting in ("plain", "noise", "dilated", "vae", "generated") else "digits"
+    assert any(f"{domain} of the student's domain T" in c or f"test {domain} of the student's" in c for c in captions)
+    if setting in ("vae", "generated"):
+        assert any(c.startswith("GeneratedMNIST") for c in captions)
+        assert any("through phi" in c.value for c in at.caption)         # what the student hears
 
 
 def test_a_link_sets_the_comparison_and_bad_values_get_a_message():

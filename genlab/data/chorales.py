@@ -65,7 +65,7 @@ class ChoraleSet:
     @cached_property
     def keys(self) -> list[tuple[int, str]]:
         """(tonic pitch class, "major" | "minor") of each chorale, estimated from all its kept bars."""
-        from ..music.metrics import estimate_key
+        from ..music.keys import estimate_key
 
         return [estimate_key(self.pitches[self.chorale == i]) for i in range(len(self.names))]
 
@@ -87,7 +87,7 @@ class ChoraleSet:
 
     def key_name(self, bar: int) -> str:
         """"G major" : the estimated key of the chorale of the bar at index `bar`."""
-        from ..music.metrics import KEY_NAMES
+        from ..music.keys import KEY_NAMES
 
         tonic, mode = self.keys[self.chorale[bar]]
         return f"{KEY_NAMES[tonic]} {mode}"
