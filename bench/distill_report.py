@@ -104,7 +104,9 @@ def main() -> int:
                 ("" if result["lambda"] == 0.5 else f"_lambda{result['lambda']:g}") + \
                 ("" if result["temperature"] == 4 else f"_t{result['temperature']:g}") + \
                 ("" if result.get("tested_on", "test") == "test" else "_validation")
-            shutil.copyfile(path, Path(args.copy) / f"distill_{result['map']}{suffix}.json")
+            target = Path(args.copy) / f"distill_{result['map']}{suffix}.json"
+            if Path(path).resolve() != target.resolve():
+                shutil.copyfile(path, target)
     if args.figure:
         shown = [r for r in results if r["lambda"] == 0.5 and r["temperature"] == 4 and r["student"] == "weak"
                  and r.get("tested_on", "test") == "test"]

@@ -13,7 +13,7 @@ def distill_url(tmp_path):
 
 
 def test_start_a_comparison_and_watch_both_students_learn(page, distill_url, tmp_path):
-    page.goto(f"{distill_url}/distill?setting=dilated&epochs=4")
+    page.goto(f"{distill_url}/distill?setting=generated&epochs=4&student=weak")   # issue 28: the generated setting
     main = page.get_by_test_id("stMain")
     expect(main.get_by_role("heading", name="Distillation", exact=True)).to_be_visible(timeout=60_000)
     expect(main.get_by_text("phi of them, in the teacher's domain S", exact=False)).to_be_visible(timeout=60_000)
