@@ -105,5 +105,5 @@ def test_every_fid_shown_names_its_sample_count():
     assert re.search(r"FID \d+ \(10,000 samples", line), line
     run = {"classes_covered": 10, "class_fractions": [0.1] * 10, "rarest_class_fraction": 0.05,
            "commonest_class_fraction": 0.15, "commonest_class": 1, "unsure_share": 0.3, "fid": 513.0, "samples": 1000}
-    assert "FID 513 (1,000 samples)" in quality_summary(run)
+    assert "FID 513 (1,000 samples;" in quality_summary(run)
     assert "sample count not recorded" in quality_summary({**run, "samples": None})

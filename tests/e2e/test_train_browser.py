@@ -45,7 +45,7 @@ def test_train_a_tiny_vae_watch_it_and_explore_it(page, train_url, tmp_path):
     expect(link).to_be_visible(timeout=30_000)
     link.click()
     expect(main.get_by_role("heading", name="Latent Explorer")).to_be_visible(timeout=60_000)
-    expect(main.get_by_role("combobox", name="Model")).to_have_value("VAE, 16D latent — browser_vae.safetensors",
+    expect(main.get_by_role("combobox", name="Model")).to_have_value("browser_vae — VAE, 16D latent",
                                                                       timeout=60_000)
     expect(main.get_by_role("img").first).to_be_visible(timeout=60_000)
     page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
