@@ -79,7 +79,9 @@ class Setting:
 
     @property
     def teacher_file(self) -> str:
-        return f"teacher_{self.name}.safetensors"
+        """Its teacher under checkpoints/distill/; the vae teacher is the shipped strong classifier itself
+        (a digit classifier: shipping a copy would only spend the checkpoint budget)."""
+        return "../classifier_strong.safetensors" if self.name == "vae" else f"teacher_{self.name}.safetensors"
 
 
 SETTING_TABLE = {s.name: s for s in (
@@ -184,11 +186,14 @@ def teacher_path(setting: str) -> Path:
     return checkpoint_folder() / "distill" / setting_of(setting).teacher_file
 
 
-def teacher_map(checkpoint, dual_vae: Path | None = None) -> nn.Module:
+def teacher_map(checkpoint, dual_vae: Path | None = None, setting: str | None = None) -> nn.Module:
     """phi as a teacher's checkpoint records it (train["distill"]; the dilated kernel is stored with it; for
-    "vae" and "generated", the dual-decoder VAE at `dual_vae`, by default the shipped one)."""
+    "vae" and "generated", the dual-decoder VAE at `dual_vae`, by default the shipped one). `setting`: the
+    setting asked for, which names phi for a digit classifier that records none (the vae teacher)."""
     info = checkpoint.train.get("distill", {}) if isinstance(checkpoint.train, dict) else {}
     name = info.get("setting")
+    if name is None and setting == "vae" and checkpoint.kind == "classifier":
+        name = "vae"
     if name in ("noise", "dilated") and info.get("domain") != "fashion":
         name = f"{name}-digits"           # teachers written before the Fashion settings were the digit ones
     if name not in SETTING_TABLE:

@@ -104,7 +104,7 @@ def test_distillation_names_the_temperature_apart_from_the_domain(monkeypatch, t
     monkeypatch.setenv("GENLAB_RUNS", str(tmp_path / "runs"))
     from .conftest import open_app
 
-    at = open_app("pages/distill.py", timeout=120, setting="noise-digits")
+    at = open_app("pages/distill.py", timeout=120, setting="plain")
     assert at.slider(key="distill.temperature").label.startswith("Temperature τ")
     assert "τ (tau), the temperature" in at.markdown[0].value or any("τ (tau)" in m.value for m in at.markdown)
 

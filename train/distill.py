@@ -239,7 +239,7 @@ def command(args) -> str:
 def compare(args) -> int:
     spec = setting_of(args.map)
     checkpoint = load_checkpoint(args.teacher or teacher_path(args.map))
-    phi = teacher_map(checkpoint, Path(args.dual_vae) if args.dual_vae else None)
+    phi = teacher_map(checkpoint, Path(args.dual_vae) if args.dual_vae else None, setting=args.map)
     if phi.setting != args.map:
         return _fail(f"the teacher learned the {phi.setting!r} domain, not {args.map!r}")
     _, _, digit_source = digits(args.data_dir)

@@ -170,7 +170,7 @@ class Worker:
 
         spec = self.job.spec["distill"]
         teacher = load_checkpoint(teacher_path(spec["setting"]))
-        phi = teacher_map(teacher)
+        phi = teacher_map(teacher, setting=spec["setting"])
         others = {}
         for name in setting_of(spec["setting"]).also:       # the noise plot's plain teacher, when it is shipped
             if teacher_path(name).is_file():
