@@ -32,33 +32,43 @@ def _load(path: str) -> Checkpoint:
     return checkpoint
 
 
-def is_loaded(path: str) -> bool:
-    """Whether the current version of the file at `path` is in the cache (the UI shows a spinner if not)."""
-    key = (str(path), file_stamp(path))
+def _key(path) -> tuple:
+    return str(path), file_stamp(path)
+
+
+def cached(path) -> Checkpoint | None:
+    """The checkpoint at `path` if its current version is loaded, else None (the UI shows a spinner then)."""
+    key = _key(path)
     with _lock:
-        return key in _cache
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    return None
 
 
 def load_model(path) -> Checkpoint:
     """The checkpoint at `path` (cached; raises CheckpointError with a message when invalid). Two callers that
     ask for the same file at once load it once."""
-    key = (str(path), file_stamp(path))
+    key = _key(path)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
         gate = _loading.setdefault(key, threading.Lock())
-    with gate:
+    try:
+        with gate:
+            with _lock:
+                if key in _cache:
+                    return _cache[key]
+            checkpoint = _load(str(path))
+            with _lock:
+                _cache[key] = checkpoint
+                while len(_cache) > MAX_MODELS:
+                    _cache.popitem(last=False)
+            return checkpoint
+    finally:
         with _lock:
-            if key in _cache:
-                return _cache[key]
-        checkpoint = _load(str(path))
-        with _lock:
-            _cache[key] = checkpoint
-            while len(_cache) > MAX_MODELS:
-                _cache.popitem(last=False)
             _loading.pop(key, None)
-        return checkpoint
 
 
 def clear() -> None:

@@ -242,7 +242,7 @@ def compare(args) -> int:
     phi = teacher_map(checkpoint, Path(args.dual_vae) if args.dual_vae else None, setting=args.map)
     if phi.setting != args.map:
         return _fail(f"the teacher learned the {phi.setting!r} domain, not {args.map!r}")
-    _, _, digit_source = digits(args.data_dir)
+    digit_source = digits(args.data_dir)[2] if spec.target == "digits" else "mnist"   # Fashion: not read
     small_x, small_y, test_set, target = comparison_data(args.map, digit_source, args.data_dir)
     test_x, test_y, tested = test_set.images, test_set.labels, "test"
     if args.validate:              # held-out images of T's Big: never the Small 1,000, never Test

@@ -345,7 +345,7 @@ def melody_measures(result: Generated) -> dict:
     """How tame or wild the generated notes are: the model's mean probability of the pitches it drew, their
     number of different pitches, the largest leap in semitones, and the share in the key of the whole melody
     (Krumhansl-Kessler, genlab.music.metrics; minor with its raised seventh)."""
-    from .metrics import KEY_NAMES, estimate_key
+    from .metrics import estimate_key
 
     drawn = [p for p, _ in result.notes[result.n_seed:]]
     index = {p: i for i, p in enumerate(result.pitches)}
@@ -358,7 +358,7 @@ def melody_measures(result: Generated) -> dict:
             "distinct_pitches": int(len(set(new.tolist()))),
             "largest_leap": int(np.abs(np.diff(new)).max()) if len(new) > 1 else 0,
             "in_key": float(np.mean([n % 12 in scale for n in new])) if len(new) else 1.0,
-            "key": f"{key_speller(tonic, mode)(KEY_NAMES[tonic].replace('b', '-') + '4')[:-1]} {mode}",
+            "key": f"{pitch_label((_MAJOR_TONICS if mode == 'major' else _MINOR_TONICS)[tonic])} {mode}",
             "tonic": int(tonic), "mode": mode}
 
 

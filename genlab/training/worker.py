@@ -51,6 +51,7 @@ class Worker:
         self.train_started: float | None = None    # the first step of this attempt (monotonic)
         self.first_epoch = 0
         self.epochs_finished = 0                    # epochs this attempt finished (for the ETA's whole-run rate)
+        self.scoring_seconds = scoring_guess(self.job.folder.parent, self.cfg.kind)   # the last scoring of the kind
 
     # 1. status and commands
     def write_status(self, **values) -> None:
@@ -76,7 +77,7 @@ class Worker:
     def eta(self, epoch: int, step: int, steps: int) -> float | None:
         return estimate_eta(self.cfg.epochs, epoch, step, steps, self.step_times, self.monitor_seconds,
                             time.monotonic() - self.train_started if self.train_started else 0.0,
-                            self.epochs_finished, scoring_guess(self.job.folder.parent, self.cfg.kind))
+                            self.epochs_finished, self.scoring_seconds)
 
     def on_step(self, epoch: int, step: int, steps: int) -> None:
         now = time.monotonic()
@@ -151,8 +152,7 @@ class Worker:
             return
         ckpt = load_checkpoint(self.job.checkpoint)
         stopped = stopped or ckpt.epochs < self.cfg.epochs
-        guess = scoring_guess(self.job.folder.parent, self.cfg.kind)
-        self.write_status(state="scoring", eta_seconds=guess or None)
+        self.write_status(state="scoring", eta_seconds=self.scoring_seconds or None)
         scoring_started = time.monotonic()
         scores = model_scores(ckpt.model, test, strong_model, fid_images=self.monitor_cfg.final_images) if strong_model else {}
         if strong_model:

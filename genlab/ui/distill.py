@@ -12,7 +12,7 @@ from ..bars import probability_bars
 from ..catalog import find_classifier
 from ..checkpoints import Checkpoint, CheckpointError
 from ..data import DIGIT_NAMES, available_datasets, load_dataset
-from ..distill import SETTING_TABLE, dual_vae_path, fashion_sets, load_dual_vae, setting_of, teacher_map, teacher_path
+from ..distill import FASHION_NAMES, SETTING_TABLE, dual_vae_path, fashion_sets, load_dual_vae, setting_of, teacher_map, teacher_path
 from ..files import file_stamp
 from ..images import image_grid
 from ..plots import distill_figure, sweep_figure, two_domain_scatter
@@ -106,8 +106,6 @@ def dual_vae_or_none():
 def teacher_classes(setting: str) -> tuple[str, ...]:
     """The names of the teacher's ten outputs: clothes for the teachers that learned clothes' labels (plain,
     noise, dilated, generated), digits for the digit teachers."""
-    from ..distill import FASHION_NAMES
-
     return FASHION_NAMES if setting_of(setting).source in ("fashion", "generated") else DIGIT_NAMES
 
 

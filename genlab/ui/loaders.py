@@ -8,12 +8,13 @@ from __future__ import annotations
 import streamlit as st
 
 from ..checkpoints import Checkpoint
-from ..loading import is_loaded, load_model as _load_model
+from ..loading import cached, load_model as _load_model
 
 
 def load_model(path: str) -> Checkpoint:
     """The checkpoint at `path` (cached; raises CheckpointError with a message when invalid)."""
-    if is_loaded(path):
-        return _load_model(path)
+    checkpoint = cached(path)
+    if checkpoint is not None:                  # a page's rerun: one stat of the file, no spinner
+        return checkpoint
     with st.spinner("Loading the model..."):
         return _load_model(path)
