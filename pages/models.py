@@ -1,6 +1,7 @@
 """Model card: one checkpoint in detail."""
 import io
 
+import pandas as pd
 import streamlit as st
 import torch
 
@@ -56,7 +57,8 @@ with left:
                      "total": f"{c['total']:,}"} for name, c in info["parameters"].items()})
     if info["metrics"]:
         st.markdown("**What was measured**")
-        st.dataframe(metric_rows(info["metrics"]), hide_index=True, width="stretch")
+        rows = metric_rows(info["metrics"])       # a table, not a dataframe: the long names and lists wrap
+        st.table(pd.DataFrame({"value": [r["value"] for r in rows]}, index=[r["figure"] for r in rows]))
         with st.expander("The same figures as stored in the checkpoint (JSON)"):
             st.json(info["metrics"], expanded=False)
 with right:

@@ -86,8 +86,7 @@ def test_the_model_card_speaks_plain_words_before_terms(monkeypatch):
     at = _run("pages/models.py")
     at.selectbox(key="models.file").set_value("gan_2d.safetensors").run()
     assert not at.exception
-    table = at.dataframe[0].value
-    figures = list(table["figure"])
+    figures = [f for t in at.table if list(t.value.columns) == ["value"] for f in t.value.index]
     assert "samples the judge is unsure of (top probability under 0.9: 'unsure share')" in figures
     assert any(f.startswith("distance from real digits") and "(FID" in f for f in figures)
     assert not at.json or at.expander
