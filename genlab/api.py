@@ -327,7 +327,7 @@ class _Gate:
     Batches: the requests that wait while the workers are busy are answered together, up to MAX_BATCH of
     one model in one forward pass (`point_answers`); a morph is a batch of its own, and only one computes
     at a time, so that points (a drag's every move) always have a worker of their own. A lone request is a batch of one and waits for
-    nothing; under load the batches grow, and each answer costs less (20 sessions dragging: see README).
+    nothing; under load the batches grow, and each answer costs less (20 sessions dragging: see docs/hosting.md).
 
     Why processes: the route's work is Python and small torch calls, and in one process they queue for the
     interpreter lock, so one process uses about one core for them. Workers compute side by side, each on

@@ -30,7 +30,7 @@ top = st.columns([3, 2, 2, 2, 2])
 wanted = link.pop("model", None)
 row = model_picker("cgan.model", ("cgan",), slot=top[0], preferred=wanted, default="cgan_3d.safetensors",
                    empty="No conditional GAN in the models folder yet. Train one with `python -m train cgan "
-                         "--latent-dim 3 --out checkpoints/my_cgan` (see README).")
+                         "--latent-dim 3 --out checkpoints/my_cgan` (see docs/training.md).")
 if row is None:
     st.stop()
 if mismatch := model_mismatch(wanted, row["file"], "a conditional GAN"):

@@ -42,7 +42,7 @@ teacher = teacher_or_none(setting)
 if teacher is None:
     st.warning(f"The teacher of this setting is missing or unreadable ({teacher_path(setting).name} in "
                "checkpoints/distill/). Train it with `python -m train distill-teacher --map "
-               f"{setting} --out checkpoints/distill/teacher_{setting}` (README, Distillation).")
+               f"{setting} --out checkpoints/distill/teacher_{setting}` (docs: Distillation).")
     st.stop()
 if spec.phi == "vae" and dual_vae_or_none() is None:
     st.warning(f"The dual-decoder VAE is missing or unreadable ({dual_vae_path().name} in checkpoints/distill/). "

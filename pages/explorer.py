@@ -37,7 +37,7 @@ row = model_picker("explorer.model", KINDS, slot=top[0], preferred=link.get("mod
                    help="Any GAN, VAE or autoencoder checkpoint, shipped or trained by you; the latent dimension "
                         "comes from the checkpoint.",
                    empty="No GAN, VAE or autoencoder in the models folder yet. Train one with `python -m train gan "
-                         "--out checkpoints/my_gan` (see README).")
+                         "--out checkpoints/my_gan` (see docs/training.md).")
 if row is None:
     st.stop()
 wanted = link.pop("model", None)

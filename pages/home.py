@@ -25,7 +25,7 @@ rows, problems = list_models()
 for problem in problems:
     st.warning(f"Skipped a checkpoint that failed validation: {problem}")
 if not rows:
-    st.info("No models found. Train one with `python -m train gan --out checkpoints/my_gan` (see README).")
+    st.info("No models found. Train one with `python -m train gan --out checkpoints/my_gan` (see docs/training.md).")
 for row in rows:
     with st.container(border=True):
         left, right = st.columns([2, 3])

@@ -31,7 +31,7 @@ link = read_link("melody", ("model", "chorale", "notes", "t", "n", "seed", "temp
 wanted = link.pop("model", None)
 row = model_picker("melody.file", kinds=("melody",), label="Melody model", preferred=wanted,
                    empty="No melody model yet. Train one with `python -m train melody --epochs 20 --batch-size 64 "
-                         "--transpose 3 --out checkpoints/melody_chorales` (README, Melody).")
+                         "--transpose 3 --out checkpoints/melody_chorales` (docs: Melody).")
 if row is None:
     st.stop()
 if mismatch := model_mismatch(wanted, row["file"], "a melody model"):

@@ -46,8 +46,8 @@ with left:
     st.caption("Trained: " + training_summary(ckpt.train, ckpt.history))
     summary = quality_summary(ckpt.metrics)
     if summary:
-        where = ("`python bench/melody_report.py` measures it per epoch; README, Melody" if ckpt.kind == "melody"
-                 else "`python -m genlab quality` measures it; README, Quality")
+        where = ("`python bench/melody_report.py` measures it per epoch; docs: Melody" if ckpt.kind == "melody"
+                 else "`python -m genlab quality` measures it; docs: Quality")
         st.caption(f"Quality: {summary} ({where})")
     copy_rate_section(ckpt, strong_classifier())
     st.markdown("**Configuration**")

@@ -41,7 +41,7 @@ top = st.columns([3, 2, 2, 2])
 wanted = link.pop("model", None)
 row = model_picker("morph.model", KINDS, slot=top[0], preferred=wanted, default="gan_2d.safetensors",
                    empty="No generative model in the models folder yet. Train one with `python -m train gan "
-                         "--out checkpoints/my_gan` (see README).")
+                         "--out checkpoints/my_gan` (see docs/training.md).")
 if row is None:
     st.stop()
 if mismatch := model_mismatch(wanted, row["file"]):

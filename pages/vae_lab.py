@@ -32,7 +32,7 @@ vae_row = model_picker("vae.model", ("vae",), label="VAE (your digit, attribute 
                        help="vae_16: 16 dimensions, drawn through a 2D PCA projection; room for thickness and slant "
                             "besides the digit. vae_2d: a 2D latent space, drawn as it is.",
                        empty="No VAE in the models folder yet. Train one with `python -m train vae --out "
-                             "checkpoints/my_vae` (see README).")
+                             "checkpoints/my_vae` (see docs/training.md).")
 if vae_row is None:
     st.stop()
 classifier = strong_classifier()

@@ -95,7 +95,7 @@ def test_label_agreement_of_the_shipped_conditional_gan_over_its_cube():
     maps = {c: compute_class_area_map(cgan, classifier, (0, 1, 2), [(-1, 1)] * 3, 6, label=c) for c in (1, 3, 7)}
     agreement = label_agreement(maps)
     assert set(agreement) == {1, 3, 7} and all(0 <= v <= 1 for v in agreement.values())
-    assert np.mean(list(agreement.values())) > 0.6   # README: 80% over random points for this checkpoint
+    assert np.mean(list(agreement.values())) > 0.6   # docs, Quality: 80% over random points for this checkpoint
 
 
 def test_a_diagonal_3d_morph_is_seen_from_the_side_not_end_on():

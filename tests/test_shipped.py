@@ -63,7 +63,7 @@ def test_strong_classifier_on_clean_and_blurred_test_digits(strong_classifier, m
 
 @pytest.mark.parametrize("name, unsure", [("gan_2d", 0.13), ("gan_3d", 0.15), ("gan_4d", 0.19)])
 def test_gans_draw_recognisable_digits_of_all_ten_classes(name, unsure, strong_classifier):
-    """The figures the quality report measures over 10,000 samples, here over 1,000 (README, Quality)."""
+    """The figures the quality report measures over 10,000 samples, here over 1,000 (docs: Quality)."""
     gan = load_checkpoint(SHIPPED / f"{name}.safetensors").model
     scores = generator_scores(gan, strong_classifier, n=1000, seed=0)
     assert scores["classes_covered"] == 10 and scores["rarest_class_fraction"] >= 0.045, scores
@@ -73,7 +73,7 @@ def test_gans_draw_recognisable_digits_of_all_ten_classes(name, unsure, strong_c
 @pytest.mark.parametrize("name, floor", [("gan_3d", 0.9), ("gan_4d", 0.5)])
 def test_the_explorers_starting_point_is_a_digit(name, floor, strong_classifier):
     """The 3D and 4D GANs open at their origin (the old gan_3d drew a near-black smudge there). The 4D GAN's
-    origin lies where its 3 and 5 areas meet (top probability 0.52 for the shipped epoch; README, Quality)."""
+    origin lies where its 3 and 5 areas meet (top probability 0.52 for the shipped epoch; docs: Quality)."""
     import torch
 
     gan = load_checkpoint(SHIPPED / f"{name}.safetensors").model
@@ -83,7 +83,7 @@ def test_the_explorers_starting_point_is_a_digit(name, floor, strong_classifier)
 
 
 def test_conditional_gan_draws_the_requested_digit(strong_classifier):
-    """97.5% for the worst label over 10,000 samples (README, Quality); here about 100 per label."""
+    """97.5% for the worst label over 10,000 samples (docs: Quality); here about 100 per label."""
     cgan = load_checkpoint(SHIPPED / "cgan_3d.safetensors").model
     images, labels = generated_images(cgan, 1000, 1)
     scores = generator_scores(cgan, strong_classifier, generated=(images, labels))
@@ -93,7 +93,7 @@ def test_conditional_gan_draws_the_requested_digit(strong_classifier):
 
 
 def test_vae_16_samples_are_mostly_recognisable(strong_classifier):
-    """N(0, I) samples of the 16-D VAE: every class, the judge unsure of 19.8% over 10,000 (README, Quality)."""
+    """N(0, I) samples of the 16-D VAE: every class, the judge unsure of 19.8% over 10,000 (docs: Quality)."""
     vae = load_checkpoint(SHIPPED / "vae_16.safetensors").model
     scores = generator_scores(vae, strong_classifier, n=1000, seed=0)
     assert scores["classes_covered"] == 10 and scores["rarest_class_fraction"] >= 0.045, scores

@@ -56,8 +56,8 @@ Progress = Callable[[float, str], None]
 class ClassAreaMap:
     """A class-area map over `len(axes)` latent axes, `resolution` points per axis.
 
-    Array index order follows `axes`: labels[i, j] is the point with coordinate coords[0][i] on
-    latent axis axes[0] and coords[1][j] on axes[1] (for a 2D map: i along x, j along y).
+    Array index order follows `axes`: `labels[i, j]` is the point with coordinate `coords[0][i]` on
+    latent axis `axes[0]` and `coords[1][j]` on `axes[1]` (for a 2D map: i along x, j along y).
     """
     labels: np.ndarray                       # int16, shape (resolution,) * len(axes): the top class
     confidence: np.ndarray                   # float32, same shape: its probability (estimated where filled)

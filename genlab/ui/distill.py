@@ -35,12 +35,12 @@ SETTING_HELP = {
            "Fashion-MNIST, ten classes). phi encodes a clothing image with a VAE that has one encoder and two "
            "decoders, and decodes it as a digit: trained on pairs of the same class index, its latent plane puts "
            "T-shirts where zeros are, trousers where ones are, and so on, so the teacher's opinion of the digit is "
-           "a soft label for the clothing item. Measured here (README, Distillation): through this 2D VAE the digit "
+           "a soft label for the clothing item. Measured here (docs: Distillation): through this 2D VAE the digit "
            "teacher names 71.2% of the test clothes, less than the 81.3% a strong student reaches alone, so it "
            "cannot lift the student: the talk's result does not reproduce here.",
     "generated": "The dual VAE turned every Fashion-MNIST image into a digit: "
                  "GeneratedMNIST, 60,000 + 10,000 digits carrying the clothes' labels. The teacher learned its Big "
-                 "59,000; the student gets 1,000 clothes, and phi is the same translation, clothes to digits. Measured here (README, Distillation): through phi this "
+                 "59,000; the student gets 1,000 clothes, and phi is the same translation, clothes to digits. Measured here (docs: Distillation): through phi this "
                  "teacher names 74.4% of the test clothes, less than the 81.3% a strong student reaches alone, and the "
                  "teacher does not lift it: with this 2D VAE the talk's result does not reproduce.",
     "noise-digits": "The noise experiment on digits (an extra): the teacher learned 59,000 digits with strong "
@@ -263,7 +263,7 @@ def comparison_view(job_id: str, drawn_state: str) -> None:
                      hide_index=True)
         verdict = "ahead of" if gain > 0 else "behind" if gain < 0 else "level with"
         st.caption(f"After epoch {result['epochs'][-1]}: the student with the teacher is {abs(gain):.2%} {verdict} "
-                   "the student alone (one seed; README gives the mean and spread over three).")
+                   "the student alone (one seed; the docs give the mean and spread over three).")
     if job.spec.get("group"):
         sweep_view(job.spec["group"])
 

@@ -47,7 +47,7 @@ def model_picker(key: str, kinds: tuple[str, ...] | None = None, label: str = "M
         st.warning(f"Skipped a checkpoint that failed validation: {problem}")
     rows = [r for r in rows if kinds is None or r["kind"] in kinds]
     if not rows:
-        st.info(empty or f"No models in `{checkpoint_folder()}` yet. Train one with `python -m train ...` (see README).")
+        st.info(empty or f"No models in `{checkpoint_folder()}` yet. Train one with `python -m train ...` (see docs/training.md).")
         return None
     files = [r["file"] for r in rows]
     if key not in st.session_state:
