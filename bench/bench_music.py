@@ -70,7 +70,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     checkpoint = Path(args.checkpoint)
     if not checkpoint.exists():
-        sys.exit(f"no MuseGAN at {checkpoint}; train one (README, Music) or pass --checkpoint")
+        sys.exit(f"no MuseGAN at {checkpoint}; train one (docs/guide/music.md) or pass --checkpoint")
     rows = []
     start = time.perf_counter()
     model = load_checkpoint(checkpoint).model

@@ -1,4 +1,5 @@
-"""The README's distillation results from the experiment's result.json files (python -m train distill ...):
+"""The distillation results of docs/guide/distillation.md from the experiment's result.json files
+(python -m train distill ...):
 the table (final test accuracy and cross-entropy, mean +- spread over seeds, with and without the teacher, the
 gain, the command) and the figure of test accuracy per epoch (mean over seeds and their range; one panel per
 setting; the noise panel has the talk's three curves when its result has the plain teacher's student).
@@ -6,7 +7,7 @@ setting; the noise panel has the talk's three curves when its result has the pla
     python bench/distill_report.py runs/distill/*/result.json [--copy bench/results] [--figure docs/distill_accuracy.png]
 
 --copy keeps each result as bench/results/distill_<map>[_<student>][_lambda<L>][_t<T>][_validation].json (the
-figures README shows); the figure shows the results tested on Test at lambda 0.5 and T 4 (the page's defaults).
+figures the docs show); the figure shows the results tested on Test at lambda 0.5 and T 4 (the page's defaults).
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ seeded samples each, judged by the strong classifier, with the real digits' figu
 
     GENLAB_DATA_DIR=../shared/data python bench/quality.py [--write] [extra `python -m genlab quality` options]
 
-Prints the table and writes bench/results/quality.json (the README's quality table comes from it). With
+Prints the table and writes bench/results/quality.json (docs/quality.md's table comes from it). With
 full MNIST present (GENLAB_DATA_DIR) the reference is its 10,000 test digits; otherwise the embedded 1,000.
 `--write` also stores each model's figures in its checkpoint's metrics.
 """

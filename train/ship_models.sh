@@ -11,7 +11,7 @@
 # bfloat16 autocast, batch 1024 with rates scaled by sqrt(8) from the CPU runs' batch 128 at 2e-4.
 # Each run stops after the first epoch that ends MINUTES (default 9) into it, so the script fits a
 # 10-minute budget however fast the GPU is; a snapshot every 20 epochs lets the quality report choose.
-# Without a GPU it runs on the CPU (slowly; the CPU commands in README are the ones that trained the
+# Without a GPU it runs on the CPU (slowly; the CPU commands in docs/training.md are the ones that trained the
 # shipped models); DEVICE=cpu EPOCHS=1 LIMIT=512 is the quick check the tests run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -14,7 +14,7 @@ vocabulary holds every transposed token too and `shift_table` maps a token id to
 Held out: whole tunes. Bach harmonised many hymn tunes more than once, so the corpus holds the same
 melody several times (13 of every 10th chorale's melodies appear elsewhere too, transposed or not). Lines
 are grouped into tunes by their opening (the intervals between their first 13 notes); a tune is held out
-when its first chorale in the corpus list has index % 10 == 9, with every harmonisation of it. README's
+when its first chorale in the corpus list has index % 10 == 9, with every harmonisation of it. The docs'
 figures are on those held-out tunes, never seen in training in any key.
 
 Parsing the corpus takes about a minute, so the tokens are cached in a compressed file that ships with
