@@ -100,3 +100,10 @@ def test_the_check_sees_a_late_import_that_turns_back(tmp_path):
         assert "genlab.ui.loaders" in imports_of("genlab.late", path, {"genlab.late", "genlab.ui.loaders"})
     finally:
         ROOT = saved
+
+
+def test_pages_stay_thin():
+    """Issue 31: a page keeps its widgets and layout; its logic lives in genlab/ui or the core (the fattest
+    pages were 270 and 220 lines)."""
+    fat = {p.name: n for p in (ROOT / "pages").glob("*.py") if (n := len(p.read_text().splitlines())) > 150}
+    assert not fat, fat
