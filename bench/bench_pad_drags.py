@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from tests.e2e.server import app_server, launch_chromium  # noqa: E402
-from load import cpu_seconds  # noqa: E402  (bench/load.py: a process' CPU from /proc)
+from load_server import cpu_seconds  # noqa: E402  (bench/load_server.py: a process' CPU from /proc)
 from timing import machine_load, print_rows  # noqa: E402  (bench/timing.py)
 
 PAGES = [

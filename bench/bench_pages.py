@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load import Client  # noqa: E402  (bench/load.py)
+from load_client import Client  # noqa: E402  (bench/load_client.py)
 from timing import cpu_kind, machine_load  # noqa: E402
 
 PAGES = [  # (what, URL path, query string)

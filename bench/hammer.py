@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load import Client, listening_pid, cpu_seconds  # noqa: E402  (bench/load.py)
+from load_client import Client  # noqa: E402  (bench/load_client.py)
+from load_server import cpu_seconds, listening_pid  # noqa: E402  (bench/load_server.py)
 from timing import machine_load, print_rows  # noqa: E402
 
 HAMMER_VISITOR = "a" * 32                    # one visitor's cookie in every hammering tab
