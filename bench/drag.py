@@ -62,7 +62,6 @@ def drag_latencies(page, url: str, moves: int = 50, previews: dict | None = None
         latencies.append(page.evaluate("window.__loads[window.__loads.length - 1] - window.__moves[window.__moves.length - 1]"))
     # A continuous drag: a move every 16 ms for 2 s; how many new images arrive while it lasts.
     loads = page.evaluate("window.__loads.length")
-    painted = page.evaluate("window.__genlabPreviews.length")
     start = time.perf_counter()
     for i in range(120):
         page.mouse.move(x0 + box["width"] * 0.84 * (1 - i / 120), y0 - box["height"] * 0.4)

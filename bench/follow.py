@@ -137,8 +137,8 @@ def main() -> None:
         "errors": len(errors), "a_follower_driving_is_refused": refused == 403,
         "command": "python bench/follow.py --followers %d --seconds %g" % (args.followers, args.seconds),
     }
-    print(f"| followers | teacher moves | follows | delay median | delay p95 | max | server CPU (cores) | per follower |"
-          f" errors | follower refused |")
+    print("| followers | teacher moves | follows | delay median | delay p95 | max | server CPU (cores) | per follower |"
+          " errors | follower refused |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     d = result["delay_ms"]
     print(f"| {args.followers} | {moves} | {len(delays)} | {d['median']} ms | {d['p95']} ms | {d['max']} ms | "

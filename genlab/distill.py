@@ -381,7 +381,6 @@ def generate_mnist(phi: "VaeMap", train: ImageDataset, test: ImageDataset) -> di
     """GeneratedMNIST (the talk's fifth setting): phi of every Fashion-MNIST image, with the clothes' labels
     and the same splits (Big / Small by split_big_small of the clothes' labels). Arrays for np.savez: uint8
     images (N, 28, 28), int64 labels, the Small indices."""
-    import numpy as np
 
     def pixels(x):
         return ((translate(phi, x) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).squeeze(1).numpy()

@@ -5,7 +5,6 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from genlab.distill import (SETTING_TABLE, SETTINGS, DilatedMap, NoiseMap, carve_validation, class_matched_partners,
                             compare_students, dilated_kernel, distillation_loss, make_map, split_big_small, summarize)

@@ -1,7 +1,6 @@
 """Latent-space tools: class-area maps (adaptive against brute force, the disk cache), one point's
 view for every model kind, latent ranges, and the checks on points typed or linked by users."""
 import math
-import shutil
 
 import numpy as np
 import pytest

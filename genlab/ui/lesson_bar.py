@@ -26,7 +26,7 @@ from ..lessons import classroom
 from ..lessons.checks import Observation, evaluate
 from ..lessons.format import PAGES, Lesson, LessonError, find_lesson
 from . import classes, dissect
-from .explorer import class_map, class_names_of, png_bytes, ranges_of, strong_classifier
+from .explorer import class_map, class_names_of, ranges_of, strong_classifier
 from .highlight import highlight, presenter_keys
 from .latent_pad import latent_pad
 from .loaders import load_model
