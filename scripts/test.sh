@@ -14,5 +14,5 @@ if [ -n "$PACKAGES" ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -q && $SUDO apt-get install -y -q --no-install-recommends $PACKAGES
 fi
-python -m pip install -q -r requirements-test.txt
+python -m pip install -q -r requirements-test.txt -r requirements-ray.txt
 python -m pytest -q "$@"

@@ -17,8 +17,12 @@ Layout of $GENLAB_RUNS (default runs/app):
   models/<name>.safetensors    finished models, listed by every explorer page beside the shipped ones
 
 States: queued -> running <-> paused -> scoring -> done | stopped | failed. A running or paused job whose worker
-died (a killed server, a reboot) is "interrupted"; resuming queues it again and it continues from its
-last completed epoch.
+died (a killed server, a reboot, a lost node) is "interrupted"; resuming queues it again and it continues from
+its last completed epoch.
+
+Where workers run is the backend's business (genlab.training.backends: local processes by default, or Ray with
+GENLAB_JOB_BACKEND=ray). On a backend that does not pause in place, a paused job's worker saves at the end of
+its epoch and exits ("paused" with "released": true in status.json); resuming queues it for a new attempt.
 
 Owners: a job records the visitor who started it (an opaque id the browser keeps, genlab.ui.visitor). Anyone
 may watch a job; only its owner may pause, resume or stop it (a job without an owner, e.g. from the command
@@ -42,6 +46,7 @@ from pathlib import Path
 from ..catalog import runs_folder
 from ..checkpoints import CheckpointError, read_metadata
 from ..files import read_json, write_json
+from .backends import backend_from_env, stop_overdue
 from .config import TrainConfig
 from .monitor import MonitorConfig
 
@@ -211,7 +216,17 @@ class Job:
 
     @property
     def control(self) -> str:
-        return (read_json(self.folder / "control.json", {}) or {}).get("command", "run")
+        return self.control_record.get("command", "run")
+
+    @property
+    def control_record(self) -> dict:
+        """The last command with its time: {"command", "at"}."""
+        return read_json(self.folder / "control.json", {}) or {}
+
+    @property
+    def holds_worker(self) -> bool:
+        """A worker should be running for this job (a released pause holds none)."""
+        return self.state in ACTIVE and not (self.state == "paused" and self.status.get("released"))
 
     def history(self) -> dict:
         """The checkpoint's history (losses, seconds, monitoring) up to the last completed epoch."""
@@ -240,13 +255,19 @@ class JobStore:
         folder: default $GENLAB_RUNS or runs/app.
         limit: jobs running at once (default max_running()).
         python: the interpreter that runs workers.
+        backend: where workers run (default: the one GENLAB_JOB_BACKEND names, local processes unless "ray").
     """
 
     def __init__(self, folder: str | os.PathLike | None = None, limit: int | None = None,
-                 python: str = sys.executable):
+                 python: str = sys.executable, backend=None):
         self.folder = Path(folder) if folder is not None else runs_folder()
         self.limit = limit or max_running()
         self.python = python
+        self.backend = backend if backend is not None else backend_from_env(python)
+
+    def logs(self, job: Job) -> str:
+        """The worker's output (its tail), from wherever it ran."""
+        return self.backend.logs(job)
 
     @property
     def models_folder(self) -> Path:
@@ -327,7 +348,8 @@ class JobStore:
             write_json(job.folder / "control.json", {"command": command, "at": time.time()})
             if job.state == "queued" and command == "stop":
                 write_json(job.folder / "status.json", {**job.status, "state": "stopped", "ended_at": time.time()})
-            elif job.state in ("interrupted", "stopped", "failed") and command == "run":
+            elif (job.state in ("interrupted", "stopped", "failed")
+                  or (job.state == "paused" and job.status.get("released"))) and command == "run":
                 write_json(job.folder / "status.json", {**job.status, "state": "queued", "queued_at": time.time(),
                                                         "error": None})
         self.tick()
@@ -346,32 +368,38 @@ class JobStore:
             jobs = self.jobs()
             running = 0
             for job in jobs:
-                if job.state in ACTIVE:
-                    if worker_alive(job.status.get("pid"), job.status.get("heartbeat"), job.status.get("host")):
-                        running += 1
-                    else:
-                        write_json(job.folder / "status.json", {**job.status, "state": "interrupted",
-                                                                "ended_at": time.time()})
-            for job in jobs:
-                if running >= self.limit:
-                    break
-                if job.state == "queued":
-                    self._start(job)
+                if not job.holds_worker:
+                    continue
+                if self.backend.alive(job):
                     running += 1
+                    if stop_overdue(job.control_record):   # the control file was not enough: end it now
+                        self.backend.terminate(job)
+                    continue
+                job = Job(job.folder)                      # it may have written its last state meanwhile
+                if not job.holds_worker:
+                    continue
+                state, error = "interrupted", job.status.get("error")
+                if job.status.get("backend") == "ray" and not job.status.get("pid"):
+                    state, error = "failed", self.backend.failure(job) or "the worker never started"
+                write_json(job.folder / "status.json", {**job.status, "state": state, "error": error,
+                                                        "ended_at": time.time()})
+            queued = [job for job in jobs if job.state == "queued"]
+            free = self.backend.free_slots() if queued and running < self.limit else 0
+            for job in queued:
+                if running >= self.limit or (free is not None and free <= 0):
+                    break
+                self._start(job)
+                running += 1
+                free = None if free is None else free - 1
         finally:
             lock.__exit__(None, None, None)
 
     def _start(self, job: Job) -> None:
         write_json(job.folder / "control.json", {"command": "run", "at": time.time()})
-        log = open(job.folder / "worker.log", "ab")
-        env = {**os.environ, "GENLAB_RUNS": str(self.folder)}
-        process = subprocess.Popen([self.python, "-m", "genlab.training.worker", str(job.folder)], stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                   cwd=Path(__file__).resolve().parents[2], start_new_session=True)
-        log.close()
-        _children[process.pid] = process
-        write_json(job.folder / "status.json", {**job.status, "state": "running", "pid": process.pid,
-                                                "host": socket.gethostname(), "heartbeat": time.time(), "error": None})
+        status = {key: value for key, value in job.status.items() if key not in ("released", "pid", "host")}
+        launched = self.backend.launch(job, self.folder)
+        write_json(job.folder / "status.json", {**status, "state": "running", **launched,
+                                                "heartbeat": time.time(), "error": None})
 
     @contextmanager
     def _lock(self):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import socket
 import shutil
 import sys
@@ -25,6 +26,7 @@ from ..checkpoints import load_checkpoint, update_metrics
 from ..data import load_dataset
 from ..files import atomic_write, read_json, write_json
 from ..metrics import model_scores
+from .backends import backend_from_env
 from .jobs import Job, JobStore
 from .loop import StopTraining, train
 from .monitor import Monitor, MonitorConfig, map_picture
@@ -33,7 +35,16 @@ STATUS_EVERY = 0.5        # seconds between status writes while training
 
 
 class JobStopped(Exception):
-    """The user pressed Stop during an epoch: the last completed epoch's checkpoint is the result."""
+    """The user pressed Stop during an epoch (or the backend ended the worker with SIGTERM): the last completed
+    epoch's checkpoint is the result."""
+
+
+_TERMINATED = []   # set when SIGTERM arrived: end quickly (no scoring), as "stopped"
+
+
+def _terminated(signum, frame):
+    _TERMINATED.append(time.time())
+    raise JobStopped("ended by the job backend (SIGTERM)")
 
 
 class Worker:
@@ -52,6 +63,10 @@ class Worker:
         self.first_epoch = 0
         self.epochs_finished = 0                    # epochs this attempt finished (for the ETA's whole-run rate)
         self.scoring_seconds = scoring_guess(self.job.folder.parent, self.cfg.kind)   # the last scoring of the kind
+        self.pause_exits = not backend_from_env().pause_in_place   # Ray: a pause releases the CPU
+        self.released = False                       # this attempt ended at a pause (a new attempt resumes it)
+        self.status.pop("pausing", None)
+        self.status.pop("released", None)
 
     # 1. status and commands
     def write_status(self, **values) -> None:
@@ -60,8 +75,13 @@ class Worker:
         self.last_write = time.monotonic()
 
     def follow_commands(self) -> None:
-        """Block while paused; raise JobStopped on stop."""
+        """Block while paused (or, where the backend releases a paused job's CPU, note it: the epoch's end
+        saves and exits); raise JobStopped on stop."""
         command = self.job.control
+        if command == "pause" and self.pause_exits:
+            if not self.status.get("pausing"):
+                self.write_status(pausing=True)   # the page: "pausing at the end of this epoch"
+            return
         if command == "pause":
             self.write_status(state="paused", eta_seconds=None)
             while command == "pause":
@@ -120,6 +140,9 @@ class Worker:
         self.write_status(epoch=epoch, step=0)
         if self.job.control == "stop":
             raise StopTraining   # train() saves this epoch, then ends
+        if self.job.control == "pause" and self.pause_exits and epoch < self.cfg.epochs:
+            self.released = True
+            raise StopTraining   # saved; the worker exits as paused and a resume starts a new attempt here
 
     # 3. the whole job
     def run(self) -> None:
@@ -129,7 +152,9 @@ class Worker:
         except OSError:
             pass
         self.write_status(state="running")
+        signal.signal(signal.SIGTERM, _terminated)   # a backend's stop: a clean "stopped", never "failed"
         if self.job.task == "distill":
+            self.pause_exits = False                 # a comparison cannot resume: it pauses in place
             self.run_distill()
             return
         strong, weak = (find_classifier(size) for size in ("strong", "weak"))
@@ -138,6 +163,9 @@ class Worker:
         self.monitor = Monitor(self.monitor_cfg, strong_model, load_checkpoint(weak).model if weak else None,
                                real_images=test.images[:500])
         resume = self.job.checkpoint if self.job.checkpoint.is_file() else None
+        print(f"genlab worker: job {self.job.id} ({self.job.name}) on {socket.gethostname()}, attempt "
+              f"{self.status.get('attempt', 1)}, " + (f"resuming after epoch {load_checkpoint(resume).epochs}"
+                                                      if resume else "from the start"), flush=True)
         maps = self.job.maps()
         if resume and maps:   # the next map's change is measured against the last one stored
             with np.load(maps[-1]) as stored:
@@ -151,6 +179,15 @@ class Worker:
             self.write_status(state="stopped", ended_at=time.time(), eta_seconds=None)
             return
         ckpt = load_checkpoint(self.job.checkpoint)
+        if _TERMINATED:   # the backend will not wait for the scoring: the last epoch, published unscored
+            published = publish(self.job, self.job.folder.parent.parent / "models")
+            self.write_status(state="stopped", ended_at=time.time(), eta_seconds=None, model=str(published),
+                              epoch=ckpt.epochs)
+            return
+        if self.released:
+            self.write_status(state="paused", released=True, pausing=False, eta_seconds=None, epoch=ckpt.epochs,
+                              paused_at=time.time())
+            return
         stopped = stopped or ckpt.epochs < self.cfg.epochs
         self.write_status(state="scoring", eta_seconds=self.scoring_seconds or None)
         scoring_started = time.monotonic()
@@ -255,10 +292,20 @@ def main(argv: list[str]) -> int:
         print("usage: python -m genlab.training.worker JOB_FOLDER", file=sys.stderr)
         return 2
     folder = Path(argv[0])
+    if not (folder / "spec.json").is_file():   # e.g. a node that does not mount the runs folder at this path
+        print(f"genlab worker on {socket.gethostname()}: the job folder {folder} is not visible here; every node "
+              "must mount the runs folder at the same path (docs/hosting.md, Training on several machines)",
+              file=sys.stderr)
+        return 3
     worker = None
     try:
         worker = Worker(folder)
         worker.run()
+        return 0
+    except JobStopped:   # SIGTERM outside an epoch (scoring, start-up): stopped, with what was saved
+        status = worker.status if worker else {}
+        write_json(folder / "status.json", {**status, "state": "stopped", "ended_at": time.time(),
+                                            "heartbeat": time.time(), "eta_seconds": None})
         return 0
     except BaseException as err:   # any failure is shown on the page; the traceback goes to worker.log
         traceback.print_exc()

@@ -321,17 +321,20 @@ def _progress(store: JobStore, job: Job, history: dict) -> None:
         eta = status.get("eta_seconds")
         text += f" · step {step}/{steps} of epoch {done + 1} · " + (f"about {_duration(eta)} left" if eta is not None
                                                                      else "estimating the time left...")
+        if status.get("pausing") and job.control == "pause":
+            text += " · pausing at the end of this epoch (the cluster's CPU is then released)"
     elif job.state == "paused":
-        text += " · paused"
+        text += (" · paused after this epoch; its CPU is free, and Resume continues on any node"
+                 if status.get("released") else " · paused")
     elif job.state == "scoring":
         text += " · scoring the finished model with the strong classifier (FID)..."
     st.progress(fraction, text=text)
     if job.state == "failed":
         st.error(f"The run failed: {status.get('error')}")
-        log = job.folder / "worker.log"
-        if log.is_file():
-            with st.expander("Worker log"):
-                st.code(log.read_text(errors="replace")[-4000:])
+        log = store.logs(job)
+        if log:
+            with st.expander("Worker log" + (" (from Ray)" if status.get("backend") == "ray" else "")):
+                st.code(log[-4000:])
     if job.state == "interrupted" and done >= epochs:
         st.warning("The run was interrupted while its finished model was being scored (its worker ended, e.g. "
                    "the server restarted). Every epoch is saved; **Score and publish** finishes it.")
