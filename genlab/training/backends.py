@@ -53,6 +53,43 @@ def _tail(path: Path, limit: int = LOG_TAIL) -> str:
         return ""
 
 
+STARTUP_SECONDS = 15                           # a new worker's grace to start its interpreter
+REMOTE_STALE_SECONDS = 300                     # a worker on another host is alive while its heartbeat is this fresh
+_children: dict[int, subprocess.Popen] = {}    # workers started by this process, reaped when they end
+
+
+def worker_alive(pid, heartbeat: float | None = None, host: str | None = None) -> bool:
+    """Is `pid` a live (not zombie) GenLab training worker? A worker started in the last few seconds
+    (`heartbeat`) may still be starting its interpreter. A worker on another `host` (replicas on several
+    machines sharing the runs folder) cannot be asked: it is alive while its heartbeat is recent."""
+    if host and host != socket.gethostname():
+        return isinstance(heartbeat, (int, float)) and time.time() - heartbeat < REMOTE_STALE_SECONDS
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    child = _children.get(pid)
+    if child is not None:   # started by this process: ask it directly (and reap it when it ended)
+        if child.poll() is None:
+            return True
+        _children.pop(pid, None)
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    proc = Path(f"/proc/{pid}")
+    if proc.is_dir():   # Linux: not a zombie, and really a worker (a pid can be reused after a reboot)
+        try:
+            if ") Z" in (proc / "stat").read_text():
+                return False
+            starting = heartbeat is not None and time.time() - heartbeat < STARTUP_SECONDS
+            return starting or b"genlab.training.worker" in (proc / "cmdline").read_bytes()
+        except OSError:
+            return False
+    return True
+
+
 class LocalBackend:
     """A worker process on this machine per running job (its own session, so a stop reaches its children)."""
     name = "local"
@@ -62,7 +99,6 @@ class LocalBackend:
         self.python = python
 
     def launch(self, job, runs_folder: Path) -> dict:
-        from .jobs import _children
         log = open(job.folder / "worker.log", "ab")
         env = {**os.environ, "GENLAB_RUNS": str(runs_folder)}
         process = subprocess.Popen(worker_command(self.python, job.folder), stdout=log, stderr=subprocess.STDOUT,
@@ -72,7 +108,6 @@ class LocalBackend:
         return {"backend": self.name, "pid": process.pid, "host": socket.gethostname()}
 
     def alive(self, job) -> bool:
-        from .jobs import worker_alive
         return worker_alive(job.status.get("pid"), job.status.get("heartbeat"), job.status.get("host"))
 
     def terminate(self, job) -> None:

@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -46,7 +44,8 @@ from pathlib import Path
 from ..catalog import runs_folder
 from ..checkpoints import CheckpointError, read_metadata
 from ..files import read_json, write_json
-from .backends import backend_from_env, stop_overdue
+from .backends import (REMOTE_STALE_SECONDS, STARTUP_SECONDS, _children, backend_from_env,  # noqa: F401
+                       stop_overdue, worker_alive)
 from .config import TrainConfig
 from .monitor import MonitorConfig
 
@@ -60,9 +59,6 @@ MAX_EPOCHS = 1000                              # any job's bound (longer runs: t
 MAX_NAME = 60                                  # characters in a run's name (its model's file name)
 MAX_OWNER = 64                                 # characters in an owner id
 WAITING = ("queued", "running", "paused", "scoring")   # a job that holds a place in the queue or a slot
-STARTUP_SECONDS = 15                           # a new worker's grace to start its interpreter
-REMOTE_STALE_SECONDS = 300                     # a worker on another host is alive while its heartbeat is this fresh
-_children: dict[int, subprocess.Popen] = {}    # workers started by this process, reaped when they end
 
 
 def max_running() -> int:
@@ -420,35 +416,3 @@ class JobStore:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def worker_alive(pid, heartbeat: float | None = None, host: str | None = None) -> bool:
-    """Is `pid` a live (not zombie) GenLab training worker? A worker started in the last few seconds
-    (`heartbeat`) may still be starting its interpreter. A worker on another `host` (replicas on several
-    machines sharing the runs folder) cannot be asked: it is alive while its heartbeat is recent."""
-    if host and host != socket.gethostname():
-        return isinstance(heartbeat, (int, float)) and time.time() - heartbeat < REMOTE_STALE_SECONDS
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    child = _children.get(pid)
-    if child is not None:   # started by this process: ask it directly (and reap it when it ended)
-        if child.poll() is None:
-            return True
-        _children.pop(pid, None)
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    proc = Path(f"/proc/{pid}")
-    if proc.is_dir():   # Linux: not a zombie, and really a worker (a pid can be reused after a reboot)
-        try:
-            if ") Z" in (proc / "stat").read_text():
-                return False
-            starting = heartbeat is not None and time.time() - heartbeat < STARTUP_SECONDS
-            return starting or b"genlab.training.worker" in (proc / "cmdline").read_bytes()
-        except OSError:
-            return False
-    return True
