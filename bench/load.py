@@ -2,8 +2,8 @@
 open the Latent Explorer and drag its latent pad; round trips, errors, throughput, and the server's CPU
 and memory per session and per move.
 
-    python bench/load.py [--sessions 20] [--rate 5] [--seconds 30] [--url URL [--pid PID]] [--train]
-                         [--via-reruns] [--after-finish] [--profile server.speedscope.json]
+    python bench/load.py [--sessions 20] [--rate 5] [--seconds 30] [--url URL [--pid PID]]
+                         [--train [--train-jobs N] [--backend local|ray]] [--via-reruns] [--after-finish] [--profile server.speedscope.json]
                          [--json bench/results/load.json]
 
 Each client does what a browser tab does on the wire (ForwardMsg / BackMsg protobufs over
@@ -44,7 +44,10 @@ the point and the page reruns whole (st.rerun(scope="app")). A browser does the 
 shows the capacity without them.
 
 With --train a Train-page job (the app's JobStore, a VAE on the embedded digits) trains meanwhile: its
-epoch time idle (before the sessions open) against under load.
+epoch time idle (before the sessions open) against under load. --train-jobs N trains N at once, and
+--backend ray runs them through Ray (issue 30): a local two-node cluster (a head with 0 CPUs, a worker node
+with N CPUs) unless --ray-address names a running one; the same command with --backend local is the
+comparison.
 
 Prints a table (with the CPU and the load average at start: other work on the machine shows there) and
 writes JSON.
@@ -95,6 +98,12 @@ def parse_args(argv=None):
     parser.add_argument("--runs", help="with --url --train: the server's GENLAB_RUNS folder")
     parser.add_argument("--train", action="store_true", help="also train a Train-page job; its epoch times")
     parser.add_argument("--train-kind", default="vae", choices=("vae", "ae", "gan"))
+    parser.add_argument("--train-jobs", type=int, default=1, help="with --train: this many jobs at once")
+    parser.add_argument("--backend", default="local", choices=("local", "ray"),
+                        help="with --train: where the jobs' workers run: local processes, or Ray (a local two-node "
+                             "cluster: a head with 0 CPUs and a worker node with --train-jobs CPUs, unless "
+                             "--ray-address names a running one)")
+    parser.add_argument("--ray-address", help="with --backend ray: a running cluster's dashboard (http://HEAD:8265)")
     parser.add_argument("--train-limit", type=int, default=0, help="training images (0: all 4,000)")
     parser.add_argument("--idle-epochs", type=int, default=2, help="epochs timed before the sessions open")
     parser.add_argument("--profile", help="py-spy the server during the drag phase into this speedscope file "
@@ -133,7 +142,19 @@ def main(argv=None) -> dict:
             pid = listening_pid(int(base.rsplit(":", 1)[1]))
         if pid is None:
             raise SystemExit("cannot find the server's process id; pass --pid")
-        raw = asyncio.run(bench(args, base, pid, runs))
+        backend = None
+        if args.train:
+            from genlab.training.backends import LocalBackend, RayBackend
+
+            backend = LocalBackend()
+            if args.backend == "ray":
+                address = args.ray_address
+                if not address:
+                    from genlab.training.ray_local import local_cluster
+
+                    address = stack.enter_context(local_cluster(worker_cpus=max(1, args.train_jobs))).url
+                backend = RayBackend(address, max_jobs=max(1, args.train_jobs), cpus=1)
+        raw = asyncio.run(bench(args, base, pid, runs, backend))
     rows, head = summarize(args, raw)
     if not args.quiet:
         print_rows(rows)
@@ -141,7 +162,9 @@ def main(argv=None) -> dict:
               "settings": {"sessions": args.sessions, "rate": args.rate, "seconds": args.seconds, "model": args.model,
                            "after_finish": args.after_finish, "server_threads": args.server_threads,
                            "via_reruns": args.via_reruns,
-                           "url": args.url or "started by the bench", "train": args.train},
+                           "url": args.url or "started by the bench", "train": args.train,
+                           "train_jobs": args.train_jobs if args.train else 0,
+                           "backend": args.backend if args.train else None},
               "summary": head,
               "rows": [{"measure": n, "value": _r(v, 4), "unit": u, "note": note} for n, v, u, note in rows],
               **raw}

@@ -111,9 +111,11 @@ def summarize(args, raw: dict) -> tuple[list[tuple], dict]:
         loaded = training.get("loaded_epoch_s") or []
         head["epoch_idle_s"] = _r(idle, 2)
         head["epoch_loaded_s"] = round(statistics.median(loaded), 2) if loaded else None
-        rows.append((f"training epoch ({training['kind']}), idle server", idle, "s",
+        where = f"{len(training.get('jobs', [1]))} x {training['kind']} on {training.get('backend', 'local')}"
+        head["training_backend"] = training.get("backend", "local")
+        rows.append((f"training epoch ({where}), no sessions", idle, "s",
                      f"median of {len(training['idle_epoch_s'])}"))
         if loaded:
-            rows.append((f"training epoch ({training['kind']}), during the drag", head["epoch_loaded_s"], "s",
+            rows.append((f"training epoch ({where}), during the drag", head["epoch_loaded_s"], "s",
                          f"median of {len(loaded)}; {head['epoch_loaded_s'] / idle:.2f}x idle"))
     return rows, head

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import signal
 import sys
 import time
 import urllib.parse
@@ -26,62 +25,77 @@ from load_server import cpu_seconds, rss_mb, with_workers  # noqa: E402
 
 
 class TrainingRun:
-    """A Train-page job (genlab.training.jobs) and the wall time of each of its epochs, from when each
-    epoch's monitoring picture (jobs/<id>/samples/NNNN.png) appears."""
+    """`count` Train-page jobs (genlab.training.jobs, on the given backend) and the wall time of each of their
+    epochs, from when each epoch's monitoring picture (jobs/<id>/samples/NNNN.png) appears."""
 
-    def __init__(self, runs: Path, kind: str, limit: int | None):
+    def __init__(self, runs: Path, kind: str, limit: int | None, count: int = 1, backend=None):
         from genlab.training.jobs import JobSpec, JobStore
 
-        self.store = JobStore(runs)
+        self.store = JobStore(runs, limit=max(1, count), backend=backend)
         train = {"kind": kind, "model": {"latent_dim": 2}, "dataset": "mnist5k", "epochs": 1000, "batch_size": 128}
         if limit:
             train["limit"] = limit
-        self.job = self.store.submit(JobSpec(f"load_bench_{kind}_{os.getpid()}", train, {}))
-        self.done: dict[int, float] = {}     # epoch -> time.monotonic() its picture appeared
+        self.jobs = [self.store.submit(JobSpec(f"load_bench_{kind}_{os.getpid()}_{k}", train, {}))
+                     for k in range(max(1, count))]
+        self.done: dict[str, dict[int, float]] = {job.id: {} for job in self.jobs}   # epoch -> monotonic time
         self.task = asyncio.create_task(self._watch())
 
+    @property
+    def backend(self) -> str:
+        return self.store.backend.name
+
     async def _watch(self) -> None:
-        folder = self.job.folder / "samples"
         while True:
-            if folder.is_dir():
-                for png in folder.glob("*.png"):
-                    epoch = int(png.stem)
-                    if epoch not in self.done:
-                        self.done[epoch] = time.monotonic()
+            for job in self.jobs:
+                folder = job.folder / "samples"
+                if folder.is_dir():
+                    for png in folder.glob("*.png"):
+                        epoch = int(png.stem)
+                        self.done[job.id].setdefault(epoch, time.monotonic())
             await asyncio.sleep(0.1)
 
     async def wait_epochs(self, count: int, timeout: float = 900) -> None:
+        """Until every job has finished `count` epochs."""
         deadline = time.monotonic() + timeout
-        while len(self.done) < count:
+        while min(len(d) for d in self.done.values()) < count:
+            for job in self.jobs:
+                state = self.store.get(job.id).state
+                if state in ("failed", "stopped", "interrupted"):
+                    raise RuntimeError(f"the training job {state}; see {self.store.logs(self.store.get(job.id))}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the training job finished {len(self.done)} epochs in {timeout:.0f} s; "
-                                   f"see {self.job.folder / 'worker.log'}")
-            state = self.store.get(self.job.id).state
-            if state in ("failed", "stopped", "interrupted"):
-                raise RuntimeError(f"the training job {state}; see {self.job.folder / 'worker.log'}")
+                raise RuntimeError(f"the training jobs finished {[len(d) for d in self.done.values()]} epochs in "
+                                   f"{timeout:.0f} s; see {self.jobs[0].folder / 'worker.log'}")
             await asyncio.sleep(0.2)
 
+    def first_epoch_end(self) -> float:
+        return max(min(d.values()) for d in self.done.values())
+
     def epochs_between(self, start: float, end: float) -> list[float]:
-        """Wall seconds of each epoch that began and ended within [start, end] (monotonic times)."""
-        ends = sorted(self.done.items())
-        return [t1 - t0 for (_, t0), (_, t1) in zip(ends, ends[1:]) if t0 >= start and t1 <= end]
+        """Wall seconds of each epoch (of any job) that began and ended within [start, end] (monotonic)."""
+        out = []
+        for done in self.done.values():
+            ends = sorted(done.items())
+            out += [t1 - t0 for (_, t0), (_, t1) in zip(ends, ends[1:]) if t0 >= start and t1 <= end]
+        return out
+
+    def hosts(self) -> list[str]:
+        """Where each job's worker runs (its Ray node's id, or the host name locally)."""
+        return [str(self.store.backend.node(self.store.get(job.id))) for job in self.jobs]
 
     def stop(self) -> None:
+        """Stop every job without scoring or publishing (a bench run): the control file, then the backend's
+        terminate (SIGTERM locally, Ray's stop), which the worker turns into a clean stop."""
         self.task.cancel()
-        self.store.command(self.job.id, "stop")
-        pid = self.store.get(self.job.id).status.get("pid")
-        if isinstance(pid, int):   # our own worker: no final scoring and publishing for a bench run
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        for job in self.jobs:
+            self.store.command(job.id, "stop")
+            self.store.backend.terminate(self.store.get(job.id))
 
 
 # ---------------------------------------------------------------------------------------------------
 # The benchmark
 
 
-async def bench(args, base: str, pid: int, runs: Path) -> dict:
+async def bench(args, base: str, pid: int, runs: Path, backend=None) -> dict:
     query = urllib.parse.urlencode({"model": args.model})
     result: dict = {}
     # 1. A first visitor on this server (models loaded, maps computed or read): not one of the N.
@@ -97,10 +111,11 @@ async def bench(args, base: str, pid: int, runs: Path) -> dict:
     # 2. Training, idle: its epochs before any session opens.
     training = None
     if args.train:
-        training = TrainingRun(runs, args.train_kind, args.train_limit)
+        training = TrainingRun(runs, args.train_kind, args.train_limit, args.train_jobs, backend)
         await training.wait_epochs(1 + args.idle_epochs)          # the first epoch includes start-up
-        idle = training.epochs_between(training.done[min(training.done)], time.monotonic())
-        result["training"] = {"job": training.job.id, "kind": args.train_kind, "limit": args.train_limit,
+        idle = training.epochs_between(training.first_epoch_end(), time.monotonic())
+        result["training"] = {"jobs": [job.id for job in training.jobs], "kind": args.train_kind,
+                              "limit": args.train_limit, "backend": training.backend, "hosts": training.hosts(),
                               "idle_epoch_s": [round(s, 2) for s in idle]}
     # 3. N sessions open the page at once.
     pid = with_workers(pid)

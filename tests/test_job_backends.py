@@ -4,7 +4,6 @@ only land on the second node); then the Train page's job store on Ray: pause aft
 resume (a new attempt continues at epoch 1), finish, publish, logs from Ray, and a second run stopped."""
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -16,10 +15,16 @@ from genlab.training.jobs import JobStore
 from .test_jobs import finished, tiny, wait_for
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _process_lives(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if ") Z" in open(f"/proc/{pid}/stat").read():
+                return False
+        except OSError:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def gone(backend, job, timeout: float = 60) -> bool:
@@ -33,27 +38,10 @@ def gone(backend, job, timeout: float = 60) -> bool:
 @pytest.fixture(scope="module")
 def ray_cluster():
     """A real Ray cluster: the head schedules nothing (0 CPUs), the one worker node has 1 CPU."""
-    from ray.cluster_utils import Cluster
-    from ray.job_submission import JobSubmissionClient
+    from genlab.training.ray_local import local_cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 0, "include_dashboard": True, "dashboard_host": "127.0.0.1", "dashboard_port": _free_port()})
-    try:
-        cluster.add_node(num_cpus=1, resources={"genlab_trainer": 1})
-        cluster.wait_for_nodes()
-        url = "http://" + cluster.head_node.address_info["webui_url"]
-        deadline = time.monotonic() + 60
-        while True:   # the dashboard's job API answers a moment after the head is up
-            try:
-                JobSubmissionClient(url).list_jobs()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-        yield url
-    finally:
-        cluster.shutdown()   # only this cluster
+    with local_cluster(worker_cpus=1) as cluster:
+        yield cluster
 
 
 @pytest.fixture(params=["local", pytest.param("ray", marks=pytest.mark.ray)])
@@ -63,7 +51,7 @@ def backend(request, tmp_path, monkeypatch):
     if request.param == "local":
         monkeypatch.setenv("GENLAB_JOB_BACKEND", "local")
         return LocalBackend()
-    url = request.getfixturevalue("ray_cluster")
+    url = request.getfixturevalue("ray_cluster").url
     monkeypatch.setenv("GENLAB_JOB_BACKEND", "ray")
     monkeypatch.setenv("GENLAB_RAY_ADDRESS", url)
     return RayBackend(url, max_jobs=2, cpus=1)
@@ -95,7 +83,7 @@ def test_contract_terminate_is_a_clean_stop(backend, tmp_path):
 def test_train_page_store_on_ray_pause_resume_finish_publish_stop(ray_cluster, tmp_path, monkeypatch):
     monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
     monkeypatch.setenv("GENLAB_JOB_BACKEND", "ray")
-    monkeypatch.setenv("GENLAB_RAY_ADDRESS", ray_cluster)
+    monkeypatch.setenv("GENLAB_RAY_ADDRESS", ray_cluster.url)
     monkeypatch.setenv("GENLAB_MAX_JOBS", "2")
     store = JobStore(tmp_path, limit=2)
     assert isinstance(store.backend, RayBackend) and not store.backend.pause_in_place
@@ -103,6 +91,7 @@ def test_train_page_store_on_ray_pause_resume_finish_publish_stop(ray_cluster, t
     first_attempt = store.get(job.id).status["submission_id"]
     store.command(job.id, "pause")            # seen at the first step: the worker saves epoch 1 and exits
     job = wait_for(store, job.id, lambda j: j.state == "paused" and j.status.get("released"), timeout=300)
+    assert store.backend.node(job) == ray_cluster.list_all_nodes()[-1].node_id   # the worker node, not the head
     assert job.status["epoch"] == 1 and load_checkpoint(job.checkpoint).epochs == 1
     assert gone(store.backend, job)           # the CPU is free: no Ray job holds it
     info = store.backend.client.get_job_info(first_attempt)
@@ -178,3 +167,53 @@ def test_ray_submits_only_below_max_jobs(tmp_path, monkeypatch):
     assert sent["entrypoint"].endswith(f"-m genlab.training.worker {job.folder}")
     assert sent["runtime_env"]["env_vars"]["GENLAB_JOB_BACKEND"] == "ray"
     assert sent["submission_id"].startswith(f"genlab-{job.id}-1-")
+
+
+@pytest.mark.ray
+def test_a_run_whose_ray_node_dies_is_interrupted_and_resumes_on_another_node(tmp_path, monkeypatch):
+    """Its own cluster (nodes come and go): the run's node is removed mid-run; GenLab marks the run interrupted,
+    and resuming it submits a new attempt that lands on the surviving node and continues from its last epoch."""
+    from genlab.training.ray_local import local_cluster
+
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    monkeypatch.setenv("GENLAB_TRAIN_THREADS", "1")
+    with local_cluster(worker_cpus=1) as cluster:
+        doomed = cluster.list_all_nodes()[-1]
+        backend = RayBackend(cluster.url, max_jobs=2, cpus=1)
+        store = JobStore(tmp_path, limit=2, backend=backend)
+        job = store.submit(tiny("ray_node_dies", epochs=3, limit=512))
+        job = wait_for(store, job.id, lambda j: j.state == "running" and (j.status.get("epoch") or 0) >= 1,
+                       timeout=300)
+        first_node, first_pid = backend.node(job), job.status["pid"]
+        assert first_node == doomed.node_id
+        survivor = cluster.add_node(num_cpus=1)
+        cluster.remove_node(doomed)
+        job = wait_for(store, job.id, lambda j: j.state == "interrupted", timeout=120)
+        done_epochs = load_checkpoint(job.checkpoint).epochs
+        assert done_epochs >= 1
+        assert not _process_lives(first_pid, timeout=30)   # the dead node's worker does not train on
+        store.command(job.id, "run")
+        job = wait_for(store, job.id, lambda j: j.status.get("attempt") == 2 and j.status.get("pid"), timeout=120)
+        assert backend.node(job) == survivor.node_id
+        job = wait_for(store, job.id, finished, timeout=300)
+        assert job.state == "done", (job.status, store.logs(job))
+        assert f"resuming after epoch {done_epochs}" in store.logs(job)
+        assert job.history()["epochs"] == 3
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("kind", ["musegan", "melody"])
+def test_music_models_train_as_ray_jobs_too(ray_cluster, tmp_path, monkeypatch, kind):
+    """MuseGAN and the melody model are single-process runs: Ray runs them as any job (issue 30.7)."""
+    from genlab.training.jobs import JobSpec
+
+    monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
+    monkeypatch.setenv("GENLAB_TRAIN_THREADS", "1")
+    backend = RayBackend(ray_cluster.url, max_jobs=2, cpus=1)
+    store = JobStore(tmp_path, limit=2, backend=backend)
+    job = store.submit(JobSpec(f"ray_{kind}", {"kind": kind, "model": {"hidden": 16}, "dataset": "chorales",
+                                               "epochs": 1, "limit": 32, "batch_size": 16}, {}))
+    job = wait_for(store, job.id, finished, timeout=300)
+    assert job.state == "done", (job.status, store.logs(job))
+    assert backend.node(job) == ray_cluster.list_all_nodes()[-1].node_id
+    assert job.status["scores"] and (tmp_path / "models" / f"ray_{kind}.safetensors").is_file()

@@ -197,3 +197,53 @@ def test_the_run_gets_exactly_the_values_shown(runs):
     [job] = runs.jobs()
     assert job.train_config.epochs == 3 and job.train_config.lr == 2e-4 and job.train_config.limit == 128
     runs.command(job.id, "stop", job.owner)
+
+
+@pytest.mark.parametrize("preset, kind, page", [("musegan", "musegan", "pages/music.py"),
+                                                ("melody", "melody", "pages/melody.py")])
+def test_a_music_run_trains_scores_and_publishes_for_its_page(runs, preset, kind, page):
+    """MuseGAN and the melody model as Train-page runs (issue 27.4, 30.7): the preset fills the form with the
+    chorales and a width, the run measures each epoch (a MuseGAN: a piano roll and its chord share), the
+    finished model carries its music measures and links to the page that plays it."""
+    at = open_train()
+    at.selectbox(key="train.preset").set_value(preset).run()
+    assert at.selectbox(key="train.kind").value == kind and at.selectbox(key="train.dataset").value == "chorales"
+    assert at.text_input(key="train.hidden").value == {"musegan": "256", "melody": "128"}[kind]
+    assert not [t for t in at.text_input if t.key == "train.map_every"]        # no class-area map for music
+    for key, value in (("train.epochs", "2"), ("train.limit", "64"), ("train.hidden", "16")):
+        at.text_input(key=key).set_value(value)
+    at.text_input(key="train.name").set_value(f"tiny_{kind}")
+    at.button(key="train.start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    [job] = runs.jobs()
+    cfg = job.train_config
+    assert (cfg.kind, cfg.dataset, cfg.epochs, cfg.limit, cfg.model["hidden"]) == (kind, "chorales", 2, 64, 16)
+    if kind == "musegan":
+        assert cfg.critic_steps == 3 and cfg.ema == 0.995 and cfg.model["same_key"]
+    [job] = wait_until_finished(runs, timeout=300)
+    assert job.state == "done", (job.status, runs.logs(job))
+    monitor = job.history()["monitor"]
+    assert monitor["music_epochs"] == [1, 2]
+    if kind == "musegan":
+        assert len(job.samples()) == 2 and all(0 <= v <= 1 for v in monitor["chord_fraction"])
+        assert {"chord_fraction", "in_key_fraction", "nearest_real_mismatch"} <= set(job.status["scores"])
+    else:
+        assert all(0 <= v <= 1 for v in monitor["held_out_pitch_accuracy"])
+        assert "held_out_pitch_accuracy" in job.status["scores"]
+    assert (runs.models_folder / f"tiny_{kind}.safetensors").is_file()
+    at.run()
+    assert not at.exception
+    links = [link.proto.page for link in at.get("page_link")]
+    assert page.split("/")[-1].removesuffix(".py") in links, links
+    # the published model is in the page's picker
+    from genlab.catalog import list_models
+    assert any(row["file"] == f"tiny_{kind}.safetensors" and row["kind"] == kind for row in list_models()[0])
+
+
+def test_the_demo_bounds_a_music_run_s_width(runs, monkeypatch):
+    monkeypatch.setenv("GENLAB_DEMO", "1")
+    spec = JobSpec("wide_musegan", {"kind": "musegan", "model": {"hidden": 1024}, "dataset": "chorales", "epochs": 2}, {})
+    with pytest.raises(ValueError, match="at most 256 units wide"):
+        spec.validate(demo=True)
+    JobSpec("narrow_musegan", {"kind": "musegan", "model": {"hidden": 256}, "dataset": "chorales",
+                               "epochs": 2}, {}).validate(demo=True)

@@ -121,6 +121,10 @@ class LocalBackend:
     def logs(self, job) -> str:
         return _tail(job.folder / "worker.log")
 
+    def node(self, job) -> str | None:
+        """Where the job's worker runs (this host's name)."""
+        return job.status.get("host")
+
     def free_slots(self) -> int | None:
         return None
 
@@ -164,10 +168,16 @@ class RayBackend:
             if name in os.environ:
                 env[name] = os.environ[name]
         entrypoint = f"cd {ROOT} && " + " ".join(worker_command(self.python, job.folder))
-        self.client.submit_job(entrypoint=entrypoint, submission_id=submission,
-                               entrypoint_num_cpus=self.cpus, entrypoint_num_gpus=self.gpus or None,
-                               metadata={"genlab_job": job.id, "owner": job.owner or "", "name": job.name},
-                               runtime_env={"env_vars": env})
+        try:
+            self.client.submit_job(entrypoint=entrypoint, submission_id=submission,
+                                   entrypoint_num_cpus=self.cpus, entrypoint_num_gpus=self.gpus or None,
+                                   metadata={"genlab_job": job.id, "owner": job.owner or "", "name": job.name},
+                                   runtime_env={"env_vars": env})
+        except BackendError:
+            raise
+        except Exception as err:   # e.g. "No available agent to submit job" while a node starts
+            raise BackendError(f"the Ray cluster at {self.address} did not take the run just now "
+                               f"({str(err)[:160]}); it stays queued and is submitted again shortly") from None
         return {"backend": self.name, "submission_id": submission, "attempt": attempt, "pid": None, "host": None}
 
     def _status(self, job) -> str | None:
@@ -200,6 +210,14 @@ class RayBackend:
             return self.client.get_job_logs(submission)[-LOG_TAIL:]
         except Exception as err:
             return f"(Ray has no logs for {submission}: {type(err).__name__})"
+
+    def node(self, job) -> str | None:
+        """The id of the Ray node that runs the job's worker (its driver node)."""
+        submission = job.status.get("submission_id")
+        try:
+            return self.client.get_job_info(submission).driver_node_id or None
+        except Exception:
+            return None
 
     def failure(self, job) -> str | None:
         """Why Ray ended an attempt that never wrote its own state (e.g. the node could not see the folder)."""

@@ -44,8 +44,8 @@ from pathlib import Path
 from ..catalog import runs_folder
 from ..checkpoints import CheckpointError, read_metadata
 from ..files import read_json, write_json
-from .backends import (REMOTE_STALE_SECONDS, STARTUP_SECONDS, _children, backend_from_env,  # noqa: F401
-                       stop_overdue, worker_alive)
+from .backends import (REMOTE_STALE_SECONDS, STARTUP_SECONDS, BackendError, _children,  # noqa: F401
+                       backend_from_env, stop_overdue, worker_alive)
 from .config import TrainConfig
 from .monitor import MonitorConfig
 
@@ -54,7 +54,7 @@ ACTIVE = ("running", "paused", "scoring")      # a worker process holds the job
 FINISHED = ("done", "stopped", "failed")
 COMMANDS = ("run", "pause", "stop")
 EMBEDDED_DATASETS = ("mnist5k", "digits")
-DEMO_LIMITS = {"epochs": 20, "limit": 5000}    # the hosted demo's bound on each job
+DEMO_LIMITS = {"epochs": 20, "limit": 5000, "hidden": 256}   # the hosted demo's bound on each job
 MAX_EPOCHS = 1000                              # any job's bound (longer runs: the command line)
 MAX_NAME = 60                                  # characters in a run's name (its model's file name)
 MAX_OWNER = 64                                 # characters in an owner id
@@ -118,9 +118,6 @@ class JobSpec:
         MonitorConfig(**self.monitor)
         if self.distill:
             _check_distill(self.distill, cfg)
-        if cfg.kind in ("musegan", "melody"):
-            raise ValueError(f"the {'MuseGAN' if cfg.kind == 'musegan' else 'melody model'} trains from the "
-                             f"command line (python -m train {cfg.kind}), not here")
         if cfg.epochs > MAX_EPOCHS:
             raise ValueError(f"a run here trains at most {MAX_EPOCHS:,} epochs (you asked for {cfg.epochs:,}); "
                              "longer runs belong to the command line (python -m train ...)")
@@ -128,8 +125,12 @@ class JobSpec:
             if cfg.epochs > DEMO_LIMITS["epochs"]:
                 raise ValueError(f"the demo trains at most {DEMO_LIMITS['epochs']} epochs per run "
                                  f"(you asked for {cfg.epochs:,})")
-            if cfg.dataset not in EMBEDDED_DATASETS:
+            music = cfg.kind in ("musegan", "melody")
+            if cfg.dataset not in EMBEDDED_DATASETS and not music:   # the chorales ship with the app too
                 raise ValueError("the demo trains on the embedded digits only")
+            if music and int(cfg.model.get("hidden", 1024 if cfg.kind == "musegan" else 256)) > DEMO_LIMITS["hidden"]:
+                raise ValueError(f"the demo trains music models at most {DEMO_LIMITS['hidden']} units wide (the "
+                                 "book's MuseGAN is 1024: the command line trains it)")
             if cfg.limit is not None and cfg.limit > DEMO_LIMITS["limit"]:
                 raise ValueError(f"the demo trains on at most {DEMO_LIMITS['limit']:,} images per run "
                                  f"(you asked for {cfg.limit:,}); 0 takes them all")
@@ -384,7 +385,11 @@ class JobStore:
             for job in queued:
                 if running >= self.limit or (free is not None and free <= 0):
                     break
-                self._start(job)
+                try:
+                    self._start(job)
+                except BackendError as err:   # the cluster did not take it now: it stays queued, tried next tick
+                    write_json(job.folder / "status.json", {**job.status, "state": "queued", "waiting": str(err)})
+                    break
                 running += 1
                 free = None if free is None else free - 1
         finally:
@@ -394,6 +399,7 @@ class JobStore:
         write_json(job.folder / "control.json", {"command": "run", "at": time.time()})
         status = {key: value for key, value in job.status.items() if key not in ("released", "pid", "host")}
         launched = self.backend.launch(job, self.folder)
+        status.pop("waiting", None)
         write_json(job.folder / "status.json", {**status, "state": "running", **launched,
                                                 "heartbeat": time.time(), "error": None})
 

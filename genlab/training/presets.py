@@ -47,6 +47,21 @@ PRESETS = {
                           "ELU, one after the other, scored the same way; compare them under Compare runs.",
                           {"kind": "gan", "model": {"latent_dim": 2}, "epochs": 4, "batch_size": 64},
                           activations=("relu", "leaky_relu", "prelu", "elu")),
+    "musegan": Preset("MuseGAN on Bach chorales, demo size (10 to 15 minutes)",
+                      "The book's MuseGAN (a WGAN-GP with chords, style, melody and groove inputs) at a quarter of "
+                      "its width, on 1,024 two-bar phrases of the chorales moved to C major or A minor. After each "
+                      "epoch: two phrases from the same latent points, and the share of steps whose four voices "
+                      "form a triad or seventh chord (real chorales: about 88%). The shipped model (1024 wide, 38 "
+                      "epochs) trained from the command line. The finished model plays on the Music page.",
+                      {"kind": "musegan", "model": {"hidden": 256, "same_key": True}, "dataset": "chorales",
+                       "epochs": 10, "batch_size": 32, "lr": 2e-4, "critic_lr": 5e-4, "critic_steps": 3,
+                       "ema": 0.995, "limit": 1024}),
+    "melody": Preset("Melody LSTM with attention on chorale melodies (a few minutes)",
+                     "The book's melody model (two LSTMs and attention over the last 32 notes), half as wide, on "
+                     "5,000 windows of the chorales' soprano lines. After each epoch: how often it names the next "
+                     "pitch of the held-out tunes. The finished model writes melodies on the Melody page.",
+                     {"kind": "melody", "model": {"hidden": 128}, "dataset": "chorales", "epochs": 5,
+                      "batch_size": 64, "lr": 1e-3, "limit": 5000}),
     "classifier": Preset("Weak classifier (under a minute)", "The tiny classifier that scores samples during training.",
                          {"kind": "classifier", "model": {"size": "weak"}, "epochs": 3, "batch_size": 128}),
     "custom": Preset("Custom", "Every setting yours.", {"kind": "gan", "model": {"latent_dim": 2}, "epochs": 10}),

@@ -27,11 +27,13 @@ from ..data import load_dataset
 from ..files import atomic_write, read_json, write_json
 from ..metrics import model_scores
 from .backends import backend_from_env
+from .config import MUSIC_KINDS
 from .jobs import Job, JobStore
 from .loop import StopTraining, train
 from .monitor import Monitor, MonitorConfig, map_picture
 
 STATUS_EVERY = 0.5        # seconds between status writes while training
+MUSIC_MONITOR_PHRASES = 64  # phrases a MuseGAN run measures after each epoch
 
 
 class JobStopped(Exception):
@@ -137,12 +139,48 @@ class Worker:
             series.setdefault("weak_top_probability", []).append(record.scores["mean_top_probability"])
             series.setdefault("weak_classes_covered", []).append(record.scores["classes_covered"])
         series.setdefault("seconds", []).append(record.seconds)
+        self.after_epoch(epoch)
+
+    def after_epoch(self, epoch: int) -> None:
         self.write_status(epoch=epoch, step=0)
         if self.job.control == "stop":
             raise StopTraining   # train() saves this epoch, then ends
         if self.job.control == "pause" and self.pause_exits and epoch < self.cfg.epochs:
             self.released = True
             raise StopTraining   # saved; the worker exits as paused and a resume starts a new attempt here
+
+    def on_music_epoch(self, epoch: int, history: dict, model) -> None:
+        """A MuseGAN's epoch: a piano roll of the same latent point every epoch (samples/NNNN.png) and the
+        chord and in-key shares of 64 phrases; a melody model's: its next-pitch accuracy on the held-out tunes."""
+        started = time.monotonic()
+        series = history.setdefault("monitor", {})
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                if model.kind == "musegan":
+                    from ..music.metrics import generated_phrases, phrase_metrics
+                    from ..music.plots import piano_roll_image
+
+                    phrases = generated_phrases(model, MUSIC_MONITOR_PHRASES, seed=0)
+                    measures = phrase_metrics(phrases)
+                    buffer = io.BytesIO()
+                    piano_roll_image(phrases[:2], step_width=5, pitch_height=4).save(buffer, format="PNG")
+                    atomic_write(self.job.folder / "samples" / f"{epoch:04d}.png", buffer.getvalue(), sync=False)
+                    for key in ("chord_fraction", "in_key_fraction"):
+                        series.setdefault(key, []).append(measures[key])
+                else:
+                    from ..music.melody import evaluate
+
+                    series.setdefault("held_out_pitch_accuracy", []).append(round(evaluate(model)["pitch_accuracy"], 4))
+        finally:
+            model.train(was_training)
+        series.setdefault("music_epochs", []).append(epoch)
+        seconds = time.monotonic() - started
+        series.setdefault("seconds", []).append(seconds)
+        self.monitor_seconds = seconds
+        self.epochs_finished = epoch - self.first_epoch
+        self.after_epoch(epoch)
 
     # 3. the whole job
     def run(self) -> None:
@@ -157,22 +195,31 @@ class Worker:
             self.pause_exits = False                 # a comparison cannot resume: it pauses in place
             self.run_distill()
             return
-        strong, weak = (find_classifier(size) for size in ("strong", "weak"))
-        strong_model = load_checkpoint(strong).model if strong else None
-        test = load_dataset(self.cfg.dataset, "test", self.cfg.data_dir)
-        self.monitor = Monitor(self.monitor_cfg, strong_model, load_checkpoint(weak).model if weak else None,
-                               real_images=test.images[:500])
+        music = self.cfg.kind in MUSIC_KINDS
+        if music:   # the Music and Melody pages' models: scored by their own measures, no classifier
+            on_epoch, score = self.on_music_epoch, music_scores
+        else:
+            strong, weak = (find_classifier(size) for size in ("strong", "weak"))
+            strong_model = load_checkpoint(strong).model if strong else None
+            test = load_dataset(self.cfg.dataset, "test", self.cfg.data_dir)
+            self.monitor = Monitor(self.monitor_cfg, strong_model, load_checkpoint(weak).model if weak else None,
+                                   real_images=test.images[:500])
+            on_epoch = self.on_epoch
+
+            def score(ckpt) -> dict:
+                return model_scores(ckpt.model, test, strong_model, fid_images=self.monitor_cfg.final_images) \
+                    if strong_model else {}
         resume = self.job.checkpoint if self.job.checkpoint.is_file() else None
         print(f"genlab worker: job {self.job.id} ({self.job.name}) on {socket.gethostname()}, attempt "
               f"{self.status.get('attempt', 1)}, " + (f"resuming after epoch {load_checkpoint(resume).epochs}"
                                                       if resume else "from the start"), flush=True)
-        maps = self.job.maps()
+        maps = [] if music else self.job.maps()
         if resume and maps:   # the next map's change is measured against the last one stored
             with np.load(maps[-1]) as stored:
                 self.monitor.last_labels = stored["labels"]
         stopped = False
         try:
-            train(self.cfg, out=self.job.checkpoint, resume=resume, on_epoch=self.on_epoch, on_step=self.on_step)
+            train(self.cfg, out=self.job.checkpoint, resume=resume, on_epoch=on_epoch, on_step=self.on_step)
         except JobStopped:
             stopped = True
         if not self.job.checkpoint.is_file():
@@ -191,8 +238,8 @@ class Worker:
         stopped = stopped or ckpt.epochs < self.cfg.epochs
         self.write_status(state="scoring", eta_seconds=self.scoring_seconds or None)
         scoring_started = time.monotonic()
-        scores = model_scores(ckpt.model, test, strong_model, fid_images=self.monitor_cfg.final_images) if strong_model else {}
-        if strong_model:
+        scores = score(ckpt)
+        if scores:
             remember_scoring(self.job.folder.parent, self.cfg.kind, time.monotonic() - scoring_started)
         update_metrics(self.job.checkpoint, scores)
         published = publish(self.job, self.job.folder.parent.parent / "models")
@@ -239,6 +286,13 @@ class Worker:
             stopped, scores = True, {}
         self.write_status(state="stopped" if stopped else "done", ended_at=time.time(), eta_seconds=None,
                           scores=scores)
+
+
+def music_scores(ckpt) -> dict:
+    """A finished music model's figures, as training stored them in the checkpoint (genlab.training.loop): a
+    MuseGAN's phrase measures and how far its phrases are from the nearest real ones, a melody model's held-out
+    accuracy beside the n-gram baselines."""
+    return dict(ckpt.metrics or {})
 
 
 def estimate_eta(epochs: int, epoch: int, step: int, steps: int, step_times: list[float], monitor_seconds: float,

