@@ -118,4 +118,11 @@ def summarize(args, raw: dict) -> tuple[list[tuple], dict]:
         if loaded:
             rows.append((f"training epoch ({where}), during the drag", head["epoch_loaded_s"], "s",
                          f"median of {len(loaded)}; {head['epoch_loaded_s'] / idle:.2f}x idle"))
+        ended = training.get("epochs_ended_during_drag") or []
+        if ended:
+            per_job = sum(ended) / len(ended)
+            head["epochs_per_job_during_drag"] = round(per_job, 2)
+            rows.append((f"training epochs ended per job during the drag ({where})", per_job, "",
+                         f"{raw['drag_wall_s']:.0f} s of dragging; idle pace {raw['drag_wall_s'] / idle:.1f}"
+                         if idle == idle else ""))
     return rows, head

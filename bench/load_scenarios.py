@@ -78,6 +78,11 @@ class TrainingRun:
             out += [t1 - t0 for (_, t0), (_, t1) in zip(ends, ends[1:]) if t0 >= start and t1 <= end]
         return out
 
+    def epochs_ended(self, start: float, end: float) -> list[int]:
+        """How many epochs of each job ended within [start, end] (an epoch longer than a short drag still
+        counts where it ends)."""
+        return [sum(start <= t <= end for t in done.values()) for done in self.done.values()]
+
     def hosts(self) -> list[str]:
         """Where each job's worker runs (its Ray node's id, or the host name locally)."""
         return [str(self.store.backend.node(self.store.get(job.id))) for job in self.jobs]
@@ -143,6 +148,7 @@ async def bench(args, base: str, pid: int, runs: Path, backend=None) -> dict:
     if training is not None:
         loaded = training.epochs_between(mono0, mono1)
         result["training"]["loaded_epoch_s"] = [round(s, 2) for s in loaded]
+        result["training"]["epochs_ended_during_drag"] = training.epochs_ended(mono0, mono1)
         training.stop()
     await asyncio.gather(*(c.close() for c in clients))
     sessions = [c.summary() for c in clients]

@@ -93,3 +93,39 @@ def test_in_the_demo_only_the_visitor_who_started_a_run_can_stop_it(browser, tmp
         finally:
             owner.close()
             other.close()
+
+
+@pytest.mark.ray
+def test_on_a_ray_cluster_start_pause_resume_and_explore(page, tmp_path):
+    """The Train page on Ray (issue 30): a real two-node cluster (the head schedules nothing), Start lands the run
+    on the worker node, Pause releases it at the end of the epoch, Resume continues there, and the published
+    model opens in the Latent Explorer."""
+    from genlab.training.ray_local import local_cluster
+
+    with local_cluster(worker_cpus=1) as cluster, \
+            fresh_app(tmp_path, GENLAB_CACHE_DIR=str(tmp_path / "cache"), GENLAB_JOB_BACKEND="ray",
+                      GENLAB_RAY_ADDRESS=cluster.url, GENLAB_MAX_JOBS="2") as url:
+        page.goto(f"{url}/train")
+        main = page.get_by_test_id("stMain")
+        expect(main.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=60_000)
+        for label, value in (("Epochs", "3"), ("Training images (0 = all)", "512"),
+                             ("Map resolution (points per axis)", "16"), ("Name", "ray_vae")):
+            field = main.get_by_label(label, exact=True)
+            field.fill(value)
+            field.press("Enter")
+            expect(field).to_have_value(value, timeout=30_000)
+        main.get_by_role("button", name="Start").click()
+        expect(main.get_by_text("Epoch 0/3", exact=False)).to_be_visible(timeout=120_000)
+        main.get_by_role("button", name="Pause").click()
+        expect(main.get_by_text("its CPU is free", exact=False)).to_be_visible(timeout=180_000)
+        [job] = JobStore(tmp_path / "runs").jobs()
+        assert job.status["backend"] == "ray" and job.status["epoch"] < 3
+        page.screenshot(path=str(tmp_path / "ray_paused.png"), full_page=True)
+        main.get_by_role("button", name="Resume").click()
+        expect(main.get_by_text("done", exact=True)).to_be_visible(timeout=240_000)
+        job = JobStore(tmp_path / "runs").get(job.id)
+        assert job.status["attempt"] == 2
+        link = main.get_by_role("link", name="Explore ray_vae.safetensors in the Latent Explorer")
+        expect(link).to_be_visible(timeout=30_000)
+        link.click()
+        expect(main.get_by_role("combobox", name="Model")).to_have_value("ray_vae — VAE, 16D latent", timeout=60_000)
