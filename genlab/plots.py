@@ -321,7 +321,8 @@ def sweep_figure(lambdas: list[float], with_teacher: list[float], alone: list[fl
 
 
 def two_domain_scatter(digits_xy: np.ndarray, digit_labels: np.ndarray, clothes_xy: np.ndarray,
-                       clothes_labels: np.ndarray, clothes_names: tuple[str, ...]) -> go.Figure:
+                       clothes_labels: np.ndarray, clothes_names: tuple[str, ...],
+                       axes: tuple[str, str] = ("z1", "z2")) -> go.Figure:
     """The dual-decoder VAE's latent plane: encoded digits (dots) and clothes (crosses), one colour per class
     index, so a class of clothes and the digit of the same index show in the same colour."""
     from .colors import CLASS_COLORS
@@ -335,5 +336,5 @@ def two_domain_scatter(digits_xy: np.ndarray, digit_labels: np.ndarray, clothes_
         fig.add_trace(go.Scatter(x=f[:, 0], y=f[:, 1], mode="markers", name=f"{clothes_names[c]} ({c})",
                                    legendgroup=str(c), marker=dict(color=color, size=7, symbol="x")))
     fig.update_layout(title="The dual VAE's latent plane: digits (dots) and clothes (crosses) by class index",
-                      xaxis_title="z1", yaxis_title="z2", height=460, margin=dict(l=10, r=10, t=40, b=10))
+                      xaxis_title=axes[0], yaxis_title=axes[1], height=460, margin=dict(l=10, r=10, t=40, b=10))
     return fig

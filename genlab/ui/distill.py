@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import streamlit as st
+import numpy as np
 import torch
 from streamlit import session_state as ss
 
@@ -158,9 +159,21 @@ def _vae_views(stamp: tuple) -> dict:
         generated = phi(small.images[per_class])
         digits_xy = phi.vae.encode(digits.images).numpy()
         clothes_xy = phi.vae.encode(test.images).numpy()
+    axes = ("z1", "z2")
+    if digits_xy.shape[1] > 2:   # a larger latent: its plane of largest spread (PCA of both domains' codes)
+        digits_xy, clothes_xy = plane_of_largest_spread(digits_xy, clothes_xy)
+        axes = ("principal axis 1", "principal axis 2")
     return {"clothes": small.images[per_class], "generated": generated, "digits_xy": digits_xy,
             "digit_labels": digits.labels.numpy(), "clothes_xy": clothes_xy, "clothes_labels": test.labels.numpy(),
-            "names": test.class_names}
+            "names": test.class_names, "axes": axes, "latent_dim": int(phi.vae.latent_dim)}
+
+
+def plane_of_largest_spread(*codes: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Codes of several sets projected onto the two principal axes of all of them together."""
+    stacked = np.concatenate(codes).astype(np.float64)
+    mean = stacked.mean(0)
+    _, _, vt = np.linalg.svd(stacked - mean, full_matrices=False)
+    return tuple(((c - mean) @ vt[:2].T).astype(np.float32) for c in codes)
 
 
 def vae_views() -> None:
@@ -172,9 +185,14 @@ def vae_views() -> None:
     right.image(image_grid(views["generated"], nrow=10, scale=2), width="stretch", output_format="PNG",
                 caption="GeneratedMNIST: phi of the same clothes, the digits the dual VAE makes of them")
     st.plotly_chart(two_domain_scatter(views["digits_xy"], views["digit_labels"], views["clothes_xy"],
-                                       views["clothes_labels"], views["names"]), width="stretch", key="distill.plane")
+                                       views["clothes_labels"], views["names"], views["axes"]), width="stretch",
+                    key="distill.plane")
+    size = views["latent_dim"]
     st.caption("1,000 test digits and 1,000 test clothes encoded by the one encoder: where a class of clothes falls, "
-               "the digit of the same class index lies too, which is what lets the digit teacher label clothes.")
+               "the digit of the same class index lies too, which is what lets the digit teacher label clothes."
+               + (f" This VAE's latent has {size} dimensions (the talk's had 2, which through phi named fewer test "
+                  "clothes than the student learns alone): the plane shown is the one of largest spread of both "
+                  "domains' codes." if size > 2 else ""))
 
 
 def start_comparison(setting: str, sweep: bool = False) -> None:
