@@ -72,7 +72,8 @@ def test_contract_a_run_finishes_publishes_and_has_logs(backend, tmp_path):
 def test_contract_terminate_is_a_clean_stop(backend, tmp_path):
     store = JobStore(tmp_path, limit=2, backend=backend)
     job = store.submit(tiny("terminated_run", epochs=50, limit=512))
-    job = wait_for(store, job.id, lambda j: j.state == "running" and (j.status.get("epoch") or 0) >= 1, timeout=300)
+    job = wait_for(store, job.id, lambda j: j.state == "running" and (j.status.get("epoch") or 0) >= 1
+                   and j.checkpoint.is_file(), timeout=300)   # the epoch's status comes just before its save
     backend.terminate(job)
     job = wait_for(store, job.id, finished, timeout=120)
     assert job.state == "stopped", (job.status, store.logs(job))
@@ -170,20 +171,20 @@ def test_ray_submits_only_below_max_jobs(tmp_path, monkeypatch):
 
 
 @pytest.mark.ray
-def test_a_run_whose_ray_node_dies_is_interrupted_and_resumes_on_another_node(tmp_path, monkeypatch):
-    """Its own cluster (nodes come and go): the run's node is removed mid-run; GenLab marks the run interrupted,
-    and resuming it submits a new attempt that lands on the surviving node and continues from its last epoch."""
-    from genlab.training.ray_local import local_cluster
-
+def test_a_run_whose_ray_node_dies_is_interrupted_and_resumes_on_another_node(ray_cluster, tmp_path, monkeypatch):
+    """The run's node is removed mid-run (a new one joins first, as the module's cluster's worker node); GenLab
+    marks the run interrupted, and resuming it submits a new attempt that lands on the surviving node and continues
+    from its last epoch. (One cluster per module: two clusters at once leave the second without a job agent.)"""
     monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
     monkeypatch.setenv("GENLAB_TRAIN_THREADS", "1")
-    with local_cluster(worker_cpus=1) as cluster:
+    cluster = ray_cluster
+    if True:
         doomed = cluster.list_all_nodes()[-1]
         backend = RayBackend(cluster.url, max_jobs=2, cpus=1)
         store = JobStore(tmp_path, limit=2, backend=backend)
         job = store.submit(tiny("ray_node_dies", epochs=3, limit=512))
-        job = wait_for(store, job.id, lambda j: j.state == "running" and (j.status.get("epoch") or 0) >= 1,
-                       timeout=300)
+        job = wait_for(store, job.id, lambda j: j.state == "running" and (j.status.get("epoch") or 0) >= 1
+                       and j.checkpoint.is_file(), timeout=300)
         first_node, first_pid = backend.node(job), job.status["pid"]
         assert first_node == doomed.node_id
         survivor = cluster.add_node(num_cpus=1)
