@@ -150,11 +150,16 @@ def quality_summary(metrics: dict) -> str | None:
     return (f"{samples:,} samples, judged by the strong classifier: " if samples else "") + "; ".join(parts)
 
 
+def training_unit(kind: str | None) -> str:
+    """What one training example of a model kind is called: images, phrases (MuseGAN), windows of notes (melody)."""
+    return {"melody": "windows of notes", "musegan": "phrases"}.get(kind, "images")
+
+
 def training_summary(train: dict, history: dict) -> str:
     """How a checkpoint was trained, in one line: epochs, images seen, loss and the options that matter."""
     parts = [f"{history.get('epochs', 0)} epochs"]
     if history.get("images_seen"):
-        seen = {"melody": "windows of notes", "musegan": "phrases"}.get(train.get("kind"), "images")
+        seen = training_unit(train.get("kind"))
         parts.append(f"{history['images_seen']:,} {seen} seen")
     if train.get("kind") == "melody" and train.get("transpose"):
         parts.append(f"each window in one of {2 * train['transpose'] + 1} keys")

@@ -178,28 +178,27 @@ def test_a_run_whose_ray_node_dies_is_interrupted_and_resumes_on_another_node(ra
     monkeypatch.setenv("GENLAB_RUNS", str(tmp_path))
     monkeypatch.setenv("GENLAB_TRAIN_THREADS", "1")
     cluster = ray_cluster
-    if True:
-        doomed = cluster.list_all_nodes()[-1]
-        backend = RayBackend(cluster.url, max_jobs=2, cpus=1)
-        store = JobStore(tmp_path, limit=2, backend=backend)
-        job = store.submit(tiny("ray_node_dies", epochs=3, limit=512))
-        job = wait_for(store, job.id, lambda j: j.state == "running" and (j.status.get("epoch") or 0) >= 1
-                       and j.checkpoint.is_file(), timeout=300)
-        first_node, first_pid = backend.node(job), job.status["pid"]
-        assert first_node == doomed.node_id
-        survivor = cluster.add_node(num_cpus=1)
-        cluster.remove_node(doomed)
-        job = wait_for(store, job.id, lambda j: j.state == "interrupted", timeout=120)
-        done_epochs = load_checkpoint(job.checkpoint).epochs
-        assert done_epochs >= 1
-        assert not _process_lives(first_pid, timeout=30)   # the dead node's worker does not train on
-        store.command(job.id, "run")
-        job = wait_for(store, job.id, lambda j: j.status.get("attempt") == 2 and j.status.get("pid"), timeout=120)
-        assert backend.node(job) == survivor.node_id
-        job = wait_for(store, job.id, finished, timeout=300)
-        assert job.state == "done", (job.status, store.logs(job))
-        assert f"resuming after epoch {done_epochs}" in store.logs(job)
-        assert job.history()["epochs"] == 3
+    doomed = cluster.list_all_nodes()[-1]
+    backend = RayBackend(cluster.url, max_jobs=2, cpus=1)
+    store = JobStore(tmp_path, limit=2, backend=backend)
+    job = store.submit(tiny("ray_node_dies", epochs=3, limit=512))
+    job = wait_for(store, job.id, lambda j: j.state == "running" and (j.status.get("epoch") or 0) >= 1
+                   and j.checkpoint.is_file(), timeout=300)
+    first_node, first_pid = backend.node(job), job.status["pid"]
+    assert first_node == doomed.node_id
+    survivor = cluster.add_node(num_cpus=1)
+    cluster.remove_node(doomed)
+    job = wait_for(store, job.id, lambda j: j.state == "interrupted", timeout=120)
+    done_epochs = load_checkpoint(job.checkpoint).epochs
+    assert done_epochs >= 1
+    assert not _process_lives(first_pid, timeout=30)   # the dead node's worker does not train on
+    store.command(job.id, "run")
+    job = wait_for(store, job.id, lambda j: j.status.get("attempt") == 2 and j.status.get("pid"), timeout=120)
+    assert backend.node(job) == survivor.node_id
+    job = wait_for(store, job.id, finished, timeout=300)
+    assert job.state == "done", (job.status, store.logs(job))
+    assert f"resuming after epoch {done_epochs}" in store.logs(job)
+    assert job.history()["epochs"] == 3
 
 
 @pytest.mark.ray

